@@ -1,0 +1,153 @@
+//! Change events: what happened to which row, where in the source log, and when.
+
+use std::sync::Arc;
+
+use crate::{Row, TableSchema};
+
+/// Debezium operation codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `r`: row read by a snapshot.
+    Read,
+    /// `c`
+    Create,
+    /// `u`
+    Update,
+    /// `d`
+    Delete,
+    /// `t`
+    Truncate,
+}
+
+impl Op {
+    /// The Debezium `op` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Op::Read => "r",
+            Op::Create => "c",
+            Op::Update => "u",
+            Op::Delete => "d",
+            Op::Truncate => "t",
+        }
+    }
+
+    /// Parses a Debezium `op` code.
+    pub fn from_code(code: &str) -> Option<Op> {
+        Some(match code {
+            "r" => Op::Read,
+            "c" => Op::Create,
+            "u" => Op::Update,
+            "d" => Op::Delete,
+            "t" => Op::Truncate,
+            _ => return None,
+        })
+    }
+}
+
+/// `source.snapshot` marker (Debezium's `SnapshotRecord`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SnapshotMarker {
+    /// Streaming (rendered `"false"` through the schema default).
+    False,
+    True,
+    First,
+    FirstInDataCollection,
+    LastInDataCollection,
+    Last,
+    Incremental,
+}
+
+impl SnapshotMarker {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotMarker::False => "false",
+            SnapshotMarker::True => "true",
+            SnapshotMarker::First => "first",
+            SnapshotMarker::FirstInDataCollection => "first_in_data_collection",
+            SnapshotMarker::LastInDataCollection => "last_in_data_collection",
+            SnapshotMarker::Last => "last",
+            SnapshotMarker::Incremental => "incremental",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SnapshotMarker> {
+        Some(match text {
+            "false" => SnapshotMarker::False,
+            "true" => SnapshotMarker::True,
+            "first" => SnapshotMarker::First,
+            "first_in_data_collection" => SnapshotMarker::FirstInDataCollection,
+            "last_in_data_collection" => SnapshotMarker::LastInDataCollection,
+            "last" => SnapshotMarker::Last,
+            "incremental" => SnapshotMarker::Incremental,
+            _ => return None,
+        })
+    }
+}
+
+/// Where in the source's log an event comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    /// PostgreSQL: LSN of the change, LSN of the last commit before it (Debezium's
+    /// `sequence[0]`), and the transaction id.
+    Postgres {
+        lsn: u64,
+        last_commit_lsn: Option<u64>,
+        tx_id: Option<i64>,
+    },
+}
+
+impl Position {
+    /// A compact, connector-specific text form (PostgreSQL: `X/Y` LSN notation).
+    pub fn to_text(&self) -> String {
+        match self {
+            Position::Postgres { lsn, .. } => format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF),
+        }
+    }
+}
+
+/// The `source` block of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    /// Connector version string (`source.version`).
+    pub version: String,
+    /// Logical server name (`topic.prefix`).
+    pub name: String,
+    /// Database name.
+    pub db: String,
+    /// Source time in microseconds since the epoch: commit time when streaming, read time in
+    /// snapshots.
+    pub ts_us: i64,
+    pub snapshot: SnapshotMarker,
+    pub position: Position,
+}
+
+/// The per-event `transaction` block (`provide.transaction.metadata=true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionBlock {
+    pub id: String,
+    pub total_order: i64,
+    pub data_collection_order: i64,
+}
+
+/// One change to one row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEvent {
+    pub table: Arc<TableSchema>,
+    pub op: Op,
+    /// Row image before the change (`None` for inserts, reads, and updates without old image).
+    pub before: Option<Row>,
+    /// Row image after the change (`None` for deletes).
+    pub after: Option<Row>,
+    pub source: SourceInfo,
+    /// Transaction metadata block; `None` unless transaction metadata is enabled.
+    pub transaction: Option<TransactionBlock>,
+    /// When the connector processed the event, nanoseconds since the epoch.
+    pub ts_ns: i64,
+}
+
+impl ChangeEvent {
+    /// The row that carries this event's key: `after`, or `before` for deletes.
+    pub fn key_row(&self) -> Option<&Row> {
+        self.after.as_ref().or(self.before.as_ref())
+    }
+}

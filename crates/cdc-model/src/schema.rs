@@ -1,0 +1,97 @@
+//! Table identity, columns and the logical column types every connector maps into.
+
+use std::fmt;
+
+/// A captured table: PostgreSQL `schema.table`, MySQL `database.table`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableId {
+    /// PostgreSQL schema or MySQL database.
+    pub namespace: String,
+    /// Table name.
+    pub name: String,
+}
+
+impl TableId {
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for TableId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.namespace, self.name)
+    }
+}
+
+/// Logical column type. Each variant has exactly one Debezium (Kafka Connect) representation
+/// under the default handling modes and one Iceberg type in the sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnType {
+    Boolean,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    /// Fixed-scale decimal; `precision` is `None` when the source does not declare one (money).
+    Decimal { precision: Option<u32>, scale: u32 },
+    /// Decimal whose scale varies per value (PostgreSQL `numeric` without typmod).
+    VariableDecimal,
+    String,
+    /// JSON document as text (`io.debezium.data.Json`).
+    Json,
+    /// UUID in its canonical text form (`io.debezium.data.Uuid`).
+    Uuid,
+    Bytes,
+    /// Days since 1970-01-01.
+    Date,
+    /// Wall-clock timestamp without zone; `precision` = fractional-second digits (0–6).
+    Timestamp { precision: u8 },
+    /// Instant; `precision` = fractional-second digits shown in text form (0–6), `None` if unknown.
+    TimestampTz { precision: Option<u8> },
+}
+
+/// One column of a table schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: ColumnType,
+    pub nullable: bool,
+    /// Column default as Debezium propagates it into the schema (`"default"`), if any.
+    pub default: Option<crate::Value>,
+}
+
+impl Column {
+    pub fn new(name: impl Into<String>, ty: ColumnType, nullable: bool) -> Self {
+        Self {
+            name: name.into(),
+            ty,
+            nullable,
+            default: None,
+        }
+    }
+}
+
+/// Schema of a captured table: columns in table order and the key columns (indexes into
+/// `columns`, in key order). An empty key means the events have a null Kafka key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSchema {
+    pub id: TableId,
+    pub columns: Vec<Column>,
+    pub key: Vec<usize>,
+}
+
+impl TableSchema {
+    /// Index of the column named `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The key columns, in key order.
+    pub fn key_columns(&self) -> impl Iterator<Item = &Column> {
+        self.key.iter().map(|&i| &self.columns[i])
+    }
+}
