@@ -1,1 +1,100 @@
-fn main() {}
+//! `cdc-capture` binary: parses the command line and configuration, then runs the capture.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+/// Streams changes of PostgreSQL tables into Kafka as Debezium-compatible change events.
+///
+/// The capture creates (if missing) a publication for the configured tables and a pgoutput
+/// replication slot, takes a consistent initial snapshot of existing rows (op `r`) from the
+/// slot's exported snapshot, then streams inserts, updates and deletes (op `c`/`u`/`d`, a
+/// tombstone after each delete) to the topics `<topic_prefix>.<schema>.<table>` using
+/// Debezium 3.6's JSON envelope (JsonConverter, schemas enabled). A transaction's LSN is
+/// confirmed to PostgreSQL only after Kafka acknowledged all of its records; after a crash
+/// streaming resumes from the checkpoint and nothing is lost.
+///
+/// CONFIGURATION (TOML; every key can be overridden by an environment variable
+/// CDC_CAPTURE__<SECTION>__<KEY>, e.g. CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS):
+///
+///   topic_prefix = "dbserver1"          # Debezium topic.prefix (logical server name)
+///
+///   [source]
+///   host = "127.0.0.1"                  # PostgreSQL host (default 127.0.0.1)
+///   port = 5432
+///   user = "cdc"                        # needs REPLICATION and SELECT on the tables
+///   password = { env = "PGPASSWORD" }   # or "inline", or { file = "/run/secrets/pg" }
+///   database = "app"
+///   slot_name = "cdc"                   # [a-z0-9_]; created if missing
+///   publication_name = "cdc_publication"
+///   tables = ["public.customers", "public.orders"]
+///
+///   [kafka]
+///   bootstrap_servers = "127.0.0.1:9092"
+///   max_in_flight = 50000               # unacknowledged records before reading pauses
+///   properties = { "security.protocol" = "SASL_SSL" }   # extra librdkafka settings
+///
+///   [snapshot]
+///   mode = "initial"                    # or "never"
+///   fetch_size = 10000                  # rows per snapshot round trip
+///
+///   [state]
+///   dir = "cdc-state"                   # checkpoint file <dir>/<topic_prefix>.checkpoint
+///   checkpoint_interval_ms = 1000
+///
+///   [ops]
+///   listen = "127.0.0.1:9101"           # GET /metrics (Prometheus) and GET /healthz
+///   log_format = "human"                # or "json"
+///   log_filter = "info"                 # RUST_LOG syntax; RUST_LOG wins when set
+///
+/// SIGINT/SIGTERM stop reading, wait for Kafka to acknowledge everything sent, write the
+/// checkpoint and exit 0. Secrets never appear in logs or errors.
+#[derive(Parser, Debug)]
+#[command(name = "cdc-capture", version, verbatim_doc_comment)]
+struct Cli {
+    /// Path of the TOML configuration file (see above). Without it, configuration comes
+    /// from CDC_CAPTURE__* environment variables only.
+    #[arg(short, long, env = "CDC_CAPTURE_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Log format, overriding `ops.log_format`: `human` or `json`.
+    #[arg(long)]
+    log_format: Option<cdc_ops::LogFormat>,
+
+    /// Address for /metrics and /healthz, overriding `ops.listen` (e.g. 0.0.0.0:9101).
+    #[arg(long)]
+    metrics_listen: Option<String>,
+
+    /// Validate the configuration, print the resolved settings (secrets masked) and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config: cdc_capture::CaptureConfig =
+        cdc_ops::load_config(cli.config.as_deref(), "CDC_CAPTURE").context("loading configuration")?;
+    if let Some(format) = cli.log_format {
+        config.ops.log_format = format;
+    }
+    if let Some(listen) = cli.metrics_listen {
+        config.ops.listen = listen;
+    }
+    if cli.check {
+        config.validate()?;
+        println!("{config:#?}");
+        return Ok(());
+    }
+    cdc_ops::init_logging(config.ops.log_format, &config.ops.log_filter)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let shutdown = cdc_capture::Shutdown::new();
+        tokio::spawn(cdc_ops::shutdown_on_signals(shutdown.clone()));
+        if let Err(e) = cdc_capture::run(config, shutdown).await {
+            tracing::error!(error = %e, "cdc-capture stopped with an error");
+            return Err(anyhow::Error::new(e));
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,260 @@
+//! `cdc-capture` configuration (TOML, with `CDC_CAPTURE__SECTION__KEY` environment overrides).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use cdc_model::TableId;
+use cdc_ops::{LogFormat, Secret};
+use serde::Deserialize;
+
+use crate::CaptureError;
+
+/// Complete configuration of one capture instance (one source database).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// Logical server name: topics are `<topic_prefix>.<schema>.<table>` (Debezium `topic.prefix`).
+    pub topic_prefix: String,
+    pub source: SourceConfig,
+    pub kafka: KafkaConfig,
+    #[serde(default)]
+    pub state: StateConfig,
+    #[serde(default)]
+    pub snapshot: SnapshotConfig,
+    #[serde(default)]
+    pub ops: OpsConfig,
+}
+
+/// The PostgreSQL source.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    #[serde(default = "default_host")]
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    pub user: String,
+    /// Inline, `{ env = "VAR" }` or `{ file = "/path" }`.
+    #[serde(default)]
+    pub password: Secret,
+    pub database: String,
+    /// Replication slot (created if missing); `[a-z0-9_]` only.
+    #[serde(default = "default_slot")]
+    pub slot_name: String,
+    /// Publication (created if missing, extended with missing tables); `[a-z0-9_]` only.
+    #[serde(default = "default_publication")]
+    pub publication_name: String,
+    /// Captured tables as `schema.table`.
+    pub tables: Vec<String>,
+}
+
+/// The Kafka cluster events are published to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    pub bootstrap_servers: String,
+    /// Extra librdkafka producer properties (e.g. `security.protocol`). Values never logged.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Secret>,
+    /// Records handed to the producer but not yet acknowledged, at most. When reached, the
+    /// replication reader stops reading until acknowledgements catch up.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// `source.version` written into events.
+    #[serde(default = "default_version")]
+    pub source_version: String,
+}
+
+/// Where the capture keeps its resume position.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Directory of the checkpoint file `<topic_prefix>.checkpoint`.
+    #[serde(default = "default_state_dir")]
+    pub dir: PathBuf,
+    /// Minimum interval between checkpoint file writes while streaming.
+    #[serde(default = "default_checkpoint_interval_ms")]
+    pub checkpoint_interval_ms: u64,
+}
+
+/// Initial snapshot behaviour.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotConfig {
+    /// `initial` (snapshot existing rows when the slot is created) or `never`.
+    #[serde(default = "default_snapshot_mode")]
+    pub mode: SnapshotMode,
+    /// Rows fetched per round trip.
+    #[serde(default = "default_fetch_size")]
+    pub fetch_size: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotMode {
+    Initial,
+    Never,
+}
+
+/// Logs and the operations endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsConfig {
+    /// Address of `/metrics` and `/healthz`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// `RUST_LOG`-style filter.
+    #[serde(default = "default_log_filter")]
+    pub log_filter: String,
+}
+
+fn default_host() -> String {
+    "127.0.0.1".into()
+}
+fn default_port() -> u16 {
+    5432
+}
+fn default_slot() -> String {
+    "cdc".into()
+}
+fn default_publication() -> String {
+    "cdc_publication".into()
+}
+fn default_max_in_flight() -> usize {
+    50_000
+}
+fn default_version() -> String {
+    cdc_model::debezium::DEBEZIUM_VERSION.into()
+}
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("cdc-state")
+}
+fn default_checkpoint_interval_ms() -> u64 {
+    1000
+}
+fn default_snapshot_mode() -> SnapshotMode {
+    SnapshotMode::Initial
+}
+fn default_fetch_size() -> u32 {
+    10_000
+}
+fn default_listen() -> String {
+    "127.0.0.1:9101".into()
+}
+fn default_log_filter() -> String {
+    "info".into()
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            dir: default_state_dir(),
+            checkpoint_interval_ms: default_checkpoint_interval_ms(),
+        }
+    }
+}
+
+impl Default for SnapshotConfig {
+    fn default() -> Self {
+        SnapshotConfig {
+            mode: default_snapshot_mode(),
+            fetch_size: default_fetch_size(),
+        }
+    }
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        OpsConfig {
+            listen: default_listen(),
+            log_format: LogFormat::default(),
+            log_filter: default_log_filter(),
+        }
+    }
+}
+
+impl CaptureConfig {
+    /// Checks what serde cannot and returns the captured tables.
+    pub fn validate(&self) -> Result<Vec<TableId>, CaptureError> {
+        let plain = |what: &str, v: &str| {
+            if v.is_empty()
+                || !v
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                Err(CaptureError::Config(format!(
+                    "{what} {v:?} must be non-empty and use only [a-z0-9_]"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        plain("source.slot_name", &self.source.slot_name)?;
+        plain("source.publication_name", &self.source.publication_name)?;
+        if self.topic_prefix.is_empty()
+            || !self
+                .topic_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return Err(CaptureError::Config(format!(
+                "topic_prefix {:?} must be non-empty and use only [A-Za-z0-9._-]",
+                self.topic_prefix
+            )));
+        }
+        if self.kafka.max_in_flight == 0 || self.snapshot.fetch_size == 0 {
+            return Err(CaptureError::Config(
+                "kafka.max_in_flight and snapshot.fetch_size must be positive".into(),
+            ));
+        }
+        if self.source.tables.is_empty() {
+            return Err(CaptureError::Config(
+                "source.tables must list at least one `schema.table`".into(),
+            ));
+        }
+        self.source
+            .tables
+            .iter()
+            .map(|t| match t.split_once('.') {
+                Some((s, n)) if !s.is_empty() && !n.is_empty() && !n.contains('.') => {
+                    Ok(TableId::new(s, n))
+                }
+                _ => Err(CaptureError::Config(format!(
+                    "source.tables entry {t:?} must be `schema.table`"
+                ))),
+            })
+            .collect()
+    }
+
+    /// Path of the checkpoint file.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.state.dir.join(format!("{}.checkpoint", self.topic_prefix))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &str) -> CaptureConfig {
+        let text = format!(
+            "topic_prefix = \"srv\"\n[source]\nuser = \"u\"\ndatabase = \"d\"\n\
+             tables = [\"public.a\"]\n{extra}\n[kafka]\nbootstrap_servers = \"k:9092\"\n"
+        );
+        toml::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn defaults_and_validation() {
+        let c = parse("");
+        assert_eq!(c.source.slot_name, "cdc");
+        assert_eq!(c.validate().unwrap(), vec![TableId::new("public", "a")]);
+        assert_eq!(c.checkpoint_path(), PathBuf::from("cdc-state/srv.checkpoint"));
+        assert!(parse("slot_name = \"Bad-Slot\"").validate().is_err());
+        let mut bad = parse("");
+        bad.source.tables = vec!["nodot".into()];
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! Prometheus metrics of the capture.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Labels of per-table event counters.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct TableOp {
+    pub table: String,
+    pub op: String,
+}
+
+/// Handles to every capture metric (cheap to clone).
+#[derive(Clone, Default)]
+pub struct CaptureMetrics {
+    pub events: Family<TableOp, Counter>,
+    pub records_sent: Counter,
+    pub records_acked: Counter,
+    pub in_flight: Gauge,
+    pub transactions: Counter,
+    pub acked_lsn: Gauge,
+    pub snapshot_rows: Counter,
+    pub skipped_messages: Counter,
+}
+
+impl CaptureMetrics {
+    /// Creates the metrics and registers them under the `cdc_capture` prefix.
+    pub fn register(registry: &mut Registry) -> CaptureMetrics {
+        let m = CaptureMetrics::default();
+        let r = registry.sub_registry_with_prefix("cdc_capture");
+        r.register("events", "Change events emitted, by table and op", m.events.clone());
+        r.register("records_sent", "Kafka records handed to the producer", m.records_sent.clone());
+        r.register("records_acked", "Kafka records acknowledged by the brokers", m.records_acked.clone());
+        r.register("in_flight_records", "Records sent but not yet acknowledged", m.in_flight.clone());
+        r.register("transactions", "Source transactions processed", m.transactions.clone());
+        r.register("acked_lsn", "Commit end LSN up to which Kafka acknowledged everything", m.acked_lsn.clone());
+        r.register("snapshot_rows", "Rows read by the initial snapshot", m.snapshot_rows.clone());
+        r.register("skipped_messages", "pgoutput messages skipped (truncate, logical messages)", m.skipped_messages.clone());
+        m
+    }
+}
