@@ -42,22 +42,23 @@ install_rust() {
 }
 
 install_kafka() {
-  if [ ! -f "$KAFKA_LIBS/.complete" ]; then
+  if [ ! -f "$KAFKA_LIBS/.complete-2" ]; then
     _log "resolving Apache Kafka 4.1.1 jars from Maven Central into $KAFKA_LIBS"
+    rm -rf "$KAFKA_LIBS"
     mkdir -p "$KAFKA_LIBS"
     mvn -q -f "$_root/dev/kafka/pom.xml" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >&2
-    touch "$KAFKA_LIBS/.complete"
+    touch "$KAFKA_LIBS/.complete-2"
   fi
 }
 
 install_python() {
-  if [ ! -f "$CDC_VENV/.complete-v1" ]; then
+  if [ ! -f "$CDC_VENV/.complete-v2" ]; then
     _log "creating python venv with pyiceberg and duckdb in $CDC_VENV"
     python3 -m venv "$CDC_VENV"
     "$CDC_VENV/bin/pip" install -q --upgrade pip >&2
     "$CDC_VENV/bin/pip" install -q -r "$_root/dev/lib/requirements.txt" >&2
-    touch "$CDC_VENV/.complete-v1"
+    touch "$CDC_VENV/.complete-v2"
   fi
 }
 

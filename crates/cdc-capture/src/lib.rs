@@ -204,14 +204,7 @@ async fn capture(
     let mut acker_task = tokio::spawn(acker.run(queue));
     let mut repl = match new_slot {
         Some(slot) => slot_then_snapshot(config, table_ids, slot, &emitter, shutdown).await?,
-        None => {
-            let cfg = source::replication_config(source)
-                .with_start_lsn(resume_lsn)
-                .with_ack_lsn(resume_lsn);
-            ReplicationClient::connect(cfg)
-                .await
-                .map_err(|e| CaptureError::replication("starting replication", e))?
-        }
+        None => source::start_streaming(source, resume_lsn).await?,
     };
 
     let captured: HashSet<_> = table_ids.iter().cloned().collect();

@@ -153,6 +153,37 @@ fn is_object_in_use(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE)
 }
 
+/// Starts streaming from `lsn` on the existing slot. A slot still held by the walsender of a
+/// previous (crashed) process is retried for up to a minute, until the server notices.
+pub async fn start_streaming(
+    source: &SourceConfig,
+    lsn: Lsn,
+) -> Result<ReplicationClient, CaptureError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let cfg = replication_config(source)
+            .with_start_lsn(lsn)
+            .with_ack_lsn(lsn);
+        let attempt = async {
+            let mut client = ReplicationClient::connect(cfg).await?;
+            client.wait_started().await?;
+            Ok::<_, pgwire_replication::PgWireError>(client)
+        };
+        match attempt.await {
+            Ok(client) => return Ok(client),
+            Err(e)
+                if tokio::time::Instant::now() < deadline
+                    && e.to_string().contains("is active for PID") =>
+            {
+                tracing::info!(slot = %source.slot_name,
+                    "slot still held by a previous connection; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(CaptureError::replication("starting replication", e)),
+        }
+    }
+}
+
 /// A slot created with an exported snapshot.
 pub struct NewSlot {
     pub client: ReplicationClient,

@@ -89,7 +89,7 @@ fn insert_matches_real_debezium_byte_for_byte() {
 
     // And back: decoding real Debezium output yields the same event.
     let decoded = decode_record(Some(&key), Some(&value)).unwrap();
-    assert_eq!(decoded, Decoded::Change(event));
+    assert_eq!(decoded, Decoded::Change(Box::new(event)));
 }
 
 #[test]

@@ -15,12 +15,8 @@ use crate::{
 /// Why a record could not be decoded. Messages name the field or column at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("{part} is not valid JSON: {source}")]
-    Json {
-        part: &'static str,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("{part} is not valid JSON: {reason}")]
+    Json { part: &'static str, reason: String },
     #[error("envelope has no schema: the JsonConverter must run with schemas.enable=true")]
     NoSchema,
     #[error("missing or malformed field `{0}`")]
@@ -38,8 +34,8 @@ pub enum DecodeError {
 /// A decoded Kafka record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
-    /// A change event.
-    Change(ChangeEvent),
+    /// A change event (boxed: it is much larger than a tombstone).
+    Change(Box<ChangeEvent>),
     /// A tombstone (null value) that follows a delete; it carries no row data.
     Tombstone,
 }
@@ -49,9 +45,9 @@ pub fn decode_record(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Decoded
     let Some(value) = value else {
         return Ok(Decoded::Tombstone);
     };
-    let value: Json = serde_json::from_slice(value).map_err(|source| DecodeError::Json {
+    let value: Json = serde_json::from_slice(value).map_err(|e| DecodeError::Json {
         part: "value",
-        source,
+        reason: e.to_string(),
     })?;
     let schema = value.get("schema").filter(|s| !s.is_null()).ok_or(DecodeError::NoSchema)?;
     let payload = value.get("payload").ok_or(DecodeError::Field("payload"))?;
@@ -126,7 +122,7 @@ pub fn decode_record(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Decoded
         }),
     };
 
-    Ok(Decoded::Change(ChangeEvent {
+    Ok(Decoded::Change(Box::new(ChangeEvent {
         table,
         op,
         before,
@@ -141,7 +137,7 @@ pub fn decode_record(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Decoded
         },
         transaction,
         ts_ns,
-    }))
+    })))
 }
 
 /// Table schema from the `before`/`after` struct of the envelope schema.
@@ -196,9 +192,9 @@ fn key_columns(key: Option<&[u8]>, table: &TableSchema) -> Result<Vec<usize>, De
     let Some(key) = key else {
         return Ok(Vec::new());
     };
-    let key: Json = serde_json::from_slice(key).map_err(|source| DecodeError::Json {
+    let key: Json = serde_json::from_slice(key).map_err(|e| DecodeError::Json {
         part: "key",
-        source,
+        reason: e.to_string(),
     })?;
     let Some(fields) = key
         .get("schema")

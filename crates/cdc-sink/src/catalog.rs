@@ -1,0 +1,181 @@
+//! The Iceberg SQL catalog on SQLite (`<data_dir>/catalog.db`, warehouse `<data_dir>/warehouse`)
+//! and creating or loading changelog tables in it.
+//!
+//! iceberg-rust creates the catalog database (its schema has the `iceberg_type` column that
+//! pyiceberg tolerates but does not create), so the sink must open it before any other writer.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use iceberg::spec::Schema;
+use iceberg::table::Table;
+use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
+use iceberg_catalog_sql::{
+    SqlBindStyle, SqlCatalog, SqlCatalogBuilder, SQL_CATALOG_PROP_BIND_STYLE, SQL_CATALOG_PROP_URI,
+    SQL_CATALOG_PROP_WAREHOUSE,
+};
+
+use crate::config::IcebergConfig;
+use crate::schema::check_compatible;
+use crate::SinkError;
+
+/// Table properties set on every changelog table.
+const TABLE_PROPERTIES: [(&str, &str); 2] = [
+    ("write.parquet.compression-codec", "zstd"),
+    ("cdc.table-kind", "changelog"),
+];
+
+/// An open catalog and the namespace changelog tables live in.
+pub(crate) struct ChangelogCatalog {
+    pub catalog: SqlCatalog,
+    pub namespace: NamespaceIdent,
+}
+
+/// Absolute, UTF-8 paths of the catalog database and the warehouse, creating `data_dir`.
+fn locations(data_dir: &Path) -> Result<(String, String), SinkError> {
+    let io_err = |context: &str, path: &Path, source| SinkError::Io {
+        context: format!("{context} {}", path.display()),
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| io_err("cannot create iceberg.data_dir", data_dir, e))?;
+    let abs: PathBuf = data_dir
+        .canonicalize()
+        .map_err(|e| io_err("cannot resolve iceberg.data_dir", data_dir, e))?;
+    let warehouse = abs.join("warehouse");
+    std::fs::create_dir_all(&warehouse)
+        .map_err(|e| io_err("cannot create the warehouse directory", &warehouse, e))?;
+    let Some(dir) = abs.to_str() else {
+        return Err(SinkError::Config(format!(
+            "iceberg.data_dir {} is not valid UTF-8",
+            abs.display()
+        )));
+    };
+    if dir.contains(['?', '#', '%']) {
+        return Err(SinkError::Config(format!(
+            "iceberg.data_dir {dir:?} must not contain `?`, `#` or `%` (it becomes part of URIs)"
+        )));
+    }
+    Ok((
+        format!("sqlite:{dir}/catalog.db?mode=rwc"),
+        format!("file://{dir}/warehouse"),
+    ))
+}
+
+impl ChangelogCatalog {
+    /// Opens (creating if needed) the catalog database and the namespace.
+    pub async fn open(config: &IcebergConfig) -> Result<ChangelogCatalog, SinkError> {
+        let (uri, warehouse) = locations(&config.data_dir)?;
+        let props = HashMap::from([
+            (SQL_CATALOG_PROP_URI.to_owned(), uri),
+            (SQL_CATALOG_PROP_WAREHOUSE.to_owned(), warehouse),
+            (
+                SQL_CATALOG_PROP_BIND_STYLE.to_owned(),
+                SqlBindStyle::QMark.to_string(),
+            ),
+        ]);
+        let catalog = SqlCatalogBuilder::default()
+            .with_storage_factory(Arc::new(iceberg::io::LocalFsStorageFactory))
+            .load(config.catalog_name.clone(), props)
+            .await
+            .map_err(|e| {
+                let context = format!(
+                    "cannot open the SQL catalog in {}",
+                    config.data_dir.display()
+                );
+                SinkError::catalog(context, e)
+            })?;
+        let namespace = NamespaceIdent::new(config.namespace.clone());
+        let this = ChangelogCatalog { catalog, namespace };
+        this.ensure_namespace().await?;
+        Ok(this)
+    }
+
+    async fn ensure_namespace(&self) -> Result<(), SinkError> {
+        let name = self.namespace.to_url_string();
+        let exists = |e| SinkError::catalog(format!("cannot look up namespace {name}"), e);
+        if self
+            .catalog
+            .namespace_exists(&self.namespace)
+            .await
+            .map_err(exists)?
+        {
+            return Ok(());
+        }
+        if let Err(e) = self
+            .catalog
+            .create_namespace(&self.namespace, HashMap::new())
+            .await
+        {
+            // Another writer may have created it in the meantime.
+            let exists = |e| SinkError::catalog(format!("cannot look up namespace {name}"), e);
+            if !self
+                .catalog
+                .namespace_exists(&self.namespace)
+                .await
+                .map_err(exists)?
+            {
+                return Err(SinkError::catalog(
+                    format!("cannot create namespace {name}"),
+                    e,
+                ));
+            }
+        }
+        tracing::info!(namespace = %name, "iceberg namespace ready");
+        Ok(())
+    }
+
+    /// The identifier of the table called `name` in the changelog namespace.
+    pub fn ident(&self, name: &str) -> TableIdent {
+        TableIdent::new(self.namespace.clone(), name.to_owned())
+    }
+
+    /// Loads table `ident` and checks it has exactly the columns of `schema`, or creates it
+    /// (format v2, unpartitioned).
+    pub async fn ensure_table(
+        &self,
+        ident: &TableIdent,
+        schema: &Schema,
+    ) -> Result<Table, SinkError> {
+        let table_name = display_ident(ident);
+        let lookup = |e| SinkError::catalog(format!("cannot look up table {table_name}"), e);
+        if !self.catalog.table_exists(ident).await.map_err(lookup)? {
+            let creation = TableCreation::builder()
+                .name(ident.name().to_owned())
+                .schema(schema.clone())
+                .properties(TABLE_PROPERTIES.map(|(k, v)| (k.to_owned(), v.to_owned())))
+                .build();
+            match self.catalog.create_table(&self.namespace, creation).await {
+                Ok(table) => {
+                    tracing::info!(table = %table_name, "created changelog table");
+                    return Ok(table);
+                }
+                Err(e) => {
+                    let lookup =
+                        |e| SinkError::catalog(format!("cannot look up table {table_name}"), e);
+                    if !self.catalog.table_exists(ident).await.map_err(lookup)? {
+                        return Err(SinkError::catalog(
+                            format!("cannot create table {table_name}"),
+                            e,
+                        ));
+                    }
+                }
+            }
+        }
+        let table = self
+            .catalog
+            .load_table(ident)
+            .await
+            .map_err(|e| SinkError::catalog(format!("cannot load table {table_name}"), e))?;
+        check_compatible(&table_name, schema, table.metadata().current_schema())?;
+        tracing::info!(table = %table_name, "loaded changelog table");
+        Ok(table)
+    }
+}
+
+/// `namespace.table`, as readers such as pyiceberg name it.
+pub(crate) fn display_ident(ident: &TableIdent) -> String {
+    format!("{}.{}", ident.namespace().join("."), ident.name())
+}

@@ -1,0 +1,111 @@
+//! What a changelog table holds: one row per change event, the source columns followed by the
+//! `_cdc_*` metadata columns, and how tables are named.
+
+use std::sync::Arc;
+
+use cdc_model::{ChangeEvent, Op, Row, TableId};
+
+use crate::SinkError;
+
+/// `_cdc_op`: Debezium op code, `c`, `u`, `d` or `r` (required string).
+pub const COL_OP: &str = "_cdc_op";
+/// `_cdc_ts_ms`: source time (commit time when streaming) in ms since the epoch (required long).
+pub const COL_TS_MS: &str = "_cdc_ts_ms";
+/// `_cdc_position`: source log position, e.g. a PostgreSQL LSN `16/B374D848` (optional string).
+pub const COL_POSITION: &str = "_cdc_position";
+/// `_cdc_kafka_partition`: Kafka partition the event was read from (required int).
+pub const COL_KAFKA_PARTITION: &str = "_cdc_kafka_partition";
+/// `_cdc_kafka_offset`: Kafka offset of the event (required long).
+pub const COL_KAFKA_OFFSET: &str = "_cdc_kafka_offset";
+
+/// The metadata columns, in table order after the source columns.
+pub const METADATA_COLUMNS: [&str; 5] = [
+    COL_OP,
+    COL_TS_MS,
+    COL_POSITION,
+    COL_KAFKA_PARTITION,
+    COL_KAFKA_OFFSET,
+];
+
+/// Name of the changelog table of a source table: `<schema>_<table>_changelog`.
+pub fn changelog_table_name(source: &TableId) -> String {
+    format!("{}_{}_changelog", source.namespace, source.name)
+}
+
+/// Where a Kafka record came from. Displayed as `topic/partition@offset`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOrigin {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl std::fmt::Display for RecordOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}@{}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// One buffered changelog row: the source row image plus the metadata column values.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ChangelogRow {
+    pub op: Op,
+    pub ts_ms: i64,
+    pub position: String,
+    pub origin: RecordOrigin,
+    /// Source column values in the Iceberg table's column order.
+    pub values: Row,
+}
+
+/// What to do with an event.
+pub(crate) enum Disposition {
+    /// Append this row image to the table's changelog.
+    Append(Row),
+    /// `t` (truncate): not representable as rows; skipped with a warning.
+    SkipTruncate,
+}
+
+/// Picks the row image of `event`: `after` for c/u/r, `before` for d (Debezium's delete
+/// image holds at least the key columns).
+pub(crate) fn disposition(
+    event: ChangeEvent,
+    origin: &RecordOrigin,
+) -> Result<Disposition, SinkError> {
+    let (image, name) = match event.op {
+        Op::Truncate => return Ok(Disposition::SkipTruncate),
+        Op::Delete => (event.before, "before"),
+        Op::Create | Op::Update | Op::Read => (event.after, "after"),
+    };
+    image
+        .map(Disposition::Append)
+        .ok_or_else(|| SinkError::MissingImage {
+            origin: origin.clone(),
+            table: event.table.id.to_string(),
+            op: event.op.code(),
+            image: name,
+        })
+}
+
+/// `source.ts_us` in milliseconds, rounded towards negative infinity.
+pub(crate) fn ts_ms(ts_us: i64) -> i64 {
+    ts_us.div_euclid(1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_timestamps() {
+        let id = TableId::new("public", "customers");
+        assert_eq!(changelog_table_name(&id), "public_customers_changelog");
+        assert_eq!(ts_ms(1_700_000_000_123_999), 1_700_000_000_123);
+        assert_eq!(ts_ms(-1), -1);
+        let origin = RecordOrigin {
+            topic: Arc::from("db.public.t"),
+            partition: 2,
+            offset: 41,
+        };
+        assert_eq!(origin.to_string(), "db.public.t/2@41");
+    }
+}

@@ -1,0 +1,209 @@
+//! The consume → buffer → commit loop.
+//!
+//! Invariant: Kafka offsets are committed only after every table holding rows of those
+//! records has been committed to Iceberg, so a crash at any point re-delivers (at least once)
+//! and never loses rows.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cdc_model::debezium::{decode_record, Decoded};
+use cdc_ops::Shutdown;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use tokio::time::Instant;
+
+use crate::changelog::RecordOrigin;
+use crate::config::CommitConfig;
+use crate::kafka::{PendingOffsets, SinkConsumer};
+use crate::metrics::SinkMetrics;
+use crate::writer::{Appended, ChangelogWriter};
+use crate::SinkError;
+
+/// Consecutive failed offset commits after which the sink stops.
+const MAX_OFFSET_COMMIT_FAILURES: u32 = 5;
+
+/// Why a commit happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Interval,
+    MaxRows,
+    Shutdown,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Interval => "interval",
+            Trigger::MaxRows => "max_rows",
+            Trigger::Shutdown => "shutdown",
+        }
+    }
+}
+
+pub(crate) struct Pipeline {
+    pub consumer: Arc<SinkConsumer>,
+    pub writer: ChangelogWriter,
+    pub metrics: SinkMetrics,
+    pub commit: CommitConfig,
+    pending: PendingOffsets,
+    /// When the first record since the last commit was consumed.
+    first_pending: Option<Instant>,
+    offset_commit_failures: u32,
+}
+
+impl Pipeline {
+    pub fn new(
+        consumer: Arc<SinkConsumer>,
+        writer: ChangelogWriter,
+        metrics: SinkMetrics,
+        commit: CommitConfig,
+    ) -> Pipeline {
+        Pipeline {
+            consumer,
+            writer,
+            metrics,
+            commit,
+            pending: PendingOffsets::default(),
+            first_pending: None,
+            offset_commit_failures: 0,
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled (then commits what is buffered) or a fatal error.
+    pub async fn run(mut self, shutdown: Shutdown) -> Result<(), SinkError> {
+        let consumer = Arc::clone(&self.consumer);
+        let interval = Duration::from_millis(self.commit.interval_ms);
+        loop {
+            let deadline = self.first_pending.map(|t| t + interval);
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                () = sleep_until(deadline), if deadline.is_some() => self.flush(Trigger::Interval).await?,
+                received = consumer.recv() => {
+                    match received {
+                        Ok(message) => self.handle(&message).await?,
+                        Err(KafkaError::MessageConsumption(code)) => {
+                            self.metrics.consumer_errors.inc();
+                            // Already logged (rate-limited) by the client context.
+                            tracing::debug!(error = %code, "transient kafka consume error");
+                        }
+                        Err(e) => return Err(SinkError::kafka("consuming failed", e)),
+                    }
+                    if self.writer.buffered_rows() >= self.commit.max_rows {
+                        self.flush(Trigger::MaxRows).await?;
+                    }
+                }
+            }
+        }
+        tracing::info!(
+            buffered_rows = self.writer.buffered_rows(),
+            "shutting down: committing buffered rows"
+        );
+        self.flush(Trigger::Shutdown).await
+    }
+
+    /// Decodes and buffers one record. Decode failures are fatal: a record is never skipped.
+    async fn handle(&mut self, message: &BorrowedMessage<'_>) -> Result<(), SinkError> {
+        self.metrics.records_consumed.inc();
+        let origin = RecordOrigin {
+            topic: Arc::from(message.topic()),
+            partition: message.partition(),
+            offset: message.offset(),
+        };
+        let decoded = decode_record(message.key(), message.payload()).map_err(|source| {
+            SinkError::Decode {
+                origin: origin.clone(),
+                source,
+            }
+        })?;
+        self.pending
+            .record(&origin.topic, origin.partition, origin.offset);
+        self.first_pending.get_or_insert_with(Instant::now);
+        match decoded {
+            Decoded::Tombstone => {
+                self.metrics.tombstones.inc();
+            }
+            Decoded::Change(event) => {
+                let table = event.table.id.clone();
+                if self.writer.append(*event, origin.clone()).await? == Appended::SkippedTruncate {
+                    self.metrics.truncates_skipped.inc();
+                    tracing::warn!(
+                        table = %table,
+                        record = %origin,
+                        "truncate event skipped: changelog tables cannot represent it"
+                    );
+                }
+            }
+        };
+        self.metrics.set_buffered_rows(self.writer.buffered_rows());
+        Ok(())
+    }
+
+    /// Commits buffered rows to Iceberg, then the consumed offsets to Kafka.
+    async fn flush(&mut self, trigger: Trigger) -> Result<(), SinkError> {
+        if self.pending.is_empty() && self.writer.buffered_rows() == 0 {
+            self.first_pending = None;
+            return Ok(());
+        }
+        let started = Instant::now();
+        let committed = match self.writer.commit().await {
+            Ok(committed) => committed,
+            Err(e) => {
+                self.metrics.commit_failures.inc();
+                return Err(e);
+            }
+        };
+        for table in &committed {
+            self.metrics.rows_written(&table.table, table.rows);
+        }
+        self.metrics.set_buffered_rows(self.writer.buffered_rows());
+        let rows: usize = committed.iter().map(|t| t.rows).sum();
+        match self.pending.commit(&self.consumer).await {
+            Ok(partitions) => {
+                self.offset_commit_failures = 0;
+                self.first_pending = None;
+                self.metrics.commit_succeeded(started.elapsed());
+                tracing::info!(
+                    trigger = trigger.as_str(),
+                    tables = committed.len(),
+                    rows,
+                    partitions,
+                    took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "committed"
+                );
+                Ok(())
+            }
+            Err(source) => {
+                self.metrics.offset_commit_failures.inc();
+                self.offset_commit_failures += 1;
+                // Retry with the next flush; the Iceberg rows are already durable.
+                self.first_pending = Some(Instant::now());
+                // At shutdown there is no next commit to retry with.
+                if self.offset_commit_failures >= MAX_OFFSET_COMMIT_FAILURES
+                    || trigger == Trigger::Shutdown
+                {
+                    return Err(SinkError::OffsetCommit {
+                        attempts: self.offset_commit_failures,
+                        source,
+                    });
+                }
+                tracing::warn!(
+                    error = %source,
+                    attempt = self.offset_commit_failures,
+                    rows,
+                    "rows committed to Iceberg but the Kafka offset commit failed; retrying at the next commit"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

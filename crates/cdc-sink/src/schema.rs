@@ -1,0 +1,300 @@
+//! Source column types → Iceberg types, the changelog table schema, and the check that an
+//! existing table still matches its source table.
+
+use cdc_model::{Column, ColumnType, TableSchema};
+use iceberg::spec::{NestedField, PrimitiveType, Schema, Type};
+
+use crate::changelog::{
+    COL_KAFKA_OFFSET, COL_KAFKA_PARTITION, COL_OP, COL_POSITION, COL_TS_MS, METADATA_COLUMNS,
+};
+use crate::SinkError;
+
+/// Largest decimal precision Iceberg (and Arrow `Decimal128`) supports.
+pub const MAX_DECIMAL_PRECISION: u32 = 38;
+
+/// The Iceberg type of a source column. `table` names the table in errors.
+pub fn iceberg_type(table: &str, column: &Column) -> Result<PrimitiveType, SinkError> {
+    let unsupported = |reason: String| SinkError::UnsupportedColumn {
+        table: table.to_owned(),
+        column: column.name.clone(),
+        reason,
+    };
+    Ok(match &column.ty {
+        ColumnType::Boolean => PrimitiveType::Boolean,
+        ColumnType::Int16 | ColumnType::Int32 => PrimitiveType::Int,
+        ColumnType::Int64 => PrimitiveType::Long,
+        ColumnType::Float32 => PrimitiveType::Float,
+        ColumnType::Float64 => PrimitiveType::Double,
+        ColumnType::Decimal { precision, scale } => {
+            let precision = precision.unwrap_or(MAX_DECIMAL_PRECISION);
+            if precision > MAX_DECIMAL_PRECISION {
+                return Err(unsupported(format!(
+                    "decimal precision {precision} exceeds Iceberg's maximum of {MAX_DECIMAL_PRECISION}"
+                )));
+            }
+            if precision == 0 || *scale > precision {
+                return Err(unsupported(format!(
+                    "decimal({precision}, {scale}) has no Iceberg equivalent (need 0 <= scale <= precision, precision >= 1)"
+                )));
+            }
+            PrimitiveType::Decimal {
+                precision,
+                scale: *scale,
+            }
+        }
+        // Scale varies per value: kept exact as decimal text.
+        ColumnType::VariableDecimal => PrimitiveType::String,
+        ColumnType::String | ColumnType::Json | ColumnType::Uuid => PrimitiveType::String,
+        ColumnType::Bytes => PrimitiveType::Binary,
+        ColumnType::Date => PrimitiveType::Date,
+        ColumnType::Timestamp { .. } => PrimitiveType::Timestamp,
+        ColumnType::TimestampTz { .. } => PrimitiveType::Timestamptz,
+    })
+}
+
+/// The Iceberg types of a source table's columns, in source order, as `(name, type)`.
+pub fn source_field_types(table: &TableSchema) -> Result<Vec<(String, PrimitiveType)>, SinkError> {
+    let name = table.id.to_string();
+    let mut fields = Vec::with_capacity(table.columns.len());
+    for column in &table.columns {
+        if METADATA_COLUMNS.contains(&column.name.as_str()) {
+            return Err(SinkError::UnsupportedColumn {
+                table: name,
+                column: column.name.clone(),
+                reason: "the name is reserved for a changelog metadata column".into(),
+            });
+        }
+        fields.push((column.name.clone(), iceberg_type(&name, column)?));
+    }
+    Ok(fields)
+}
+
+/// The changelog schema: every source column (optional) in source order, then the metadata
+/// columns. Field ids are 1.. in that order.
+pub fn changelog_schema(table: &TableSchema) -> Result<Schema, SinkError> {
+    let mut fields = Vec::new();
+    for (name, ty) in source_field_types(table)? {
+        fields.push(NestedField::optional(next_id(&fields), name, Type::Primitive(ty)).into());
+    }
+    let metadata = [
+        (COL_OP, PrimitiveType::String, true),
+        (COL_TS_MS, PrimitiveType::Long, true),
+        (COL_POSITION, PrimitiveType::String, false),
+        (COL_KAFKA_PARTITION, PrimitiveType::Int, true),
+        (COL_KAFKA_OFFSET, PrimitiveType::Long, true),
+    ];
+    for (name, ty, required) in metadata {
+        let id = next_id(&fields);
+        let field = if required {
+            NestedField::required(id, name, Type::Primitive(ty))
+        } else {
+            NestedField::optional(id, name, Type::Primitive(ty))
+        };
+        fields.push(field.into());
+    }
+    Schema::builder()
+        .with_fields(fields)
+        .build()
+        .map_err(|e| SinkError::Batch {
+            table: table.id.to_string(),
+            reason: format!("cannot build the changelog schema: {e}"),
+        })
+}
+
+fn next_id(fields: &[iceberg::spec::NestedFieldRef]) -> i32 {
+    i32::try_from(fields.len()).map_or(i32::MAX, |n| n.saturating_add(1))
+}
+
+/// Checks that the existing table `actual` has exactly the columns and types of `expected`
+/// (names, types and required-ness; order may differ).
+pub fn check_compatible(table: &str, expected: &Schema, actual: &Schema) -> Result<(), SinkError> {
+    let mismatch = |column: &str, reason: String| SinkError::SchemaMismatch {
+        table: table.to_owned(),
+        column: column.to_owned(),
+        reason,
+    };
+    for field in expected.as_struct().fields() {
+        let Some(existing) = actual.field_by_name(&field.name) else {
+            return Err(mismatch(
+                &field.name,
+                "the source has this column but the Iceberg table does not".into(),
+            ));
+        };
+        if existing.field_type != field.field_type {
+            return Err(mismatch(
+                &field.name,
+                format!(
+                    "the Iceberg table has type {} but the source column maps to {}",
+                    existing.field_type, field.field_type
+                ),
+            ));
+        }
+        if existing.required != field.required {
+            return Err(mismatch(
+                &field.name,
+                format!(
+                    "the Iceberg column is {} but the sink writes it as {}",
+                    required_word(existing.required),
+                    required_word(field.required)
+                ),
+            ));
+        }
+    }
+    for field in actual.as_struct().fields() {
+        if expected.field_by_name(&field.name).is_none() {
+            return Err(mismatch(
+                &field.name,
+                "the Iceberg table has this column but the source table does not".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn required_word(required: bool) -> &'static str {
+    if required {
+        "required"
+    } else {
+        "optional"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cdc_model::TableId;
+
+    use super::*;
+
+    fn table(columns: Vec<Column>) -> TableSchema {
+        TableSchema {
+            id: TableId::new("public", "t"),
+            columns,
+            key: vec![0],
+        }
+    }
+
+    #[test]
+    fn maps_every_column_type() {
+        let cases = [
+            (ColumnType::Boolean, PrimitiveType::Boolean),
+            (ColumnType::Int16, PrimitiveType::Int),
+            (ColumnType::Int32, PrimitiveType::Int),
+            (ColumnType::Int64, PrimitiveType::Long),
+            (ColumnType::Float32, PrimitiveType::Float),
+            (ColumnType::Float64, PrimitiveType::Double),
+            (
+                ColumnType::Decimal {
+                    precision: Some(10),
+                    scale: 2,
+                },
+                PrimitiveType::Decimal {
+                    precision: 10,
+                    scale: 2,
+                },
+            ),
+            (
+                ColumnType::Decimal {
+                    precision: None,
+                    scale: 2,
+                },
+                PrimitiveType::Decimal {
+                    precision: 38,
+                    scale: 2,
+                },
+            ),
+            (ColumnType::VariableDecimal, PrimitiveType::String),
+            (ColumnType::String, PrimitiveType::String),
+            (ColumnType::Json, PrimitiveType::String),
+            (ColumnType::Uuid, PrimitiveType::String),
+            (ColumnType::Bytes, PrimitiveType::Binary),
+            (ColumnType::Date, PrimitiveType::Date),
+            (
+                ColumnType::Timestamp { precision: 6 },
+                PrimitiveType::Timestamp,
+            ),
+            (
+                ColumnType::TimestampTz { precision: None },
+                PrimitiveType::Timestamptz,
+            ),
+        ];
+        for (ty, expected) in cases {
+            let column = Column::new("c", ty, true);
+            assert_eq!(iceberg_type("public.t", &column).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn rejects_oversized_decimals_naming_table_and_column() {
+        let column = Column::new(
+            "amount",
+            ColumnType::Decimal {
+                precision: Some(40),
+                scale: 2,
+            },
+            true,
+        );
+        let err = iceberg_type("public.orders", &column)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("public.orders") && err.contains("amount") && err.contains("40"));
+    }
+
+    #[test]
+    fn schema_has_source_then_metadata_columns() {
+        let t = table(vec![
+            Column::new("id", ColumnType::Int64, false),
+            Column::new("name", ColumnType::String, true),
+        ]);
+        let schema = changelog_schema(&t).unwrap();
+        let names: Vec<_> = schema
+            .as_struct()
+            .fields()
+            .iter()
+            .map(|f| f.name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "id",
+                "name",
+                "_cdc_op",
+                "_cdc_ts_ms",
+                "_cdc_position",
+                "_cdc_kafka_partition",
+                "_cdc_kafka_offset"
+            ]
+        );
+        let id = schema.field_by_name("id").unwrap();
+        assert!(!id.required, "source columns are optional");
+        assert!(schema.field_by_name("_cdc_op").unwrap().required);
+    }
+
+    #[test]
+    fn compatibility_names_the_column() {
+        let old = table(vec![Column::new("id", ColumnType::Int64, false)]);
+        let new = table(vec![
+            Column::new("id", ColumnType::Int64, false),
+            Column::new("email", ColumnType::String, true),
+        ]);
+        let (old, new) = (
+            changelog_schema(&old).unwrap(),
+            changelog_schema(&new).unwrap(),
+        );
+        assert!(check_compatible("cdc.t", &old, &old).is_ok());
+        let err = check_compatible("cdc.t", &new, &old)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cdc.t") && err.contains("email"), "{err}");
+        let err = check_compatible("cdc.t", &old, &new)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("email"), "{err}");
+        let retyped = table(vec![Column::new("id", ColumnType::String, false)]);
+        let err = check_compatible("cdc.t", &changelog_schema(&retyped).unwrap(), &old)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("id") && err.contains("long"), "{err}");
+        let reserved = table(vec![Column::new("_cdc_op", ColumnType::String, true)]);
+        assert!(changelog_schema(&reserved).is_err());
+    }
+}

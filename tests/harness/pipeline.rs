@@ -1,0 +1,199 @@
+//! The whole pipeline on real services: PostgreSQL and Kafka from `cdc-testkit`, and the
+//! `cdc-capture` and `cdc-sink` binaries as child processes with generated configuration.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cdc_testkit::{free_port, workspace_binary, KafkaBroker, ManagedProcess, PostgresServer};
+
+use crate::{io, schema, HarnessError, Result};
+
+/// Database holding the sample schema.
+pub const DATABASE: &str = "shop";
+/// Debezium `topic.prefix` of the runs.
+pub const TOPIC_PREFIX: &str = "shop";
+
+/// Running services and processes; everything stops when dropped.
+pub struct Pipeline {
+    pub dir: PathBuf,
+    pub pg: PostgresServer,
+    pub kafka: KafkaBroker,
+    pub capture: Option<ManagedProcess>,
+    pub sink: Option<ManagedProcess>,
+    capture_config: PathBuf,
+    sink_config: PathBuf,
+    pub capture_metrics: String,
+    pub sink_metrics: String,
+}
+
+impl Pipeline {
+    /// Starts PostgreSQL and Kafka, creates the database, and writes both configs into `dir`.
+    pub async fn start(dir: &Path) -> Result<Pipeline> {
+        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        let (pg, kafka) = tokio::try_join!(PostgresServer::start(), KafkaBroker::start())?;
+        pg.create_database(DATABASE).await?;
+        let capture_metrics = format!("127.0.0.1:{}", free_port());
+        let sink_metrics = format!("127.0.0.1:{}", free_port());
+        let tables = schema::TABLES
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let capture_config = dir.join("capture.toml");
+        let capture_toml = format!(
+            "topic_prefix = \"{TOPIC_PREFIX}\"\n\n[source]\nhost = \"{host}\"\nport = {port}\n\
+             user = \"{user}\"\npassword = {{ env = \"CDC_TEST_PG_PASSWORD\" }}\n\
+             database = \"{DATABASE}\"\ntables = [{tables}]\n\n[kafka]\n\
+             bootstrap_servers = \"{bootstrap}\"\n\n[snapshot]\nfetch_size = 100\n\n\
+             [state]\ndir = \"{state}\"\n\n[ops]\nlisten = \"{capture_metrics}\"\n",
+            host = pg.host(),
+            port = pg.port(),
+            user = pg.user(),
+            bootstrap = kafka.bootstrap_servers(),
+            state = dir.join("capture-state").display(),
+        );
+        let sink_config = dir.join("sink.toml");
+        let sink_toml = format!(
+            "[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"cdc-sink-test\"\n\
+             topic_pattern = \"^{TOPIC_PREFIX}\\\\..*\"\n\n[iceberg]\ndata_dir = \"{data}\"\n\n\
+             [commit]\ninterval_ms = 1000\nmax_rows = 5000\n\n[ops]\nlisten = \"{sink_metrics}\"\n",
+            bootstrap = kafka.bootstrap_servers(),
+            data = dir.join("lake").display(),
+        );
+        std::fs::write(&capture_config, capture_toml).map_err(io("writing capture.toml"))?;
+        std::fs::write(&sink_config, sink_toml).map_err(io("writing sink.toml"))?;
+        Ok(Pipeline {
+            dir: dir.to_owned(),
+            pg,
+            kafka,
+            capture: None,
+            sink: None,
+            capture_config,
+            sink_config,
+            capture_metrics,
+            sink_metrics,
+        })
+    }
+
+    /// Iceberg data directory of the sink (catalog.db + warehouse).
+    pub fn lake_dir(&self) -> PathBuf {
+        self.dir.join("lake")
+    }
+
+    /// libpq connection string of the sample database.
+    pub fn pg_dsn(&self) -> String {
+        format!(
+            "host={} port={} user={} password={} dbname={DATABASE}",
+            self.pg.host(),
+            self.pg.port(),
+            self.pg.user(),
+            self.pg.password()
+        )
+    }
+
+    pub async fn connect(&self) -> Result<tokio_postgres::Client> {
+        Ok(self.pg.connect(DATABASE).await?)
+    }
+
+    /// Starts (or restarts) `cdc-capture`.
+    pub fn start_capture(&mut self) -> Result<()> {
+        let bin = workspace_binary("cdc-capture")?;
+        let config = self.capture_config.display().to_string();
+        let process = ManagedProcess::spawn(
+            &bin,
+            &["--config", &config],
+            &[("CDC_TEST_PG_PASSWORD", self.pg.password())],
+            &self.dir.join("capture.log"),
+        )?;
+        self.capture = Some(process);
+        Ok(())
+    }
+
+    /// Starts (or restarts) `cdc-sink`.
+    pub fn start_sink(&mut self) -> Result<()> {
+        let bin = workspace_binary("cdc-sink")?;
+        let config = self.sink_config.display().to_string();
+        let process =
+            ManagedProcess::spawn(&bin, &["--config", &config], &[], &self.dir.join("sink.log"))?;
+        self.sink = Some(process);
+        Ok(())
+    }
+
+    /// `kill -9` of the capture.
+    pub fn kill_capture(&mut self) -> Result<()> {
+        if let Some(mut p) = self.capture.take() {
+            p.kill9()?;
+        }
+        Ok(())
+    }
+
+    /// `kill -9` of the sink.
+    pub fn kill_sink(&mut self) -> Result<()> {
+        if let Some(mut p) = self.sink.take() {
+            p.kill9()?;
+        }
+        Ok(())
+    }
+
+    /// Fails when a started process has exited (with its log tail).
+    pub fn check_running(&mut self) -> Result<()> {
+        for (name, p) in [("cdc-capture", &mut self.capture), ("cdc-sink", &mut self.sink)] {
+            if let Some(p) = p {
+                if !p.is_running() {
+                    return Err(HarnessError::Check(format!(
+                        "{name} exited unexpectedly; log tail:\n{}",
+                        p.log_tail(40)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// SIGTERM both processes; both must exit 0 (graceful shutdown).
+    pub async fn stop_processes(&mut self) -> Result<()> {
+        for (name, p) in [("cdc-capture", &mut self.capture), ("cdc-sink", &mut self.sink)] {
+            if let Some(mut p) = p.take() {
+                let status = p.terminate(Duration::from_secs(60)).await?;
+                if !status.success() {
+                    return Err(HarnessError::Check(format!(
+                        "{name} exited with {status} on SIGTERM; log tail:\n{}",
+                        p.log_tail(40)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls the read-back comparison until Iceberg equals PostgreSQL or `timeout` passes.
+    pub async fn wait_until_in_sync(&mut self, timeout: Duration) -> Result<Vec<crate::readback::TableReport>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.check_running()?;
+            let reports = crate::readback::compare(&self.pg_dsn(), &self.lake_dir()).await?;
+            if reports.iter().all(|r| r.ok) {
+                return Ok(reports);
+            }
+            if Instant::now() >= deadline {
+                return Err(HarnessError::Check(format!(
+                    "Iceberg did not match PostgreSQL within {timeout:?}: {}",
+                    reports
+                        .iter()
+                        .map(|r| r.raw.clone())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Stops everything gracefully.
+    pub async fn shutdown(mut self) -> Result<()> {
+        self.stop_processes().await?;
+        self.kafka.stop().await?;
+        self.pg.stop().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Independent read-back of cdc-sink's Iceberg tables, with engines we did not write.
+
+Reads the changelog tables through pyiceberg (SqlCatalog on the sink's SQLite catalog file),
+folds them to the latest row per primary key (ordered by Kafka partition/offset; a latest `d`
+means the row is gone) and compares every column with the source PostgreSQL table.
+
+  iceberg_check.py compare --pg DSN --data-dir DIR --tables public.customers,public.orders
+      prints one JSON line per table {"table","ok","rows","iceberg_rows","changelog_rows",
+      "mismatches":[...]}; exit 0 when all tables match, 1 otherwise.
+  iceberg_check.py show --data-dir DIR --table public.orders --limit 5
+      prints a few current rows of the table, queried with DuckDB over the pyiceberg scan.
+"""
+
+import argparse
+import datetime as dt
+import decimal
+import json
+import sys
+import uuid
+
+import duckdb
+import psycopg
+from pyiceberg.catalog.sql import SqlCatalog
+
+META = ("_cdc_op", "_cdc_ts_ms", "_cdc_position", "_cdc_kafka_partition", "_cdc_kafka_offset")
+
+
+def catalog(data_dir, name):
+    return SqlCatalog(
+        name,
+        uri=f"sqlite:///{data_dir}/catalog.db",
+        warehouse=f"file://{data_dir}/warehouse",
+        init_catalog_tables="false",
+    )
+
+
+def changelog_name(namespace, table):
+    schema, name = table.split(".", 1)
+    return f"{namespace}.{schema}_{name}_changelog"
+
+
+def norm(v, json_col=False):
+    if v is None:
+        return None
+    if json_col:
+        if isinstance(v, str):
+            v = json.loads(v)
+        return json.dumps(v, sort_keys=True)
+    if isinstance(v, memoryview):
+        return bytes(v)
+    if isinstance(v, uuid.UUID):
+        return str(v)
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        return v.astimezone(dt.timezone.utc)
+    if isinstance(v, decimal.Decimal):
+        return v.normalize() if v == v else "NaN"
+    return v
+
+
+def pg_rows(dsn, table):
+    schema, name = table.split(".", 1)
+    with psycopg.connect(dsn) as conn:
+        cols = conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+            "coalesce(a.attnum = ANY(i.indkey), false) "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY a.attnum",
+            (schema, name),
+        ).fetchall()
+        names = [c[0] for c in cols]
+        json_cols = {c[0] for c in cols if c[1] in ("json", "jsonb")}
+        key = [c[0] for c in cols if c[2]]
+        quoted = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+        q_table = '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
+        rows = conn.execute(f"SELECT {quoted} FROM {q_table}").fetchall()
+    return names, key, json_cols, [dict(zip(names, r)) for r in rows]
+
+
+def latest_state(arrow_table, key):
+    latest = {}
+    for r in arrow_table.to_pylist():
+        k = tuple(r[c] for c in key)
+        order = (r["_cdc_kafka_partition"], r["_cdc_kafka_offset"])
+        if k not in latest or latest[k][0] < order:
+            latest[k] = (order, r)
+    return {k: r for k, (_, r) in latest.items() if r["_cdc_op"] != "d"}
+
+
+def compare(args):
+    cat = catalog(args.data_dir, args.catalog)
+    all_ok = True
+    for table in args.tables.split(","):
+        names, key, json_cols, source = pg_rows(args.pg, table)
+        result = {"table": table, "rows": len(source), "mismatches": []}
+        try:
+            arrow = cat.load_table(changelog_name(args.namespace, table)).scan().to_arrow()
+        except Exception as e:  # table not created yet
+            result.update(ok=False, iceberg_rows=0, changelog_rows=0, error=repr(e))
+            print(json.dumps(result), flush=True)
+            all_ok = False
+            continue
+        state = latest_state(arrow, key)
+        result["changelog_rows"] = arrow.num_rows
+        result["iceberg_rows"] = len(state)
+        by_key = {tuple(r[c] for c in key): r for r in source}
+        for k in sorted(set(by_key) | set(state), key=repr):
+            s, i = by_key.get(k), state.get(k)
+            if s is None or i is None:
+                result["mismatches"].append({"key": repr(k), "missing_in": "iceberg" if i is None else "postgres"})
+                continue
+            for c in names:
+                a, b = norm(s[c], c in json_cols), norm(i.get(c), c in json_cols)
+                if isinstance(a, decimal.Decimal) and isinstance(b, str):
+                    # numeric without a declared scale is stored as its decimal text.
+                    b = norm(decimal.Decimal(b))
+                if a != b:
+                    result["mismatches"].append({"key": repr(k), "column": c, "postgres": repr(a), "iceberg": repr(b)})
+        del result["mismatches"][20:]
+        result["ok"] = not result["mismatches"] and len(state) == len(source)
+        all_ok &= result["ok"]
+        print(json.dumps(result), flush=True)
+    return 0 if all_ok else 1
+
+
+def show(args):
+    cat = catalog(args.data_dir, args.catalog)
+    arrow = cat.load_table(changelog_name(args.namespace, args.table)).scan().to_arrow()
+    con = duckdb.connect()
+    con.register("changelog", arrow)
+    cols = [c for c in arrow.column_names if c not in META]
+    key = cols[0]
+    rel = con.sql(
+        f"SELECT {', '.join(cols)}, _cdc_op FROM changelog "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _cdc_kafka_partition DESC, _cdc_kafka_offset DESC) = 1 "
+        f"AND _cdc_op <> 'd' ORDER BY {key} LIMIT {int(args.limit)}"
+    )
+    print(f"-- {args.table}: latest rows from Iceberg ({arrow.num_rows} changelog rows), read with pyiceberg + DuckDB {duckdb.__version__}")
+    rel.show(max_width=160)
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=["compare", "show"])
+    p.add_argument("--pg")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--catalog", default="cdc")
+    p.add_argument("--namespace", default="cdc")
+    p.add_argument("--tables")
+    p.add_argument("--table")
+    p.add_argument("--limit", default=5)
+    args = p.parse_args()
+    return compare(args) if args.command == "compare" else show(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
