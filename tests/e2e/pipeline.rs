@@ -29,6 +29,11 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
     let t0 = Instant::now();
     p.start_capture().unwrap();
     p.start_sink().unwrap();
+    // Changes made before the slot exists belong to the snapshot; wait so the counts are exact.
+    p.wait_for_snapshot((SEED_CUSTOMERS + SEED_ORDERS) as u64, Duration::from_secs(120))
+        .await
+        .unwrap();
+    let snapshot_done = t0.elapsed();
     let spec = Spec {
         inserts: 1000,
         updates: 300,
@@ -39,7 +44,7 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
         .run(&client, spec, &AtomicUsize::new(0))
         .await
         .unwrap();
-    let workload_done = t0.elapsed();
+    let workload_done = t0.elapsed() - snapshot_done;
     let reports = p
         .wait_until_in_sync(Duration::from_secs(240))
         .await
@@ -60,6 +65,16 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
     assert_eq!(op("d"), (done.deletes + spec.pk_changes) as u64, "{report:?}");
     assert_eq!(report.tombstones, op("d"));
 
+    // The ops endpoints answer while running.
+    for addr in [&p.capture_metrics, &p.sink_metrics] {
+        let (status, body) = Pipeline::http_get(addr, "/healthz").await.unwrap();
+        assert!(status.contains("200"), "{addr}/healthz: {status} {body}");
+    }
+    let (_, sink_metrics) = Pipeline::http_get(&p.sink_metrics, "/metrics").await.unwrap();
+    assert!(
+        Pipeline::metric(&sink_metrics, "cdc_sink_commits_total").unwrap_or(0.0) >= 1.0,
+        "{sink_metrics}"
+    );
     p.stop_processes().await.expect("graceful shutdown exits 0");
     for r in &reports {
         println!(
@@ -68,8 +83,10 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
         );
     }
     println!(
-        "e2e timings: services {:.1}s, workload {:.1}s ({} transactions), source→iceberg in sync after {:.1}s, {} Kafka records checked",
+        "e2e timings: services {:.1}s, snapshot of {} rows read {:.1}s after start, workload {:.1}s ({} transactions), iceberg in sync {:.1}s after start, {} Kafka records checked",
         services_ready.as_secs_f64(),
+        SEED_CUSTOMERS + SEED_ORDERS,
+        snapshot_done.as_secs_f64(),
         workload_done.as_secs_f64(),
         done.transactions,
         in_sync.as_secs_f64(),

@@ -166,6 +166,61 @@ impl Pipeline {
         Ok(())
     }
 
+    /// `GET path` on an ops endpoint (`/metrics`, `/healthz`): `(status line, body)`.
+    pub async fn http_get(addr: &str, path: &str) -> Result<(String, String)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(io(format!("connecting to {addr}")))?;
+        stream
+            .write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .await
+            .map_err(io("sending the request"))?;
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .map_err(io("reading the response"))?;
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        Ok((head.lines().next().unwrap_or_default().to_owned(), body.to_owned()))
+    }
+
+    /// Value of the sample `name` (exact, without labels) in a Prometheus text body.
+    pub fn metric(body: &str, name: &str) -> Option<f64> {
+        body.lines()
+            .filter_map(|l| l.split_once(' '))
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.trim().parse().ok())
+    }
+
+    /// Waits until the capture's initial snapshot has read `rows` rows and streaming began.
+    pub async fn wait_for_snapshot(&mut self, rows: u64, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.check_running()?;
+            if let Ok((_, body)) = Self::http_get(&self.capture_metrics, "/metrics").await {
+                let read = Self::metric(&body, "cdc_capture_snapshot_rows_total").unwrap_or(0.0);
+                if read >= rows as f64 && self.slot_active().await? {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(HarnessError::Check(format!(
+                    "initial snapshot of {rows} rows not done within {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn slot_active(&self) -> Result<bool> {
+        let client = self.pg.connect(DATABASE).await?;
+        let row = client
+            .query_opt("SELECT active FROM pg_replication_slots WHERE slot_name = 'cdc'", &[])
+            .await?;
+        Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
+    }
+
     /// Polls the read-back comparison until Iceberg equals PostgreSQL or `timeout` passes.
     pub async fn wait_until_in_sync(&mut self, timeout: Duration) -> Result<Vec<crate::readback::TableReport>> {
         let deadline = Instant::now() + timeout;
