@@ -29,6 +29,8 @@ async fn kill9_of_capture_and_sink_mid_stream_loses_nothing() {
     let mut workload = Workload::setup(&client, 7, 100, 100).await.unwrap();
     p.start_capture().unwrap();
     p.start_sink().unwrap();
+    // Kill mid-stream, not mid-snapshot (an interrupted snapshot restarts from scratch).
+    p.wait_for_snapshot(200, Duration::from_secs(120)).await.unwrap();
 
     let spec = Spec {
         inserts: 2000,

@@ -56,7 +56,10 @@ impl Pipeline {
         let sink_toml = format!(
             "[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"cdc-sink-test\"\n\
              topic_pattern = \"^{TOPIC_PREFIX}\\\\..*\"\n\n[iceberg]\ndata_dir = \"{data}\"\n\n\
-             [commit]\ninterval_ms = 1000\nmax_rows = 5000\n\n[ops]\nlisten = \"{sink_metrics}\"\n",
+             [commit]\ninterval_ms = 1000\nmax_rows = 5000\n\n[ops]\nlisten = \"{sink_metrics}\"\n\n\
+             # A killed sink's partitions are reassigned after the session timeout.\n\
+             [kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\
+             \"heartbeat.interval.ms\" = \"1000\"\n",
             bootstrap = kafka.bootstrap_servers(),
             data = dir.join("lake").display(),
         );
@@ -193,14 +196,16 @@ impl Pipeline {
             .and_then(|(_, v)| v.trim().parse().ok())
     }
 
-    /// Waits until the capture's initial snapshot has read `rows` rows and streaming began.
+    /// Waits until the capture's initial snapshot of `rows` rows is acknowledged by Kafka
+    /// (checkpointed) and streaming began.
     pub async fn wait_for_snapshot(&mut self, rows: u64, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
             self.check_running()?;
             if let Ok((_, body)) = Self::http_get(&self.capture_metrics, "/metrics").await {
                 let read = Self::metric(&body, "cdc_capture_snapshot_rows_total").unwrap_or(0.0);
-                if read >= rows as f64 && self.slot_active().await? {
+                let acked = Self::metric(&body, "cdc_capture_acked_lsn").unwrap_or(0.0);
+                if read >= rows as f64 && acked > 0.0 && self.slot_active().await? {
                     return Ok(());
                 }
             }

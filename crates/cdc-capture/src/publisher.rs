@@ -183,6 +183,7 @@ impl Acker {
                     self.position.snapshot_completed = true;
                     self.position.confirmed_lsn = lsn;
                     self.store.store(&self.position)?;
+                    self.metrics.acked_lsn.set(lsn as i64);
                     self.acked_lsn.send_replace(lsn);
                     last_write = Instant::now();
                     dirty = false;
