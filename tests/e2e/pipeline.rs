@@ -19,7 +19,9 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
     let dir = std::env::temp_dir().join(format!("cdc-e2e-pipeline-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let started = Instant::now();
-    let mut p = Pipeline::start(&dir).await.expect("start PostgreSQL and Kafka");
+    let mut p = Pipeline::start(&dir)
+        .await
+        .expect("start PostgreSQL and Kafka");
     let services_ready = started.elapsed();
     let client = p.connect().await.unwrap();
     let mut workload = Workload::setup(&client, 42, SEED_CUSTOMERS, SEED_ORDERS)
@@ -30,9 +32,12 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
     p.start_capture().unwrap();
     p.start_sink().unwrap();
     // Changes made before the slot exists belong to the snapshot; wait so the counts are exact.
-    p.wait_for_snapshot((SEED_CUSTOMERS + SEED_ORDERS) as u64, Duration::from_secs(120))
-        .await
-        .unwrap();
+    p.wait_for_snapshot(
+        (SEED_CUSTOMERS + SEED_ORDERS) as u64,
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
     let snapshot_done = t0.elapsed();
     let spec = Spec {
         inserts: 1000,
@@ -52,7 +57,10 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
     let in_sync = t0.elapsed();
 
     let bootstrap = p.kafka.bootstrap_servers();
-    let topics: Vec<String> = TABLES.iter().map(|t| format!("{TOPIC_PREFIX}.{t}")).collect();
+    let topics: Vec<String> = TABLES
+        .iter()
+        .map(|t| format!("{TOPIC_PREFIX}.{t}"))
+        .collect();
     let report = tokio::task::spawn_blocking(move || check_topics(&bootstrap, &topics))
         .await
         .unwrap()
@@ -60,9 +68,21 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
     // A clean run publishes every change exactly once.
     let op = |code: &str| report.ops.get(code).copied().unwrap_or(0);
     assert_eq!(op("r"), (SEED_CUSTOMERS + SEED_ORDERS) as u64, "{report:?}");
-    assert_eq!(op("c"), (done.inserts + spec.pk_changes) as u64, "{report:?}");
-    assert_eq!(op("u"), (done.updates - spec.pk_changes) as u64, "{report:?}");
-    assert_eq!(op("d"), (done.deletes + spec.pk_changes) as u64, "{report:?}");
+    assert_eq!(
+        op("c"),
+        (done.inserts + spec.pk_changes) as u64,
+        "{report:?}"
+    );
+    assert_eq!(
+        op("u"),
+        (done.updates - spec.pk_changes) as u64,
+        "{report:?}"
+    );
+    assert_eq!(
+        op("d"),
+        (done.deletes + spec.pk_changes) as u64,
+        "{report:?}"
+    );
     assert_eq!(report.tombstones, op("d"));
 
     // The ops endpoints answer while running.
@@ -70,7 +90,9 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
         let (status, body) = Pipeline::http_get(addr, "/healthz").await.unwrap();
         assert!(status.contains("200"), "{addr}/healthz: {status} {body}");
     }
-    let (_, sink_metrics) = Pipeline::http_get(&p.sink_metrics, "/metrics").await.unwrap();
+    let (_, sink_metrics) = Pipeline::http_get(&p.sink_metrics, "/metrics")
+        .await
+        .unwrap();
     assert!(
         Pipeline::metric(&sink_metrics, "cdc_sink_commits_total").unwrap_or(0.0) >= 1.0,
         "{sink_metrics}"

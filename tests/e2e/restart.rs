@@ -13,9 +13,11 @@ use cdc_e2e::workload::{Spec, Workload};
 use cdc_testkit::wait_until;
 
 async fn wait_progress(progress: &AtomicUsize, at_least: usize) {
-    wait_until(Instant::now() + Duration::from_secs(120), Duration::from_millis(5), || async {
-        progress.load(Ordering::SeqCst) >= at_least
-    })
+    wait_until(
+        Instant::now() + Duration::from_secs(120),
+        Duration::from_millis(5),
+        || async { progress.load(Ordering::SeqCst) >= at_least },
+    )
     .await
     .expect("workload progress");
 }
@@ -24,13 +26,17 @@ async fn wait_progress(progress: &AtomicUsize, at_least: usize) {
 async fn kill9_of_capture_and_sink_mid_stream_loses_nothing() {
     let dir = std::env::temp_dir().join(format!("cdc-e2e-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut p = Pipeline::start(&dir).await.expect("start PostgreSQL and Kafka");
+    let mut p = Pipeline::start(&dir)
+        .await
+        .expect("start PostgreSQL and Kafka");
     let client = p.connect().await.unwrap();
     let mut workload = Workload::setup(&client, 7, 100, 100).await.unwrap();
     p.start_capture().unwrap();
     p.start_sink().unwrap();
     // Kill mid-stream, not mid-snapshot (an interrupted snapshot restarts from scratch).
-    p.wait_for_snapshot(200, Duration::from_secs(120)).await.unwrap();
+    p.wait_for_snapshot(200, Duration::from_secs(120))
+        .await
+        .unwrap();
 
     let spec = Spec {
         inserts: 2000,
@@ -47,12 +53,18 @@ async fn kill9_of_capture_and_sink_mid_stream_loses_nothing() {
 
     wait_progress(&progress, total / 5).await;
     p.kill_capture().unwrap();
-    println!("restart: capture killed at {} ops", progress.load(Ordering::SeqCst));
+    println!(
+        "restart: capture killed at {} ops",
+        progress.load(Ordering::SeqCst)
+    );
     wait_progress(&progress, total * 2 / 5).await;
     p.start_capture().unwrap();
     wait_progress(&progress, total * 3 / 5).await;
     p.kill_sink().unwrap();
-    println!("restart: sink killed at {} ops", progress.load(Ordering::SeqCst));
+    println!(
+        "restart: sink killed at {} ops",
+        progress.load(Ordering::SeqCst)
+    );
     wait_progress(&progress, total * 4 / 5).await;
     p.start_sink().unwrap();
     let done = load.await.unwrap().unwrap();
@@ -63,19 +75,34 @@ async fn kill9_of_capture_and_sink_mid_stream_loses_nothing() {
         .await
         .unwrap_or_else(|e| panic!("{e}\n(logs in {})", dir.display()));
     let bootstrap = p.kafka.bootstrap_servers();
-    let topics: Vec<String> = TABLES.iter().map(|t| format!("{TOPIC_PREFIX}.{t}")).collect();
+    let topics: Vec<String> = TABLES
+        .iter()
+        .map(|t| format!("{TOPIC_PREFIX}.{t}"))
+        .collect();
     let report = tokio::task::spawn_blocking(move || check_topics(&bootstrap, &topics))
         .await
         .unwrap()
         .unwrap();
     let op = |code: &str| report.ops.get(code).copied().unwrap_or(0);
     // Nothing lost: at least every change made it (replays after kill -9 may add copies).
-    assert!(op("c") >= (done.inserts + spec.pk_changes) as u64, "{report:?}");
-    assert!(op("d") >= (done.deletes + spec.pk_changes) as u64, "{report:?}");
-    assert!(op("u") >= (done.updates - spec.pk_changes) as u64, "{report:?}");
+    assert!(
+        op("c") >= (done.inserts + spec.pk_changes) as u64,
+        "{report:?}"
+    );
+    assert!(
+        op("d") >= (done.deletes + spec.pk_changes) as u64,
+        "{report:?}"
+    );
+    assert!(
+        op("u") >= (done.updates - spec.pk_changes) as u64,
+        "{report:?}"
+    );
     p.stop_processes().await.expect("graceful shutdown exits 0");
     for r in &reports {
-        println!("restart: table {} rows={} changelog_rows={}", r.table, r.rows, r.changelog_rows);
+        println!(
+            "restart: table {} rows={} changelog_rows={}",
+            r.table, r.rows, r.changelog_rows
+        );
     }
     println!(
         "restart: in sync {:.1}s after the load ended; {} Kafka records ({:?})",

@@ -116,8 +116,12 @@ impl Pipeline {
     pub fn start_sink(&mut self) -> Result<()> {
         let bin = workspace_binary("cdc-sink")?;
         let config = self.sink_config.display().to_string();
-        let process =
-            ManagedProcess::spawn(&bin, &["--config", &config], &[], &self.dir.join("sink.log"))?;
+        let process = ManagedProcess::spawn(
+            &bin,
+            &["--config", &config],
+            &[],
+            &self.dir.join("sink.log"),
+        )?;
         self.sink = Some(process);
         Ok(())
     }
@@ -140,7 +144,10 @@ impl Pipeline {
 
     /// Fails when a started process has exited (with its log tail).
     pub fn check_running(&mut self) -> Result<()> {
-        for (name, p) in [("cdc-capture", &mut self.capture), ("cdc-sink", &mut self.sink)] {
+        for (name, p) in [
+            ("cdc-capture", &mut self.capture),
+            ("cdc-sink", &mut self.sink),
+        ] {
             if let Some(p) = p {
                 if !p.is_running() {
                     return Err(HarnessError::Check(format!(
@@ -155,7 +162,10 @@ impl Pipeline {
 
     /// SIGTERM both processes; both must exit 0 (graceful shutdown).
     pub async fn stop_processes(&mut self) -> Result<()> {
-        for (name, p) in [("cdc-capture", &mut self.capture), ("cdc-sink", &mut self.sink)] {
+        for (name, p) in [
+            ("cdc-capture", &mut self.capture),
+            ("cdc-sink", &mut self.sink),
+        ] {
             if let Some(mut p) = p.take() {
                 let status = p.terminate(Duration::from_secs(60)).await?;
                 if !status.success() {
@@ -185,7 +195,10 @@ impl Pipeline {
             .await
             .map_err(io("reading the response"))?;
         let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        Ok((head.lines().next().unwrap_or_default().to_owned(), body.to_owned()))
+        Ok((
+            head.lines().next().unwrap_or_default().to_owned(),
+            body.to_owned(),
+        ))
     }
 
     /// Value of the sample `name` (exact, without labels) in a Prometheus text body.
@@ -221,13 +234,19 @@ impl Pipeline {
     async fn slot_active(&self) -> Result<bool> {
         let client = self.pg.connect(DATABASE).await?;
         let row = client
-            .query_opt("SELECT active FROM pg_replication_slots WHERE slot_name = 'cdc'", &[])
+            .query_opt(
+                "SELECT active FROM pg_replication_slots WHERE slot_name = 'cdc'",
+                &[],
+            )
             .await?;
         Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
     }
 
     /// Polls the read-back comparison until Iceberg equals PostgreSQL or `timeout` passes.
-    pub async fn wait_until_in_sync(&mut self, timeout: Duration) -> Result<Vec<crate::readback::TableReport>> {
+    pub async fn wait_until_in_sync(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Vec<crate::readback::TableReport>> {
         let deadline = Instant::now() + timeout;
         loop {
             self.check_running()?;

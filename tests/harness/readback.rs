@@ -20,9 +20,11 @@ pub struct TableReport {
 
 /// The venv's python: `$CDC_VENV/bin/python`, default `~/.cache/cdc/venv/bin/python`.
 pub fn python() -> PathBuf {
-    let venv = std::env::var_os("CDC_VENV").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/cdc/venv")
-    });
+    let venv = std::env::var_os("CDC_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/cdc/venv")
+        });
     venv.join("bin/python")
 }
 
@@ -40,7 +42,9 @@ pub async fn compare(pg_dsn: &str, lake: &Path) -> Result<Vec<TableReport>> {
         .args(["--tables", &crate::schema::TABLES.join(",")])
         .output()
         .await
-        .map_err(io("running iceberg_check.py (is the venv installed? run dev/test)"))?;
+        .map_err(io(
+            "running iceberg_check.py (is the venv installed? run dev/test)",
+        ))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut reports = Vec::new();
     for line in stdout.lines().filter(|l| l.starts_with('{')) {

@@ -60,8 +60,17 @@ fn or_null(v: Option<String>) -> String {
 }
 
 const WORDS: &[&str] = &[
-    "alpha", "Ünïcødé", "tab\there", "new\nline", "quote'd", "back\\slash", "", "emoji 🚀",
-    "comma,sep", "\"dq\"", "spaces  ",
+    "alpha",
+    "Ünïcødé",
+    "tab\there",
+    "new\nline",
+    "quote'd",
+    "back\\slash",
+    "",
+    "emoji 🚀",
+    "comma,sep",
+    "\"dq\"",
+    "spaces  ",
 ];
 
 pub fn text(rng: &mut StdRng) -> String {
@@ -75,12 +84,21 @@ pub fn text(rng: &mut StdRng) -> String {
 fn uuid(rng: &mut StdRng) -> String {
     let b: [u8; 16] = rng.random();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("'{}-{}-{}-{}-{}'::uuid", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "'{}-{}-{}-{}-{}'::uuid",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn bytea(rng: &mut StdRng) -> String {
     let n = rng.random_range(0..24);
-    let h: String = (0..n).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
+    let h: String = (0..n)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect();
     format!("'\\x{h}'::bytea")
 }
 
@@ -132,7 +150,9 @@ pub fn customer_values(rng: &mut StdRng) -> (&'static str, String) {
     let tz = ["+00", "+02", "-05:30", "+09"][rng.random_range(0..4)];
     let v = [
         lit(&text(rng)),
-        or_null(opt(rng, 20, |r| lit(&format!("user{}@example.com", r.random::<u32>())))),
+        or_null(opt(rng, 20, |r| {
+            lit(&format!("user{}@example.com", r.random::<u32>()))
+        })),
         rng.random::<bool>().to_string(),
         or_null(opt(rng, 20, |r| r.random_range(-32768..32767).to_string())),
         or_null(opt(rng, 20, |r| r.random::<i32>().to_string())),
@@ -169,8 +189,12 @@ pub fn order_values(rng: &mut StdRng, order_id: i64) -> (&'static str, String) {
         or_null(opt(rng, 15, float)),
         or_null(opt(rng, 15, |r| r.random::<bool>().to_string())),
         or_null(opt(rng, 15, date)),
-        or_null(opt(rng, 15, |r| format!("{}::timestamp(0)", timestamp(r, "")))),
-        or_null(opt(rng, 15, |r| format!("{}::timestamptz(3)", timestamp(r, "+01")))),
+        or_null(opt(rng, 15, |r| {
+            format!("{}::timestamp(0)", timestamp(r, ""))
+        })),
+        or_null(opt(rng, 15, |r| {
+            format!("{}::timestamptz(3)", timestamp(r, "+01"))
+        })),
         or_null(opt(rng, 15, json)),
         or_null(opt(rng, 15, uuid)),
         or_null(opt(rng, 15, bytea)),

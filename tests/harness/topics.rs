@@ -12,7 +12,14 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use crate::{HarnessError, Result};
 
 const ENVELOPE_FIELDS: [&str; 8] = [
-    "before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns",
+    "before",
+    "after",
+    "source",
+    "transaction",
+    "op",
+    "ts_ms",
+    "ts_us",
+    "ts_ns",
 ];
 
 /// What the topics hold.
@@ -55,9 +62,13 @@ pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
     let mut remaining = ends.clone();
     while !remaining.is_empty() {
         if Instant::now() > deadline {
-            return Err(HarnessError::Check(format!("timed out reading topics; left: {remaining:?}")));
+            return Err(HarnessError::Check(format!(
+                "timed out reading topics; left: {remaining:?}"
+            )));
         }
-        let Some(message) = consumer.poll(Duration::from_millis(500)) else { continue };
+        let Some(message) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
         let m = message?;
         let tp = (m.topic().to_owned(), m.partition());
         records.entry(tp.clone()).or_default().push((
@@ -76,7 +87,12 @@ pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
     Ok(report)
 }
 
-fn check_partition(topic: &str, partition: i32, recs: &[Record], report: &mut TopicReport) -> Result<()> {
+fn check_partition(
+    topic: &str,
+    partition: i32,
+    recs: &[Record],
+    report: &mut TopicReport,
+) -> Result<()> {
     let at = |offset: i64| format!("{topic}[{partition}]@{offset}");
     for (i, (key, value, offset)) in recs.iter().enumerate() {
         report.records += 1;
@@ -91,14 +107,24 @@ fn check_partition(topic: &str, partition: i32, recs: &[Record], report: &mut To
                     })
             };
             if !follows_delete {
-                return Err(HarnessError::Check(format!("tombstone at {} does not follow a delete of its key", at(*offset))));
+                return Err(HarnessError::Check(format!(
+                    "tombstone at {} does not follow a delete of its key",
+                    at(*offset)
+                )));
             }
             continue;
         };
-        let decoded = decode_record(key.as_deref(), Some(value))
-            .map_err(|e| HarnessError::Check(format!("record at {} is not a valid envelope: {e}", at(*offset))))?;
+        let decoded = decode_record(key.as_deref(), Some(value)).map_err(|e| {
+            HarnessError::Check(format!(
+                "record at {} is not a valid envelope: {e}",
+                at(*offset)
+            ))
+        })?;
         let Decoded::Change(event) = decoded else {
-            return Err(HarnessError::Check(format!("record at {} decoded as a tombstone", at(*offset))));
+            return Err(HarnessError::Check(format!(
+                "record at {} decoded as a tombstone",
+                at(*offset)
+            )));
         };
         let json: serde_json::Value = serde_json::from_slice(value)
             .map_err(|e| HarnessError::Check(format!("{}: {e}", at(*offset))))?;
@@ -107,16 +133,27 @@ fn check_partition(topic: &str, partition: i32, recs: &[Record], report: &mut To
             .map(|o| o.keys().map(String::as_str).collect())
             .unwrap_or_default();
         if fields != ENVELOPE_FIELDS {
-            return Err(HarnessError::Check(format!("envelope fields at {} are {fields:?}", at(*offset))));
+            return Err(HarnessError::Check(format!(
+                "envelope fields at {} are {fields:?}",
+                at(*offset)
+            )));
         }
         if key.is_none() {
-            return Err(HarnessError::Check(format!("record at {} has no key", at(*offset))));
+            return Err(HarnessError::Check(format!(
+                "record at {} has no key",
+                at(*offset)
+            )));
         }
         *report.ops.entry(event.op.code().to_owned()).or_default() += 1;
         if event.op == cdc_model::Op::Delete {
-            let next_is_tombstone = recs.get(i + 1).is_some_and(|(k, v, _)| v.is_none() && k == key);
+            let next_is_tombstone = recs
+                .get(i + 1)
+                .is_some_and(|(k, v, _)| v.is_none() && k == key);
             if !next_is_tombstone {
-                return Err(HarnessError::Check(format!("delete at {} is not followed by its tombstone", at(*offset))));
+                return Err(HarnessError::Check(format!(
+                    "delete at {} is not followed by its tombstone",
+                    at(*offset)
+                )));
             }
         }
     }

@@ -81,7 +81,10 @@ impl Workload {
         progress: &AtomicUsize,
     ) -> Result<Done> {
         let mut ops: Vec<Kind> = std::iter::repeat_n(Kind::Insert, spec.inserts)
-            .chain(std::iter::repeat_n(Kind::Update, spec.updates - spec.pk_changes))
+            .chain(std::iter::repeat_n(
+                Kind::Update,
+                spec.updates - spec.pk_changes,
+            ))
             .chain(std::iter::repeat_n(Kind::PkChange, spec.pk_changes))
             .chain(std::iter::repeat_n(Kind::Delete, spec.deletes))
             .collect();
@@ -181,10 +184,14 @@ impl Workload {
 
     fn delete(&mut self) -> String {
         if self.rng.random::<bool>() && self.customers.len() > 1 {
-            let id = self.customers.swap_remove(self.rng.random_range(0..self.customers.len()));
+            let id = self
+                .customers
+                .swap_remove(self.rng.random_range(0..self.customers.len()));
             format!("DELETE FROM public.customers WHERE id = {id};")
         } else {
-            let id = self.orders.swap_remove(self.rng.random_range(0..self.orders.len()));
+            let id = self
+                .orders
+                .swap_remove(self.rng.random_range(0..self.orders.len()));
             format!("DELETE FROM public.orders WHERE order_id = {id};")
         }
     }

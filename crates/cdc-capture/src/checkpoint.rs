@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cdc_proto::checkpoint::{checkpoint::Source, Checkpoint, PostgresPosition};
+use cdc_proto::checkpoint::v1::{checkpoint::Source, Checkpoint, PostgresPosition};
 use prost::Message;
 
 use crate::CaptureError;

@@ -230,7 +230,9 @@ impl CaptureConfig {
 
     /// Path of the checkpoint file.
     pub fn checkpoint_path(&self) -> PathBuf {
-        self.state.dir.join(format!("{}.checkpoint", self.topic_prefix))
+        self.state
+            .dir
+            .join(format!("{}.checkpoint", self.topic_prefix))
     }
 }
 
@@ -251,7 +253,10 @@ mod tests {
         let c = parse("");
         assert_eq!(c.source.slot_name, "cdc");
         assert_eq!(c.validate().unwrap(), vec![TableId::new("public", "a")]);
-        assert_eq!(c.checkpoint_path(), PathBuf::from("cdc-state/srv.checkpoint"));
+        assert_eq!(
+            c.checkpoint_path(),
+            PathBuf::from("cdc-state/srv.checkpoint")
+        );
         assert!(parse("slot_name = \"Bad-Slot\"").validate().is_err());
         let mut bad = parse("");
         bad.source.tables = vec!["nodot".into()];

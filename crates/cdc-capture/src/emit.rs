@@ -61,7 +61,9 @@ impl Emitter<'_> {
             .send(&table.topic, key.as_deref(), Some(&value))
             .await?;
         if op == Op::Delete {
-            self.publisher.send(&table.topic, key.as_deref(), None).await?;
+            self.publisher
+                .send(&table.topic, key.as_deref(), None)
+                .await?;
         }
         self.metrics
             .events
@@ -76,7 +78,5 @@ impl Emitter<'_> {
 
 /// Nanoseconds since the Unix epoch, now.
 pub fn now_ns() -> i64 {
-    chrono::Utc::now()
-        .timestamp_nanos_opt()
-        .unwrap_or(i64::MAX)
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
 }

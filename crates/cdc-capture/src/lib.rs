@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cdc_ops::{serve_ops_endpoint, Health};
-use cdc_proto::checkpoint::PostgresPosition;
+use cdc_proto::checkpoint::v1::PostgresPosition;
 use pgwire_replication::{Lsn, ReplicationClient};
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
@@ -285,7 +285,11 @@ async fn slot_then_snapshot(
         let mut tables = Vec::with_capacity(table_ids.len());
         for id in table_ids {
             let columns = load_columns(&reader, id).await?;
-            tables.push(CapturedTable::new(id.clone(), &columns, &config.topic_prefix));
+            tables.push(CapturedTable::new(
+                id.clone(),
+                &columns,
+                &config.topic_prefix,
+            ));
         }
         snapshot::run(
             &reader,

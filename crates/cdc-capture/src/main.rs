@@ -74,7 +74,8 @@ struct Cli {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config: cdc_capture::CaptureConfig =
-        cdc_ops::load_config(cli.config.as_deref(), "CDC_CAPTURE").context("loading configuration")?;
+        cdc_ops::load_config(cli.config.as_deref(), "CDC_CAPTURE")
+            .context("loading configuration")?;
     if let Some(format) = cli.log_format {
         config.ops.log_format = format;
     }

@@ -30,14 +30,46 @@ impl CaptureMetrics {
     pub fn register(registry: &mut Registry) -> CaptureMetrics {
         let m = CaptureMetrics::default();
         let r = registry.sub_registry_with_prefix("cdc_capture");
-        r.register("events", "Change events emitted, by table and op", m.events.clone());
-        r.register("records_sent", "Kafka records handed to the producer", m.records_sent.clone());
-        r.register("records_acked", "Kafka records acknowledged by the brokers", m.records_acked.clone());
-        r.register("in_flight_records", "Records sent but not yet acknowledged", m.in_flight.clone());
-        r.register("transactions", "Source transactions processed", m.transactions.clone());
-        r.register("acked_lsn", "Commit end LSN up to which Kafka acknowledged everything", m.acked_lsn.clone());
-        r.register("snapshot_rows", "Rows read by the initial snapshot", m.snapshot_rows.clone());
-        r.register("skipped_messages", "pgoutput messages skipped (truncate, logical messages)", m.skipped_messages.clone());
+        r.register(
+            "events",
+            "Change events emitted, by table and op",
+            m.events.clone(),
+        );
+        r.register(
+            "records_sent",
+            "Kafka records handed to the producer",
+            m.records_sent.clone(),
+        );
+        r.register(
+            "records_acked",
+            "Kafka records acknowledged by the brokers",
+            m.records_acked.clone(),
+        );
+        r.register(
+            "in_flight_records",
+            "Records sent but not yet acknowledged",
+            m.in_flight.clone(),
+        );
+        r.register(
+            "transactions",
+            "Source transactions processed",
+            m.transactions.clone(),
+        );
+        r.register(
+            "acked_lsn",
+            "Commit end LSN up to which Kafka acknowledged everything",
+            m.acked_lsn.clone(),
+        );
+        r.register(
+            "snapshot_rows",
+            "Rows read by the initial snapshot",
+            m.snapshot_rows.clone(),
+        );
+        r.register(
+            "skipped_messages",
+            "pgoutput messages skipped (truncate, logical messages)",
+            m.skipped_messages.clone(),
+        );
         m
     }
 }

@@ -347,10 +347,20 @@ mod tests {
     #[test]
     fn decodes_relation() {
         let msg = decode(&relation_bytes()).unwrap();
-        let PgOutputMessage::Relation { rel_id, namespace, name, columns, .. } = msg else {
+        let PgOutputMessage::Relation {
+            rel_id,
+            namespace,
+            name,
+            columns,
+            ..
+        } = msg
+        else {
             panic!("not a relation: {msg:?}");
         };
-        assert_eq!((rel_id, namespace.as_str(), name.as_str()), (16384, "public", "customers"));
+        assert_eq!(
+            (rel_id, namespace.as_str(), name.as_str()),
+            (16384, "public", "customers")
+        );
         assert_eq!(columns.len(), 2);
         assert!(columns[0].is_key && !columns[1].is_key);
         assert_eq!(columns[1].type_oid, 25);

@@ -165,12 +165,24 @@ mod tests {
     fn maps_types_with_modifiers() {
         assert_eq!(
             column_type(1700, (10 << 16) + 2 + 4),
-            Some(ColumnType::Decimal { precision: Some(10), scale: 2 })
+            Some(ColumnType::Decimal {
+                precision: Some(10),
+                scale: 2
+            })
         );
         assert_eq!(column_type(1700, -1), Some(ColumnType::VariableDecimal));
-        assert_eq!(column_type(1114, 3), Some(ColumnType::Timestamp { precision: 3 }));
-        assert_eq!(column_type(1114, -1), Some(ColumnType::Timestamp { precision: 6 }));
-        assert_eq!(column_type(1184, 0), Some(ColumnType::TimestampTz { precision: Some(0) }));
+        assert_eq!(
+            column_type(1114, 3),
+            Some(ColumnType::Timestamp { precision: 3 })
+        );
+        assert_eq!(
+            column_type(1114, -1),
+            Some(ColumnType::Timestamp { precision: 6 })
+        );
+        assert_eq!(
+            column_type(1184, 0),
+            Some(ColumnType::TimestampTz { precision: Some(0) })
+        );
         assert_eq!(column_type(600, -1), None); // point: not mapped yet
     }
 
@@ -194,12 +206,18 @@ mod tests {
             parse_text(&tz, "2024-02-29 06:15:01.5-05:30").unwrap(),
             Value::TimestampTz(1_709_207_101_500_000)
         );
-        assert_eq!(parse_text(&ColumnType::Date, "2024-02-29").unwrap(), Value::Date(19782));
+        assert_eq!(
+            parse_text(&ColumnType::Date, "2024-02-29").unwrap(),
+            Value::Date(19782)
+        );
         assert_eq!(
             parse_text(&ColumnType::Bytes, "\\x0102ff").unwrap(),
             Value::Bytes(vec![1, 2, 255])
         );
-        assert_eq!(parse_text(&ColumnType::Boolean, "t").unwrap(), Value::Boolean(true));
+        assert_eq!(
+            parse_text(&ColumnType::Boolean, "t").unwrap(),
+            Value::Boolean(true)
+        );
         assert!(parse_text(&ColumnType::VariableDecimal, "NaN").is_err());
         assert!(parse_text(&ColumnType::Date, "infinity").is_err());
         assert!(parse_text(&ColumnType::Bytes, "\\x0").is_err());

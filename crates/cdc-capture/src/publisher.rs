@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use cdc_proto::checkpoint::PostgresPosition;
+use cdc_proto::checkpoint::v1::PostgresPosition;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
@@ -53,7 +53,10 @@ pub fn create(
         .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
         .set("compression.type", "lz4")
-        .set("queue.buffering.max.messages", (config.max_in_flight * 2).to_string())
+        .set(
+            "queue.buffering.max.messages",
+            (config.max_in_flight * 2).to_string(),
+        )
         .set("message.timeout.ms", "300000");
     for (key, value) in &config.properties {
         client.set(key, value.expose());

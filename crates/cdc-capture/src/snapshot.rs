@@ -49,7 +49,10 @@ pub async fn run(
         .await
         .map_err(|e| pg("importing the exported snapshot", e))?;
     let xmin: i64 = client
-        .query_one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8", &[])
+        .query_one(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8",
+            &[],
+        )
         .await
         .map_err(|e| pg("reading the snapshot xmin", e))?
         .get(0);
@@ -132,7 +135,11 @@ pub async fn run(
         .batch_execute("COMMIT")
         .await
         .map_err(|e| pg("committing the snapshot transaction", e))?;
-    tracing::info!(rows = total, seconds = started.elapsed().as_secs_f64(), "initial snapshot read");
+    tracing::info!(
+        rows = total,
+        seconds = started.elapsed().as_secs_f64(),
+        "initial snapshot read"
+    );
     Ok(total)
 }
 
@@ -143,7 +150,12 @@ async fn emit_read(
     lsn: u64,
     xmin: i64,
 ) -> Result<(), CaptureError> {
-    let snapshot = marker(p.first_overall, last_overall, p.first_in_table, p.last_in_table);
+    let snapshot = marker(
+        p.first_overall,
+        last_overall,
+        p.first_in_table,
+        p.last_in_table,
+    );
     let origin = Origin {
         ts_us: p.ts_us,
         snapshot,
@@ -151,7 +163,9 @@ async fn emit_read(
         last_commit_lsn: None,
         tx_id: Some(xmin),
     };
-    emitter.emit(p.table, Op::Read, None, Some(p.row), &origin).await
+    emitter
+        .emit(p.table, Op::Read, None, Some(p.row), &origin)
+        .await
 }
 
 /// Debezium's snapshot marker priority: first, last, first/last in table, true.
@@ -182,8 +196,14 @@ mod tests {
         assert_eq!(marker(true, false, true, false), SnapshotMarker::First);
         assert_eq!(marker(false, true, false, true), SnapshotMarker::Last);
         assert_eq!(marker(true, true, true, true), SnapshotMarker::Last);
-        assert_eq!(marker(false, false, true, true), SnapshotMarker::FirstInDataCollection);
-        assert_eq!(marker(false, false, false, true), SnapshotMarker::LastInDataCollection);
+        assert_eq!(
+            marker(false, false, true, true),
+            SnapshotMarker::FirstInDataCollection
+        );
+        assert_eq!(
+            marker(false, false, false, true),
+            SnapshotMarker::LastInDataCollection
+        );
         assert_eq!(marker(false, false, false, false), SnapshotMarker::True);
     }
 }

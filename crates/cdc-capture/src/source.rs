@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use cdc_model::TableId;
-use cdc_proto::checkpoint::PostgresPosition;
+use cdc_proto::checkpoint::v1::PostgresPosition;
 use pgwire_replication::{Lsn, ReplicationClient, ReplicationConfig, TlsConfig};
 
 use crate::config::SourceConfig;
@@ -25,7 +25,10 @@ pub async fn connect_sql(source: &SourceConfig) -> Result<tokio_postgres::Client
     }
     let (client, connection) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
         CaptureError::postgres(
-            format!("connecting to {}:{} as {}", source.host, source.port, source.user),
+            format!(
+                "connecting to {}:{} as {}",
+                source.host, source.port, source.user
+            ),
             e,
         )
     })?;
@@ -75,7 +78,10 @@ pub async fn ensure_publication(
     if !exists {
         let list = tables.iter().map(qualified).collect::<Vec<_>>().join(", ");
         client
-            .batch_execute(&format!("CREATE PUBLICATION {} FOR TABLE {list}", quote_ident(name)))
+            .batch_execute(&format!(
+                "CREATE PUBLICATION {} FOR TABLE {list}",
+                quote_ident(name)
+            ))
             .await
             .map_err(|e| pg(format!("creating publication {name}"), e))?;
         tracing::info!(publication = name, tables = %list, "publication created");
@@ -88,7 +94,10 @@ pub async fn ensure_publication(
         )
         .await
         .map_err(|e| pg(format!("listing tables of publication {name}"), e))?;
-    let present: Vec<TableId> = rows.iter().map(|r| TableId::new(r.get::<_, String>(0), r.get::<_, String>(1))).collect();
+    let present: Vec<TableId> = rows
+        .iter()
+        .map(|r| TableId::new(r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect();
     for table in tables.iter().filter(|t| !present.contains(t)) {
         client
             .batch_execute(&format!(
@@ -141,7 +150,10 @@ pub async fn drop_slot(client: &tokio_postgres::Client, slot: &str) -> Result<()
         {
             Ok(_) => return Ok(()),
             Err(e) if tokio::time::Instant::now() < deadline && is_object_in_use(&e) => {
-                tracing::info!(slot, "slot still active (previous process exiting); retrying");
+                tracing::info!(
+                    slot,
+                    "slot still active (previous process exiting); retrying"
+                );
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => return Err(CaptureError::postgres(format!("dropping slot {slot}"), e)),
@@ -211,9 +223,9 @@ pub async fn create_slot(source: &SourceConfig) -> Result<NewSlot, CaptureError>
             .and_then(|b| std::str::from_utf8(b).ok())
             .map(str::to_owned)
     };
-    let row = rows.first().ok_or_else(|| {
-        CaptureError::Decode("CREATE_REPLICATION_SLOT returned no row".into())
-    })?;
+    let row = rows
+        .first()
+        .ok_or_else(|| CaptureError::Decode("CREATE_REPLICATION_SLOT returned no row".into()))?;
     let (Some(point), Some(snapshot_name)) = (text(row, 1), text(row, 2)) else {
         return Err(CaptureError::Decode(
             "CREATE_REPLICATION_SLOT returned no consistent point or snapshot name".into(),
@@ -281,16 +293,28 @@ mod tests {
 
     #[test]
     fn resume_plan() {
-        assert_eq!(plan(Some(cp(true)), true, "cdc").unwrap(), Plan::Resume(cp(true)));
+        assert_eq!(
+            plan(Some(cp(true)), true, "cdc").unwrap(),
+            Plan::Resume(cp(true))
+        );
         assert!(plan(Some(cp(true)), false, "cdc").is_err());
         assert_eq!(
             plan(Some(cp(false)), true, "cdc").unwrap(),
-            Plan::Fresh { drop_stale_slot: true }
+            Plan::Fresh {
+                drop_stale_slot: true
+            }
         );
-        assert_eq!(plan(None, false, "cdc").unwrap(), Plan::Fresh { drop_stale_slot: false });
+        assert_eq!(
+            plan(None, false, "cdc").unwrap(),
+            Plan::Fresh {
+                drop_stale_slot: false
+            }
+        );
         assert_eq!(
             plan(Some(cp(true)), true, "other").unwrap(),
-            Plan::Fresh { drop_stale_slot: true }
+            Plan::Fresh {
+                drop_stale_slot: true
+            }
         );
     }
 }

@@ -70,7 +70,10 @@ impl<'a> Streamer<'a> {
                 wal_start, data, ..
             } => {
                 let message = pgoutput::decode(&data).map_err(|e| {
-                    CaptureError::Decode(format!("at LSN {}: {e}", crate::lsn_text(wal_start.as_u64())))
+                    CaptureError::Decode(format!(
+                        "at LSN {}: {e}",
+                        crate::lsn_text(wal_start.as_u64())
+                    ))
                 })?;
                 self.handle_message(message, wal_start.as_u64()).await?;
             }
@@ -86,7 +89,11 @@ impl<'a> Streamer<'a> {
         Ok(())
     }
 
-    async fn handle_message(&mut self, message: PgOutputMessage, lsn: u64) -> Result<(), CaptureError> {
+    async fn handle_message(
+        &mut self,
+        message: PgOutputMessage,
+        lsn: u64,
+    ) -> Result<(), CaptureError> {
         match message {
             PgOutputMessage::Relation {
                 rel_id,
@@ -101,7 +108,8 @@ impl<'a> Streamer<'a> {
                     return Ok(());
                 }
                 let catalog = load_columns(self.sql, &id).await?;
-                let table = CapturedTable::from_relation(id, &columns, &catalog, &self.topic_prefix);
+                let table =
+                    CapturedTable::from_relation(id, &columns, &catalog, &self.topic_prefix);
                 tracing::debug!(table = %table.schema.id, rel_id, "relation registered");
                 self.relations.insert(rel_id, table);
             }
@@ -111,7 +119,9 @@ impl<'a> Streamer<'a> {
                 };
                 let after = table.row_from_tuple(&new)?;
                 let origin = self.origin(lsn)?;
-                self.emitter.emit(table, Op::Create, None, Some(after), &origin).await?;
+                self.emitter
+                    .emit(table, Op::Create, None, Some(after), &origin)
+                    .await?;
             }
             PgOutputMessage::Update { rel_id, old, new } => {
                 let Some(table) = self.relations.get(&rel_id) else {
@@ -130,11 +140,17 @@ impl<'a> Streamer<'a> {
                 if key_changed {
                     // Debezium: delete (+ tombstone) of the old key, then create of the new key.
                     let before = before.map(|(_, b)| b);
-                    self.emitter.emit(table, Op::Delete, before, None, &origin).await?;
-                    self.emitter.emit(table, Op::Create, None, Some(after), &origin).await?;
+                    self.emitter
+                        .emit(table, Op::Delete, before, None, &origin)
+                        .await?;
+                    self.emitter
+                        .emit(table, Op::Create, None, Some(after), &origin)
+                        .await?;
                 } else {
                     let before = before.and_then(|(kind, b)| (kind == OldKind::Full).then_some(b));
-                    self.emitter.emit(table, Op::Update, before, Some(after), &origin).await?;
+                    self.emitter
+                        .emit(table, Op::Update, before, Some(after), &origin)
+                        .await?;
                 }
             }
             PgOutputMessage::Delete { rel_id, old } => {
@@ -143,11 +159,15 @@ impl<'a> Streamer<'a> {
                 };
                 let before = table.row_from_tuple(&old.1)?;
                 let origin = self.origin(lsn)?;
-                self.emitter.emit(table, Op::Delete, Some(before), None, &origin).await?;
+                self.emitter
+                    .emit(table, Op::Delete, Some(before), None, &origin)
+                    .await?;
             }
             PgOutputMessage::Truncate { rel_ids, .. } => {
-                tracing::info!(relations = rel_ids.len(),
-                    "TRUNCATE skipped (Debezium's default skipped.operations=t)");
+                tracing::info!(
+                    relations = rel_ids.len(),
+                    "TRUNCATE skipped (Debezium's default skipped.operations=t)"
+                );
                 self.emitter.metrics.skipped_messages.inc();
             }
             PgOutputMessage::Type { .. } | PgOutputMessage::Origin { .. } => {}

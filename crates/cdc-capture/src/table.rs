@@ -87,7 +87,10 @@ impl CapturedTable {
                 source_columns.push(None);
                 continue;
             };
-            let default = c.default_expr.as_deref().and_then(|e| default_value(&ty, e));
+            let default = c
+                .default_expr
+                .as_deref()
+                .and_then(|e| default_value(&ty, e));
             if let Some(p) = c.pk_position {
                 keyed.push((p, model_columns.len()));
             }
@@ -177,7 +180,9 @@ impl CapturedTable {
                         .map_err(|reason| self.value_error(column, reason))?
                 }
                 TupleValue::Binary(_) => {
-                    return Err(self.value_error(column, "binary tuple data is not requested".into()))
+                    return Err(
+                        self.value_error(column, "binary tuple data is not requested".into())
+                    )
                 }
             });
         }
@@ -283,7 +288,13 @@ fn type_zero(column: &Column) -> Value {
 mod tests {
     use super::*;
 
-    fn col(name: &str, oid: u32, not_null: bool, default: Option<&str>, pk: Option<i32>) -> PgColumn {
+    fn col(
+        name: &str,
+        oid: u32,
+        not_null: bool,
+        default: Option<&str>,
+        pk: Option<i32>,
+    ) -> PgColumn {
         PgColumn {
             name: name.into(),
             type_oid: oid,
@@ -310,7 +321,10 @@ mod tests {
         let names: Vec<_> = t.schema.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["b", "a", "n"]);
         assert_eq!(t.schema.key, vec![1, 0]);
-        assert_eq!(t.schema.columns[0].default, Some(Value::String("x'y".into())));
+        assert_eq!(
+            t.schema.columns[0].default,
+            Some(Value::String("x'y".into()))
+        );
         assert_eq!(t.schema.columns[1].default, Some(Value::Int32(0)));
         assert_eq!(t.schema.columns[2].default, Some(Value::Int32(7)));
         assert_eq!(t.select_list(), "\"b\", \"a\", \"n\"");

@@ -37,7 +37,10 @@ pub enum ColumnType {
     Float32,
     Float64,
     /// Fixed-scale decimal; `precision` is `None` when the source does not declare one (money).
-    Decimal { precision: Option<u32>, scale: u32 },
+    Decimal {
+        precision: Option<u32>,
+        scale: u32,
+    },
     /// Decimal whose scale varies per value (PostgreSQL `numeric` without typmod).
     VariableDecimal,
     String,
@@ -49,9 +52,13 @@ pub enum ColumnType {
     /// Days since 1970-01-01.
     Date,
     /// Wall-clock timestamp without zone; `precision` = fractional-second digits (0–6).
-    Timestamp { precision: u8 },
+    Timestamp {
+        precision: u8,
+    },
     /// Instant; `precision` = fractional-second digits shown in text form (0–6), `None` if unknown.
-    TimestampTz { precision: Option<u8> },
+    TimestampTz {
+        precision: Option<u8>,
+    },
 }
 
 /// One column of a table schema.

@@ -57,7 +57,10 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
         assert_eq!(days_from_date(d), 19782);
         assert_eq!(date_from_days(19782), Some(d));
-        assert_eq!(days_from_date(NaiveDate::from_ymd_opt(1969, 12, 31).unwrap()), -1);
+        assert_eq!(
+            days_from_date(NaiveDate::from_ymd_opt(1969, 12, 31).unwrap()),
+            -1
+        );
     }
 
     #[test]
@@ -67,7 +70,10 @@ mod tests {
             zoned_timestamp_text(micros, 6).unwrap(),
             "2024-02-29T11:45:01.500000Z"
         );
-        assert_eq!(zoned_timestamp_text(micros, 3).unwrap(), "2024-02-29T11:45:01.500Z");
+        assert_eq!(
+            zoned_timestamp_text(micros, 3).unwrap(),
+            "2024-02-29T11:45:01.500Z"
+        );
         assert_eq!(
             zoned_timestamp_text(1_709_214_301_000_000, 0).unwrap(),
             "2024-02-29T13:45:01Z"
@@ -76,6 +82,9 @@ mod tests {
             parse_instant_micros("2024-02-29T13:45:01.5+02:00"),
             Some(micros)
         );
-        assert_eq!(zoned_timestamp_text(-1, 6).unwrap(), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(
+            zoned_timestamp_text(-1, 6).unwrap(),
+            "1969-12-31T23:59:59.999999Z"
+        );
     }
 }

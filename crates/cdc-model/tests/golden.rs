@@ -16,7 +16,9 @@ use cdc_model::{
 };
 
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
 }
 
 fn assert_golden(name: &str, actual: &[u8]) {
@@ -73,7 +75,12 @@ fn insert_matches_real_debezium_byte_for_byte() {
             Value::String("Bob".into()),
             Value::String("bob@x.org".into()),
         ]),
-        source: pg_source(1_795_307_390_690_277, 22_234_592, 732, SnapshotMarker::False),
+        source: pg_source(
+            1_795_307_390_690_277,
+            22_234_592,
+            732,
+            SnapshotMarker::False,
+        ),
         transaction: Some(TransactionBlock {
             id: "732:22234592".into(),
             total_order: 1,
@@ -101,7 +108,12 @@ fn delete_with_replica_identity_default_uses_type_fallbacks() {
         op: Op::Delete,
         before: Some(vec![Value::Int32(2), Value::Null, Value::Null]),
         after: None,
-        source: pg_source(1_795_307_390_701_073, 22_234_888, 733, SnapshotMarker::False),
+        source: pg_source(
+            1_795_307_390_701_073,
+            22_234_888,
+            733,
+            SnapshotMarker::False,
+        ),
         transaction: None,
         ts_ns: 1_795_307_391_214_624_820,
     };
@@ -126,7 +138,14 @@ fn alltypes() -> Arc<TableSchema> {
         ("bi", Int64, true),
         ("t", String, true),
         ("vc", String, true),
-        ("n", Decimal { precision: Some(10), scale: 2 }, true),
+        (
+            "n",
+            Decimal {
+                precision: Some(10),
+                scale: 2,
+            },
+            true,
+        ),
         ("nv", VariableDecimal, true),
         ("dp", Float64, true),
         ("d", Date, true),
@@ -181,7 +200,12 @@ fn alltypes_snapshot_read_golden_and_round_trip() {
         op: Op::Read,
         before: None,
         after: Some(alltypes_row()),
-        source: pg_source(1_795_307_373_739_937, 22_234_496, 731, SnapshotMarker::First),
+        source: pg_source(
+            1_795_307_373_739_937,
+            22_234_496,
+            731,
+            SnapshotMarker::First,
+        ),
         transaction: None,
         ts_ns: 1_795_307_374_113_332_286,
     };
@@ -233,7 +257,11 @@ fn malformed_records_are_errors_not_panics() {
         &[0xff, 0xfe, 0x00],
     ];
     for case in cases {
-        assert!(decode_record(None, Some(case)).is_err(), "{:?}", String::from_utf8_lossy(case));
+        assert!(
+            decode_record(None, Some(case)).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(case)
+        );
     }
     // Truncations of a valid record are never accepted silently as something else.
     let valid = std::fs::read(golden_path("debezium_3.6.3_customers_insert.value.json")).unwrap();

@@ -95,6 +95,9 @@ async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
 async fn healthz(State(ops): State<Ops>) -> impl IntoResponse {
     match ops.health.failure() {
         None => (StatusCode::OK, "ok\n".to_owned()),
-        Some(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy: {reason}\n")),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: {reason}\n"),
+        ),
     }
 }

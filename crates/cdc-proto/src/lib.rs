@@ -1,16 +1,19 @@
 //! Protobuf records of the formats this project owns, generated from `proto/` at build time.
 //!
 //! Module map:
-//! - [`checkpoint`]: `cdc.checkpoint.v1` — the capture's resume position.
+//! - [`checkpoint::v1`]: `cdc.checkpoint.v1` — the capture's resume position.
 
-/// `cdc.checkpoint.v1`: the capture's durable resume position.
+/// Capture checkpoints.
 pub mod checkpoint {
-    include!(concat!(env!("OUT_DIR"), "/cdc.checkpoint.v1.rs"));
+    /// `cdc.checkpoint.v1`: the capture's durable resume position.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/cdc.checkpoint.v1.rs"));
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::checkpoint::{checkpoint::Source, Checkpoint, PostgresPosition};
+    use super::checkpoint::v1::{checkpoint::Source, Checkpoint, PostgresPosition};
     use prost::Message;
 
     #[test]

@@ -102,9 +102,9 @@ pub(crate) fn value_json(ty: &ColumnType, value: &Value) -> Result<Json, ValueMi
         (ColumnType::Float32, Value::Float32(v)) => float_json(f64::from(*v), v.to_string()),
         (ColumnType::Float64, Value::Float64(v)) => float_json(*v, v.to_string()),
         (ColumnType::Decimal { scale, .. }, Value::Decimal(d)) => {
-            let d = d.rescale(*scale).ok_or_else(|| {
-                ValueMismatch(format!("decimal {d} does not fit scale {scale}"))
-            })?;
+            let d = d
+                .rescale(*scale)
+                .ok_or_else(|| ValueMismatch(format!("decimal {d} does not fit scale {scale}")))?;
             b64(&d.unscaled.to_signed_bytes_be())
         }
         (ColumnType::VariableDecimal, Value::Decimal(d)) => {
@@ -125,7 +125,11 @@ pub(crate) fn value_json(ty: &ColumnType, value: &Value) -> Result<Json, ValueMi
                 .ok_or_else(|| ValueMismatch(format!("timestamp {us}µs is out of range")))?;
             Json::String(text)
         }
-        (ty, v) => return Err(ValueMismatch(format!("value {v:?} does not match type {ty:?}"))),
+        (ty, v) => {
+            return Err(ValueMismatch(format!(
+                "value {v:?} does not match type {ty:?}"
+            )))
+        }
     })
 }
 

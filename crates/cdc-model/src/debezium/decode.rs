@@ -49,7 +49,10 @@ pub fn decode_record(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Decoded
         part: "value",
         reason: e.to_string(),
     })?;
-    let schema = value.get("schema").filter(|s| !s.is_null()).ok_or(DecodeError::NoSchema)?;
+    let schema = value
+        .get("schema")
+        .filter(|s| !s.is_null())
+        .ok_or(DecodeError::NoSchema)?;
     let payload = value.get("payload").ok_or(DecodeError::Field("payload"))?;
 
     let source = payload.get("source").ok_or(DecodeError::Field("source"))?;
@@ -103,8 +106,18 @@ pub fn decode_record(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Decoded
     let ts_ns = payload
         .get("ts_ns")
         .and_then(Json::as_i64)
-        .or_else(|| payload.get("ts_us").and_then(Json::as_i64).map(|v| v * 1000))
-        .or_else(|| payload.get("ts_ms").and_then(Json::as_i64).map(|v| v * 1_000_000))
+        .or_else(|| {
+            payload
+                .get("ts_us")
+                .and_then(Json::as_i64)
+                .map(|v| v * 1000)
+        })
+        .or_else(|| {
+            payload
+                .get("ts_ms")
+                .and_then(Json::as_i64)
+                .map(|v| v * 1_000_000)
+        })
         .unwrap_or(0);
 
     let transaction = match payload.get("transaction") {
@@ -169,7 +182,10 @@ fn row_schema(schema: &Json, id: TableId) -> Result<TableSchema, DecodeError> {
             reason,
         };
         let ty = column_type(field).map_err(col_err)?;
-        let nullable = field.get("optional").and_then(Json::as_bool).unwrap_or(true);
+        let nullable = field
+            .get("optional")
+            .and_then(Json::as_bool)
+            .unwrap_or(true);
         let default = match field.get("default") {
             None | Some(Json::Null) => None,
             Some(d) => Some(value_from_json(&ty, d).map_err(col_err)?),

@@ -119,7 +119,10 @@ impl TableCodec {
         self.check_width(row)?;
         let mut m = Map::new();
         for (i, value) in row.iter().enumerate() {
-            m.insert(self.table.columns[i].name.clone(), self.column_json(i, value)?);
+            m.insert(
+                self.table.columns[i].name.clone(),
+                self.column_json(i, value)?,
+            );
         }
         Ok(Json::Object(m))
     }
@@ -200,9 +203,7 @@ fn envelope_schema(table: &TableSchema, topic: &str) -> Json {
             "name": format!("{topic}.Value"), "field": field,
         })
     };
-    let f = |ty: &str, optional: bool, field: &str| {
-        json!({"type": ty, "optional": optional, "field": field})
-    };
+    let f = |ty: &str, optional: bool, field: &str| json!({"type": ty, "optional": optional, "field": field});
     let source = json!({
         "type": "struct",
         "fields": [
