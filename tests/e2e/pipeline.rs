@@ -6,9 +6,7 @@
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
-use cdc_e2e::pipeline::{Pipeline, TOPIC_PREFIX};
-use cdc_e2e::schema::TABLES;
-use cdc_e2e::topics::check_topics;
+use cdc_e2e::pipeline::Pipeline;
 use cdc_e2e::workload::{Spec, Workload};
 
 const SEED_CUSTOMERS: usize = 120;
@@ -56,15 +54,7 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
         .unwrap_or_else(|e| panic!("{e}\n(logs in {})", dir.display()));
     let in_sync = t0.elapsed();
 
-    let bootstrap = p.kafka.bootstrap_servers();
-    let topics: Vec<String> = TABLES
-        .iter()
-        .map(|t| format!("{TOPIC_PREFIX}.{t}"))
-        .collect();
-    let report = tokio::task::spawn_blocking(move || check_topics(&bootstrap, &topics))
-        .await
-        .unwrap()
-        .unwrap();
+    let report = p.check_topics().await.unwrap();
     // A clean run publishes every change exactly once.
     let op = |code: &str| report.ops.get(code).copied().unwrap_or(0);
     assert_eq!(op("r"), (SEED_CUSTOMERS + SEED_ORDERS) as u64, "{report:?}");

@@ -6,9 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cdc_e2e::pipeline::{Pipeline, TOPIC_PREFIX};
-use cdc_e2e::schema::TABLES;
-use cdc_e2e::topics::check_topics;
+use cdc_e2e::pipeline::Pipeline;
 use cdc_e2e::workload::{Spec, Workload};
 use cdc_testkit::wait_until;
 
@@ -74,15 +72,7 @@ async fn kill9_of_capture_and_sink_mid_stream_loses_nothing() {
         .wait_until_in_sync(Duration::from_secs(240))
         .await
         .unwrap_or_else(|e| panic!("{e}\n(logs in {})", dir.display()));
-    let bootstrap = p.kafka.bootstrap_servers();
-    let topics: Vec<String> = TABLES
-        .iter()
-        .map(|t| format!("{TOPIC_PREFIX}.{t}"))
-        .collect();
-    let report = tokio::task::spawn_blocking(move || check_topics(&bootstrap, &topics))
-        .await
-        .unwrap()
-        .unwrap();
+    let report = p.check_topics().await.unwrap();
     let op = |code: &str| report.ops.get(code).copied().unwrap_or(0);
     // Nothing lost: at least every change made it (replays after kill -9 may add copies).
     assert!(

@@ -268,6 +268,18 @@ impl Pipeline {
         }
     }
 
+    /// Reads back and checks every record of the sample tables' topics.
+    pub async fn check_topics(&self) -> Result<crate::topics::TopicReport> {
+        let bootstrap = self.kafka.bootstrap_servers();
+        let topics: Vec<String> = schema::TABLES
+            .iter()
+            .map(|t| format!("{TOPIC_PREFIX}.{t}"))
+            .collect();
+        tokio::task::spawn_blocking(move || crate::topics::check_topics(&bootstrap, &topics))
+            .await
+            .map_err(|e| HarnessError::Check(format!("topic check task failed: {e}")))?
+    }
+
     /// Stops everything gracefully.
     pub async fn shutdown(mut self) -> Result<()> {
         self.stop_processes().await?;

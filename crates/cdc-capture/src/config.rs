@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use cdc_model::TableId;
-use cdc_ops::{LogFormat, Secret};
+use cdc_ops::{OpsConfig, Secret};
 use serde::Deserialize;
 
 use crate::CaptureError;
@@ -22,7 +22,7 @@ pub struct CaptureConfig {
     #[serde(default)]
     pub snapshot: SnapshotConfig,
     #[serde(default)]
-    pub ops: OpsConfig,
+    pub ops: OpsConfig<9101>,
 }
 
 /// The PostgreSQL source.
@@ -96,20 +96,6 @@ pub enum SnapshotMode {
     Never,
 }
 
-/// Logs and the operations endpoint.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OpsConfig {
-    /// Address of `/metrics` and `/healthz`.
-    #[serde(default = "default_listen")]
-    pub listen: String,
-    #[serde(default)]
-    pub log_format: LogFormat,
-    /// `RUST_LOG`-style filter.
-    #[serde(default = "default_log_filter")]
-    pub log_filter: String,
-}
-
 fn default_host() -> String {
     "127.0.0.1".into()
 }
@@ -140,12 +126,6 @@ fn default_snapshot_mode() -> SnapshotMode {
 fn default_fetch_size() -> u32 {
     10_000
 }
-fn default_listen() -> String {
-    "127.0.0.1:9101".into()
-}
-fn default_log_filter() -> String {
-    "info".into()
-}
 
 impl Default for StateConfig {
     fn default() -> Self {
@@ -161,16 +141,6 @@ impl Default for SnapshotConfig {
         SnapshotConfig {
             mode: default_snapshot_mode(),
             fetch_size: default_fetch_size(),
-        }
-    }
-}
-
-impl Default for OpsConfig {
-    fn default() -> Self {
-        OpsConfig {
-            listen: default_listen(),
-            log_format: LogFormat::default(),
-            log_filter: default_log_filter(),
         }
     }
 }

@@ -34,10 +34,8 @@ mod stream;
 mod table;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
-use cdc_ops::{serve_ops_endpoint, Health};
 use cdc_proto::checkpoint::v1::PostgresPosition;
 use pgwire_replication::{Lsn, ReplicationClient};
 use prometheus_client::registry::Registry;
@@ -124,22 +122,13 @@ pub async fn run(config: CaptureConfig, shutdown: Shutdown) -> Result<(), Captur
     let tables = config.validate()?;
     let mut registry = Registry::default();
     let metrics = CaptureMetrics::register(&mut registry);
-    let health = Health::default();
-    let ops_shutdown = Shutdown::new();
-    let ops = serve_ops_endpoint(
-        &config.ops.listen,
-        Arc::new(registry),
-        health.clone(),
-        ops_shutdown.clone(),
+    let listen = config.ops.listen.clone();
+    cdc_ops::serve_while(
+        &listen,
+        registry,
+        capture(&config, &tables, metrics, &shutdown),
     )
-    .await?;
-    let result = capture(&config, &tables, metrics, &shutdown).await;
-    if let Err(e) = &result {
-        health.fail(e.to_string());
-    }
-    ops_shutdown.cancel();
-    let _ = ops.task.await;
-    result
+    .await
 }
 
 async fn capture(

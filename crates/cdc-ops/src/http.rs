@@ -101,3 +101,61 @@ async fn healthz(State(ops): State<Ops>) -> impl IntoResponse {
         ),
     }
 }
+
+/// The `[ops]` section both binaries share; `PORT` is the binary's default port on
+/// 127.0.0.1 (9101 capture, 9102 sink).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsConfig<const PORT: u16> {
+    /// Address of `/metrics` and `/healthz`. Default `127.0.0.1:<PORT>`.
+    #[serde(default = "default_listen::<PORT>")]
+    pub listen: String,
+    /// `human` (default) or `json`.
+    #[serde(default)]
+    pub log_format: crate::LogFormat,
+    /// `RUST_LOG`-style filter; `RUST_LOG` wins when set. Default `info`.
+    #[serde(default = "default_log_filter")]
+    pub log_filter: String,
+}
+
+impl<const PORT: u16> Default for OpsConfig<PORT> {
+    fn default() -> Self {
+        OpsConfig {
+            listen: default_listen::<PORT>(),
+            log_format: crate::LogFormat::default(),
+            log_filter: default_log_filter(),
+        }
+    }
+}
+
+fn default_listen<const PORT: u16>() -> String {
+    format!("127.0.0.1:{PORT}")
+}
+
+fn default_log_filter() -> String {
+    "info".into()
+}
+
+/// Serves `/metrics` (from `registry`) and `/healthz` on `listen` while `work` runs. A failure
+/// of `work` turns `/healthz` unhealthy with its message; the endpoint stops when `work` ends.
+pub async fn serve_while<T, E>(
+    listen: &str,
+    registry: Registry,
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E>
+where
+    E: std::fmt::Display + From<OpsError>,
+{
+    let health = Health::default();
+    let stop = Shutdown::new();
+    let ops = serve_ops_endpoint(listen, Arc::new(registry), health.clone(), stop.clone()).await?;
+    let result = work.await;
+    if let Err(e) = &result {
+        health.fail(e.to_string());
+    }
+    stop.cancel();
+    if let Err(e) = ops.task.await {
+        tracing::warn!(error = %e, "ops endpoint task failed");
+    }
+    result
+}

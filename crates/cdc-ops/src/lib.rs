@@ -14,7 +14,7 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use config::{load_config, ConfigError};
-pub use http::{serve_ops_endpoint, Health, OpsServer};
+pub use http::{serve_ops_endpoint, serve_while, Health, OpsConfig, OpsServer};
 pub use secret::Secret;
 pub use shutdown::{shutdown_on_signals, Shutdown};
 pub use telemetry::{init_logging, LogFormat};

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use cdc_ops::LogFormat;
+/// `[ops]`: logs, metrics and health; default endpoint `127.0.0.1:9102`.
+pub type OpsConfig = cdc_ops::OpsConfig<9102>;
 use serde::{Deserialize, Deserializer};
 
 use crate::SinkError;
@@ -107,31 +108,6 @@ impl Default for CommitConfig {
     }
 }
 
-/// `[ops]`: logs, metrics and health.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OpsConfig {
-    /// Address of the `/metrics` and `/healthz` endpoint. Default `127.0.0.1:9102`.
-    #[serde(default = "default_listen")]
-    pub listen: String,
-    /// `human` (default) or `json`.
-    #[serde(default)]
-    pub log_format: LogFormat,
-    /// `RUST_LOG`-style filter. Default `info`.
-    #[serde(default = "default_log_filter")]
-    pub log_filter: String,
-}
-
-impl Default for OpsConfig {
-    fn default() -> Self {
-        OpsConfig {
-            listen: default_listen(),
-            log_format: LogFormat::default(),
-            log_filter: default_log_filter(),
-        }
-    }
-}
-
 fn default_group_id() -> String {
     "cdc-sink".to_owned()
 }
@@ -146,12 +122,6 @@ fn default_interval_ms() -> u64 {
 }
 fn default_max_rows() -> usize {
     50_000
-}
-fn default_listen() -> String {
-    "127.0.0.1:9102".to_owned()
-}
-fn default_log_filter() -> String {
-    "info".to_owned()
 }
 
 /// librdkafka keys the sink sets itself; configuring them would break its guarantees.

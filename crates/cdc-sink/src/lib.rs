@@ -19,9 +19,7 @@
 //! records are committed to Iceberg. Every snapshot records the Kafka offsets it covers in its
 //! summary (`cdc.kafka-offsets`) so that a later exactly-once mode can skip replayed records.
 
-use std::sync::Arc;
-
-use cdc_ops::{serve_ops_endpoint, Health, Shutdown};
+use cdc_ops::Shutdown;
 use prometheus_client::registry::Registry;
 
 mod batch;
@@ -48,25 +46,10 @@ pub async fn run(config: SinkConfig, shutdown: Shutdown) -> Result<(), SinkError
     config.validate()?;
     let mut registry = Registry::default();
     let metrics = metrics::SinkMetrics::register(&mut registry);
-    let health = Health::default();
-    let ops_shutdown = shutdown.child_token();
-    let ops = serve_ops_endpoint(
-        &config.ops.listen,
-        Arc::new(registry),
-        health.clone(),
-        ops_shutdown.clone(),
-    )
-    .await?;
-
-    let result = consume(config, shutdown, metrics).await;
+    let listen = config.ops.listen.clone();
+    let result = cdc_ops::serve_while(&listen, registry, consume(config, shutdown, metrics)).await;
     if let Err(e) = &result {
-        let chain = error_chain(e);
-        health.fail(chain.clone());
-        tracing::error!(error = %chain, "sink stopped");
-    }
-    ops_shutdown.cancel();
-    if let Err(e) = ops.task.await {
-        tracing::warn!(error = %e, "ops endpoint task failed");
+        tracing::error!(error = %error_chain(e), "sink stopped");
     }
     result
 }

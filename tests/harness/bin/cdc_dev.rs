@@ -69,7 +69,7 @@ async fn demo(dir: &std::path::Path) -> Result<String, String> {
         .await
         .map_err(e)?;
     println!(
-        "demo: Iceberg caught up {:.1}s after the load ended",
+        "demo: Iceberg matched PostgreSQL {:.1}s after the load started",
         t1.elapsed().as_secs_f64()
     );
     for table in TABLES {
