@@ -75,6 +75,24 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
     );
     assert_eq!(report.tombstones, op("d"));
 
+    // The slot is confirmed past WAL of tables we do not capture (no WAL retention while
+    // the captured tables are idle).
+    client
+        .batch_execute(
+            "CREATE TABLE public.uncaptured (id int PRIMARY KEY); \
+             INSERT INTO public.uncaptured SELECT generate_series(1, 1000);",
+        )
+        .await
+        .unwrap();
+    let slot_caught_up = p
+        .wait_slot_caught_up(Duration::from_secs(90))
+        .await
+        .unwrap();
+    println!(
+        "e2e: slot confirmed past uncaptured WAL after {:.1}s",
+        slot_caught_up.as_secs_f64()
+    );
+
     // The ops endpoints answer while running.
     for addr in [&p.capture_metrics, &p.sink_metrics] {
         let (status, body) = Pipeline::http_get(addr, "/healthz").await.unwrap();

@@ -231,6 +231,36 @@ impl Pipeline {
         }
     }
 
+    /// Waits until the slot's `confirmed_flush_lsn` reaches the current WAL position, i.e. the
+    /// capture confirmed everything written so far (including WAL of uncaptured tables).
+    pub async fn wait_slot_caught_up(&self, timeout: Duration) -> Result<Duration> {
+        let client = self.pg.connect(DATABASE).await?;
+        let started = Instant::now();
+        let target: String = client
+            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+            .await?
+            .get(0);
+        loop {
+            let behind: bool = client
+                .query_one(
+                    "SELECT confirmed_flush_lsn < $1::text::pg_lsn FROM pg_replication_slots \
+                     WHERE slot_name = 'cdc'",
+                    &[&target],
+                )
+                .await?
+                .get(0);
+            if !behind {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() >= timeout {
+                return Err(HarnessError::Check(format!(
+                    "slot confirmed_flush_lsn did not reach {target} within {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     async fn slot_active(&self) -> Result<bool> {
         let client = self.pg.connect(DATABASE).await?;
         let row = client

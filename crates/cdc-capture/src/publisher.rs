@@ -116,6 +116,12 @@ impl Publisher {
         self.enqueue(Ack::Commit { end_lsn }).await
     }
 
+    /// Marks a position between transactions: once everything before it is acknowledged the
+    /// slot may be confirmed up to `lsn`.
+    pub async fn advance(&self, lsn: u64) -> Result<(), CaptureError> {
+        self.enqueue(Ack::Commit { end_lsn: lsn }).await
+    }
+
     /// Marks the end of the initial snapshot taken at `lsn`.
     pub async fn snapshot_done(&self, lsn: u64) -> Result<(), CaptureError> {
         self.enqueue(Ack::SnapshotDone { lsn }).await
@@ -171,6 +177,7 @@ impl Acker {
                         )))
                     }
                 },
+                Ack::Commit { end_lsn } if end_lsn <= self.position.confirmed_lsn => {}
                 Ack::Commit { end_lsn } => {
                     self.position.confirmed_lsn = end_lsn;
                     self.metrics.acked_lsn.set(end_lsn as i64);
