@@ -82,16 +82,16 @@ impl<'a> Streamer<'a> {
                     "logical decoding message skipped");
                 self.emitter.metrics.skipped_messages.inc();
             }
-            ReplicationEvent::KeepAlive { wal_end, .. } => {
-                // Between transactions everything before `wal_end` that concerns the captured
-                // tables has been received; once the acker has seen every earlier record
-                // acknowledged, the slot may move to `wal_end` (so idle captured tables do not
-                // hold back WAL written for other tables).
-                if self.tx.is_none() && wal_end.as_u64() > 0 {
-                    self.emitter.publisher.advance(wal_end.as_u64()).await?;
-                }
+            // Between transactions everything before `wal_end` that concerns the captured
+            // tables has been received; once the acker has seen every earlier record
+            // acknowledged, the slot may move to `wal_end` (so idle captured tables do not
+            // hold back WAL written for other tables).
+            ReplicationEvent::KeepAlive { wal_end, .. }
+                if self.tx.is_none() && wal_end.as_u64() > 0 =>
+            {
+                self.emitter.publisher.advance(wal_end.as_u64()).await?;
             }
-            ReplicationEvent::StoppedAt { .. } => {}
+            ReplicationEvent::KeepAlive { .. } | ReplicationEvent::StoppedAt { .. } => {}
             #[allow(unreachable_patterns)]
             _ => {}
         }
