@@ -60,6 +60,15 @@ pub struct KafkaConfig {
     /// replication reader stops reading until acknowledgements catch up.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
+    /// Create missing data topics at start (needed where the brokers do not auto-create).
+    #[serde(default = "default_true")]
+    pub create_topics: bool,
+    /// Partitions of created topics.
+    #[serde(default = "default_topic_partitions")]
+    pub topic_partitions: i32,
+    /// Replication factor of created topics; -1 = the broker's `default.replication.factor`.
+    #[serde(default = "default_replication_factor")]
+    pub topic_replication_factor: i32,
     /// `source.version` written into events.
     #[serde(default = "default_version")]
     pub source_version: String,
@@ -110,6 +119,15 @@ fn default_publication() -> String {
 }
 fn default_max_in_flight() -> usize {
     50_000
+}
+fn default_true() -> bool {
+    true
+}
+fn default_topic_partitions() -> i32 {
+    1
+}
+fn default_replication_factor() -> i32 {
+    -1
 }
 fn default_version() -> String {
     cdc_model::debezium::DEBEZIUM_VERSION.into()
@@ -173,6 +191,13 @@ impl CaptureConfig {
                 "topic_prefix {:?} must be non-empty and use only [A-Za-z0-9._-]",
                 self.topic_prefix
             )));
+        }
+        if self.kafka.topic_partitions < 1 || self.kafka.topic_replication_factor == 0 {
+            return Err(CaptureError::Config(
+                "kafka.topic_partitions must be >= 1 and kafka.topic_replication_factor \
+                 >= 1 or -1 (broker default)"
+                    .into(),
+            ));
         }
         if self.kafka.max_in_flight == 0 || self.snapshot.fetch_size == 0 {
             return Err(CaptureError::Config(

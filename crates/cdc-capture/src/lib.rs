@@ -10,6 +10,7 @@
 //! - `snapshot`: the initial snapshot from the slot's exported snapshot.
 //! - `stream`: replication events → change events.
 //! - `emit`: building events and publishing them (plus tombstones).
+//! - `topics`: creating missing data topics.
 //! - `publisher`: the idempotent producer and the in-order acknowledgement task.
 //! - `checkpoint`: the durable resume position file.
 //! - `metrics`: Prometheus metrics.
@@ -32,6 +33,7 @@ mod snapshot;
 mod source;
 mod stream;
 mod table;
+mod topics;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -147,6 +149,11 @@ async fn capture(
         &source.slot_name,
     )?;
 
+    let topic_names: Vec<String> = table_ids
+        .iter()
+        .map(|id| table::topic_name(&config.topic_prefix, id))
+        .collect();
+    topics::ensure_topics(&config.kafka, &topic_names).await?;
     let (publisher, queue) = publisher::create(&config.kafka, metrics.clone())?;
     let emitter = Emitter {
         publisher: &publisher,

@@ -33,6 +33,9 @@ use clap::Parser;
 ///   [kafka]
 ///   bootstrap_servers = "127.0.0.1:9092"
 ///   max_in_flight = 50000               # unacknowledged records before reading pauses
+///   create_topics = true                # create missing topics (brokers without auto-create)
+///   topic_partitions = 1
+///   topic_replication_factor = -1       # -1 = broker default
 ///   properties = { "security.protocol" = "SASL_SSL" }   # extra librdkafka settings
 ///
 ///   [snapshot]

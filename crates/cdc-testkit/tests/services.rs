@@ -3,6 +3,8 @@
 use std::time::{Duration, Instant};
 
 use cdc_testkit::{poll_until, KafkaBroker, PostgresServer, TestkitError};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
@@ -90,6 +92,24 @@ async fn kafka_round_trips_a_message() {
     let kafka = KafkaBroker::start().await.unwrap_or_else(|e| panic!("{e}"));
     let bootstrap = kafka.bootstrap_servers();
     assert_eq!(bootstrap, format!("127.0.0.1:{}", kafka.port()));
+
+    // The broker does not auto-create topics (like MSK): create it first.
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .expect("admin client");
+    let created = admin
+        .create_topics(
+            &[NewTopic::new(
+                "testkit-roundtrip",
+                1,
+                TopicReplication::Fixed(1),
+            )],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("create_topics");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
 
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)

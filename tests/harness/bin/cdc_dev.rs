@@ -19,7 +19,12 @@ async fn main() {
         std::process::exit(2);
     }
     let dir = std::env::temp_dir().join(format!("cdc-demo-{}", std::process::id()));
-    match demo(&dir).await {
+    // Ctrl-C drops the demo future, whose services and processes stop on drop.
+    let outcome = tokio::select! {
+        outcome = demo(&dir) => outcome,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".to_owned()),
+    };
+    match outcome {
         Ok(line) => {
             let _ = std::fs::remove_dir_all(&dir);
             println!("{line}");
