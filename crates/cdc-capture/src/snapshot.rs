@@ -3,7 +3,8 @@
 //!
 //! Rows are fetched through a cursor, `snapshot.fetch_size` at a time (memory is bounded by
 //! one fetch), and emitted as `op=r` with Debezium's `first`/`last`/`*_in_data_collection`
-//! markers. Progress (rows, rows/s) is logged every 10 seconds and counted in metrics.
+//! markers. Progress (rows, estimated total from the planner statistics, rows/s, ETA) is
+//! logged every 10 seconds; rows are counted in metrics.
 
 use std::time::{Duration, Instant};
 
@@ -62,7 +63,16 @@ pub async fn run(
     let mut pending: Option<Pending<'_>> = None;
     for table in tables {
         let id = &table.schema.id;
-        tracing::info!(table = %id, "snapshot of table started");
+        let estimate: i64 = client
+            .query_one(
+                "SELECT greatest(reltuples, 0)::int8 FROM pg_class \
+                 WHERE oid = format('%I.%I', $1::text, $2::text)::regclass",
+                &[&id.namespace, &id.name],
+            )
+            .await
+            .map_err(|e| pg(&format!("estimating the size of {id}"), e))?
+            .get(0);
+        tracing::info!(table = %id, estimated_rows = estimate, "snapshot of table started");
         let table_started = Instant::now();
         let mut last_report = Instant::now();
         let mut table_rows: u64 = 0;
@@ -112,8 +122,11 @@ pub async fn run(
             }
             if last_report.elapsed() >= Duration::from_secs(10) {
                 let secs = table_started.elapsed().as_secs_f64().max(1e-3);
-                tracing::info!(table = %id, rows = table_rows,
-                    rows_per_sec = (table_rows as f64 / secs) as u64, "snapshot progress");
+                let rate = table_rows as f64 / secs;
+                let left = (estimate as f64 - table_rows as f64).max(0.0);
+                tracing::info!(table = %id, rows = table_rows, estimated_rows = estimate,
+                    rows_per_sec = rate as u64, eta_secs = (left / rate.max(1.0)) as u64,
+                    "snapshot progress");
                 last_report = Instant::now();
             }
             if fetched < fetch_size {
