@@ -92,8 +92,6 @@ impl<'a> Streamer<'a> {
                 self.emitter.publisher.advance(wal_end.as_u64()).await?;
             }
             ReplicationEvent::KeepAlive { .. } | ReplicationEvent::StoppedAt { .. } => {}
-            #[allow(unreachable_patterns)]
-            _ => {}
         }
         Ok(())
     }
