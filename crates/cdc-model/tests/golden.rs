@@ -99,14 +99,67 @@ fn insert_matches_real_debezium_byte_for_byte() {
     assert_eq!(decoded, Decoded::Change(Box::new(event)));
 }
 
+/// Encodes `event` and compares its payload with a payload real Debezium emitted.
+fn assert_payload_golden(event: &ChangeEvent, name: &str) {
+    let codec = TableCodec::new(event.table.clone(), "dbserver1.public.customers");
+    let value: serde_json::Value =
+        serde_json::from_slice(&codec.encode_value(event).unwrap()).unwrap();
+    assert_golden(name, value["payload"].to_string().as_bytes());
+}
+
+fn customer(id: i32, name: Option<&str>, email: Option<&str>) -> Vec<Value> {
+    let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::String(s.into()));
+    vec![Value::Int32(id), text(name), text(email)]
+}
+
 #[test]
-fn delete_with_replica_identity_default_uses_type_fallbacks() {
+fn snapshot_update_and_delete_payloads_match_real_debezium() {
     let table = customers();
-    let codec = TableCodec::new(table.clone(), "dbserver1.public.customers");
-    let event = ChangeEvent {
+    let block = |id: &str, total, per_table| TransactionBlock {
+        id: id.into(),
+        total_order: total,
+        data_collection_order: per_table,
+    };
+    // Last record of the initial snapshot.
+    let read = ChangeEvent {
+        table: table.clone(),
+        op: Op::Read,
+        before: None,
+        after: Some(customer(1, Some("Anne"), Some("annek@noanswer.org"))),
+        source: pg_source(1_795_307_373_739_937, 22_234_496, 731, SnapshotMarker::Last),
+        transaction: None,
+        ts_ns: 1_795_307_374_113_332_286,
+    };
+    assert_payload_golden(
+        &read,
+        "debezium_3.6.3_customers_snapshot_read_last.payload.json",
+    );
+    // UPDATE under REPLICA IDENTITY DEFAULT without a key change: `before` is null.
+    let update = ChangeEvent {
+        table: table.clone(),
+        op: Op::Update,
+        before: None,
+        after: Some(customer(1, Some("Anne Marie"), Some("annek@noanswer.org"))),
+        source: pg_source(
+            1_795_307_390_690_277,
+            22_234_736,
+            732,
+            SnapshotMarker::False,
+        ),
+        transaction: Some(block("732:22234736", 2, 2)),
+        ts_ns: 1_795_307_391_205_218_107,
+    };
+    assert_payload_golden(
+        &update,
+        "debezium_3.6.3_customers_update_before_null.payload.json",
+    );
+    // DELETE under REPLICA IDENTITY DEFAULT: pgoutput sends only the key; the NOT NULL
+    // column gets its type fallback, the nullable one stays null; `sequence` carries the
+    // previous commit LSN.
+    let mut delete = ChangeEvent {
         table,
         op: Op::Delete,
-        before: Some(vec![Value::Int32(2), Value::Null, Value::Null]),
+        before: Some(customer(2, None, None)),
         after: None,
         source: pg_source(
             1_795_307_390_701_073,
@@ -114,17 +167,20 @@ fn delete_with_replica_identity_default_uses_type_fallbacks() {
             733,
             SnapshotMarker::False,
         ),
-        transaction: None,
+        transaction: Some(block("733:22234888", 1, 1)),
         ts_ns: 1_795_307_391_214_624_820,
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(&codec.encode_value(&event).unwrap()).unwrap();
-    // As Debezium 3.6.3 emitted it (reference Appendix A.3).
-    assert_eq!(
-        value["payload"]["before"],
-        serde_json::json!({"id": 2, "first_name": "", "email": null})
+    if let Position::Postgres {
+        last_commit_lsn, ..
+    } = &mut delete.source.position
+    {
+        *last_commit_lsn = Some(22_235_256);
+    }
+    assert_payload_golden(
+        &delete,
+        "debezium_3.6.3_customers_delete_ri_default.payload.json",
     );
-    assert_eq!(value["payload"]["op"], "d");
+    // The tombstone that follows a delete decodes as such.
     assert_eq!(decode_record(None, None).unwrap(), Decoded::Tombstone);
 }
 
