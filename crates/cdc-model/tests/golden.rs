@@ -170,12 +170,10 @@ fn snapshot_update_and_delete_payloads_match_real_debezium() {
         transaction: Some(block("733:22234888", 1, 1)),
         ts_ns: 1_795_307_391_214_624_820,
     };
-    if let Position::Postgres {
+    let Position::Postgres {
         last_commit_lsn, ..
-    } = &mut delete.source.position
-    {
-        *last_commit_lsn = Some(22_235_256);
-    }
+    } = &mut delete.source.position;
+    *last_commit_lsn = Some(22_235_256);
     assert_payload_golden(
         &delete,
         "debezium_3.6.3_customers_delete_ri_default.payload.json",
