@@ -98,6 +98,18 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
         let (status, body) = Pipeline::http_get(addr, "/healthz").await.unwrap();
         assert!(status.contains("200"), "{addr}/healthz: {status} {body}");
     }
+    let (_, capture_metrics) = Pipeline::http_get(&p.capture_metrics, "/metrics")
+        .await
+        .unwrap();
+    assert_eq!(
+        Pipeline::metric(
+            &capture_metrics,
+            "cdc_capture_slot_wal_status{status=\"reserved\"}"
+        ),
+        Some(1.0),
+        "{capture_metrics}"
+    );
+    assert!(Pipeline::metric(&capture_metrics, "cdc_capture_slot_lag_bytes").is_some());
     let (_, sink_metrics) = Pipeline::http_get(&p.sink_metrics, "/metrics")
         .await
         .unwrap();

@@ -13,6 +13,7 @@
 //! - `topics`: creating missing data topics.
 //! - `publisher`: the idempotent producer and the in-order acknowledgement task.
 //! - `checkpoint`: the durable resume position file.
+//! - `slot_health`: slot lag, retained WAL and `wal_status` metrics; a lost slot stops the capture.
 //! - `metrics`: Prometheus metrics.
 //!
 //! Data flow and guarantees: replication reader → decode → encode → producer; deliveries are
@@ -29,6 +30,7 @@ mod metrics;
 mod pgoutput;
 mod pgtypes;
 mod publisher;
+mod slot_health;
 mod snapshot;
 mod source;
 mod stream;
@@ -203,6 +205,8 @@ async fn capture(
         None => source::start_streaming(source, resume_lsn).await?,
     };
 
+    let slot_monitor = slot_health::monitor(source, emitter.metrics.clone());
+    tokio::pin!(slot_monitor);
     let captured: HashSet<_> = table_ids.iter().cloned().collect();
     let mut streamer = stream::Streamer::new(&sql, &emitter, &config.topic_prefix, captured);
     let streamed: Result<(), CaptureError> = loop {
@@ -216,6 +220,7 @@ async fn capture(
                     Err(e) => CaptureError::Pipeline(format!("acknowledgement task failed: {e}")),
                 });
             }
+            e = &mut slot_monitor => break Err(e),
             changed = acked_rx.changed() => {
                 if changed.is_ok() {
                     repl.update_applied_lsn(Lsn::from_u64(*acked_rx.borrow_and_update()));

@@ -12,6 +12,12 @@ pub struct TableOp {
     pub op: String,
 }
 
+/// Label of the slot `wal_status` gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct WalStatus {
+    pub status: String,
+}
+
 /// Handles to every capture metric (cheap to clone).
 #[derive(Clone, Default)]
 pub struct CaptureMetrics {
@@ -23,6 +29,9 @@ pub struct CaptureMetrics {
     pub acked_lsn: Gauge,
     pub snapshot_rows: Counter,
     pub skipped_messages: Counter,
+    pub slot_lag_bytes: Gauge,
+    pub slot_retained_wal_bytes: Gauge,
+    pub slot_wal_status: Family<WalStatus, Gauge>,
 }
 
 impl CaptureMetrics {
@@ -69,6 +78,21 @@ impl CaptureMetrics {
             "skipped_messages",
             "pgoutput messages skipped (truncate, logical messages)",
             m.skipped_messages.clone(),
+        );
+        r.register(
+            "slot_lag_bytes",
+            "WAL bytes between the server's current position and the slot's confirmed position",
+            m.slot_lag_bytes.clone(),
+        );
+        r.register(
+            "slot_retained_wal_bytes",
+            "WAL bytes the slot makes the server keep (current position minus restart_lsn)",
+            m.slot_retained_wal_bytes.clone(),
+        );
+        r.register(
+            "slot_wal_status",
+            "1 for the slot's current wal_status (reserved, extended, unreserved, lost)",
+            m.slot_wal_status.clone(),
         );
         m
     }
