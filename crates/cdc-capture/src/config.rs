@@ -163,6 +163,18 @@ impl Default for SnapshotConfig {
     }
 }
 
+impl KafkaConfig {
+    /// librdkafka settings every client of the capture shares: brokers and `properties`.
+    pub fn client_config(&self) -> rdkafka::ClientConfig {
+        let mut client = rdkafka::ClientConfig::new();
+        client.set("bootstrap.servers", &self.bootstrap_servers);
+        for (key, value) in &self.properties {
+            client.set(key, value.expose());
+        }
+        client
+    }
+}
+
 impl CaptureConfig {
     /// Checks what serde cannot and returns the captured tables.
     pub fn validate(&self) -> Result<Vec<TableId>, CaptureError> {

@@ -56,6 +56,17 @@ pub enum OldKind {
     Full,
 }
 
+impl OldKind {
+    /// The old-image kind announced by a tuple marker byte, if it is one.
+    fn from_marker(marker: u8) -> Option<OldKind> {
+        match marker {
+            b'K' => Some(OldKind::Key),
+            b'O' => Some(OldKind::Full),
+            _ => None,
+        }
+    }
+}
+
 /// A decoded pgoutput message (those not handled by `pgwire-replication`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PgOutputMessage {
@@ -136,21 +147,22 @@ pub fn decode(data: &[u8]) -> Result<PgOutputMessage, DecodeError> {
         b'U' => {
             let rel_id = r.u32()?;
             let offset = r.pos;
-            let old = match r.u8()? {
-                b'K' => Some((OldKind::Key, r.tuple()?)),
-                b'O' => Some((OldKind::Full, r.tuple()?)),
-                b'N' => None,
-                found => {
+            let marker = r.u8()?;
+            let old = match OldKind::from_marker(marker) {
+                Some(kind) => {
+                    let tuple = r.tuple()?;
+                    r.expect(b'N', "'N'")?;
+                    Some((kind, tuple))
+                }
+                None if marker == b'N' => None,
+                None => {
                     return Err(DecodeError::Unexpected {
                         offset,
-                        found,
+                        found: marker,
                         expected: "'K', 'O' or 'N'",
                     })
                 }
             };
-            if old.is_some() {
-                r.expect(b'N', "'N'")?;
-            }
             PgOutputMessage::Update {
                 rel_id,
                 old,
@@ -160,17 +172,12 @@ pub fn decode(data: &[u8]) -> Result<PgOutputMessage, DecodeError> {
         b'D' => {
             let rel_id = r.u32()?;
             let offset = r.pos;
-            let kind = match r.u8()? {
-                b'K' => OldKind::Key,
-                b'O' => OldKind::Full,
-                found => {
-                    return Err(DecodeError::Unexpected {
-                        offset,
-                        found,
-                        expected: "'K' or 'O'",
-                    })
-                }
-            };
+            let marker = r.u8()?;
+            let kind = OldKind::from_marker(marker).ok_or(DecodeError::Unexpected {
+                offset,
+                found: marker,
+                expected: "'K' or 'O'",
+            })?;
             PgOutputMessage::Delete {
                 rel_id,
                 old: (kind, r.tuple()?),

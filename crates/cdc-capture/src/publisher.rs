@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use cdc_proto::checkpoint::v1::PostgresPosition;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
-use rdkafka::ClientConfig;
 use tokio::sync::{mpsc, watch};
 
 use crate::checkpoint::CheckpointStore;
@@ -44,22 +43,23 @@ pub fn create(
     config: &KafkaConfig,
     metrics: CaptureMetrics,
 ) -> Result<(Publisher, AckQueue), CaptureError> {
-    let mut client = ClientConfig::new();
-    client
-        .set("bootstrap.servers", &config.bootstrap_servers)
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
+    let max_messages = (config.max_in_flight * 2).to_string();
+    let defaults = [
+        ("enable.idempotence", "true"),
+        ("acks", "all"),
         // Java's default partitioner (murmur2 of the key), so keys land where Debezium puts them.
-        .set("partitioner", "murmur2_random")
-        .set("linger.ms", "5")
-        .set("compression.type", "lz4")
-        .set(
-            "queue.buffering.max.messages",
-            (config.max_in_flight * 2).to_string(),
-        )
-        .set("message.timeout.ms", "300000");
-    for (key, value) in &config.properties {
-        client.set(key, value.expose());
+        ("partitioner", "murmur2_random"),
+        ("linger.ms", "5"),
+        ("compression.type", "lz4"),
+        ("queue.buffering.max.messages", max_messages.as_str()),
+        ("message.timeout.ms", "300000"),
+    ];
+    // `kafka.properties` win over these defaults.
+    let mut client = config.client_config();
+    for (key, value) in defaults {
+        if client.get(key).is_none() {
+            client.set(key, value);
+        }
     }
     let producer: FutureProducer = client
         .create()

@@ -258,8 +258,7 @@ pub fn quote_ident(name: &str) -> String {
 /// defaults become the type's zero, plain literals their value; anything else none.
 fn default_value(ty: &ColumnType, expr: &str) -> Option<Value> {
     if expr.starts_with("nextval(") {
-        let zero = Column::new("", ty.clone(), false);
-        return Some(type_zero(&zero));
+        return Some(ty.zero_value());
     }
     let literal = match expr.strip_prefix('\'') {
         Some(rest) => {
@@ -273,15 +272,6 @@ fn default_value(ty: &ColumnType, expr: &str) -> Option<Value> {
             .to_owned(),
     };
     pgtypes::parse_text(ty, &literal).ok()
-}
-
-fn type_zero(column: &Column) -> Value {
-    match column.ty {
-        ColumnType::Int16 => Value::Int16(0),
-        ColumnType::Int32 => Value::Int32(0),
-        ColumnType::Int64 => Value::Int64(0),
-        _ => Value::Null,
-    }
 }
 
 #[cfg(test)]

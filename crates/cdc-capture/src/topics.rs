@@ -7,7 +7,6 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::ClientConfig;
 
 use crate::config::KafkaConfig;
 use crate::CaptureError;
@@ -17,12 +16,8 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[String]) -> Result<()
     if !config.create_topics || topics.is_empty() {
         return Ok(());
     }
-    let mut client = ClientConfig::new();
-    client.set("bootstrap.servers", &config.bootstrap_servers);
-    for (key, value) in &config.properties {
-        client.set(key, value.expose());
-    }
-    let admin: AdminClient<DefaultClientContext> = client
+    let admin: AdminClient<DefaultClientContext> = config
+        .client_config()
         .create()
         .map_err(|e| CaptureError::kafka("creating the admin client", e))?;
     let new: Vec<NewTopic<'_>> = topics

@@ -61,6 +61,36 @@ pub enum ColumnType {
     },
 }
 
+impl ColumnType {
+    /// The type's zero (`0`, `""`, epoch, nil UUID): Debezium's fallback for a required column
+    /// without a value, and the schema default of sequence-backed columns.
+    pub fn zero_value(&self) -> crate::Value {
+        use crate::{Decimal, Value};
+        match self {
+            ColumnType::Boolean => Value::Boolean(false),
+            ColumnType::Int16 => Value::Int16(0),
+            ColumnType::Int32 => Value::Int32(0),
+            ColumnType::Int64 => Value::Int64(0),
+            ColumnType::Float32 => Value::Float32(0.0),
+            ColumnType::Float64 => Value::Float64(0.0),
+            ColumnType::Decimal { scale, .. } => Value::Decimal(Decimal {
+                unscaled: 0.into(),
+                scale: *scale,
+            }),
+            ColumnType::VariableDecimal => Value::Decimal(Decimal {
+                unscaled: 0.into(),
+                scale: 0,
+            }),
+            ColumnType::String | ColumnType::Json => Value::String(String::new()),
+            ColumnType::Uuid => Value::String("00000000-0000-0000-0000-000000000000".into()),
+            ColumnType::Bytes => Value::Bytes(Vec::new()),
+            ColumnType::Date => Value::Date(0),
+            ColumnType::Timestamp { .. } => Value::Timestamp(0),
+            ColumnType::TimestampTz { .. } => Value::TimestampTz(0),
+        }
+    }
+}
+
 /// One column of a table schema.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {

@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use serde_json::{json, Map, Value as Json};
 
-use crate::{Column, ColumnType, Decimal, Value};
+use crate::{Column, ColumnType, Value};
 
 const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
 const VARIABLE_SCALE_DECIMAL: &str = "io.debezium.data.VariableScaleDecimal";
@@ -152,31 +152,10 @@ fn float_json(v: f64, shortest: String) -> Json {
 /// The value a required column takes when the source supplies none (Debezium's type fallback,
 /// e.g. non-key columns of a REPLICA IDENTITY DEFAULT delete).
 pub(crate) fn fallback_value(column: &Column) -> Value {
-    if let Some(default) = &column.default {
-        return default.clone();
-    }
-    match &column.ty {
-        ColumnType::Boolean => Value::Boolean(false),
-        ColumnType::Int16 => Value::Int16(0),
-        ColumnType::Int32 => Value::Int32(0),
-        ColumnType::Int64 => Value::Int64(0),
-        ColumnType::Float32 => Value::Float32(0.0),
-        ColumnType::Float64 => Value::Float64(0.0),
-        ColumnType::Decimal { scale, .. } => Value::Decimal(Decimal {
-            unscaled: 0.into(),
-            scale: *scale,
-        }),
-        ColumnType::VariableDecimal => Value::Decimal(Decimal {
-            unscaled: 0.into(),
-            scale: 0,
-        }),
-        ColumnType::String | ColumnType::Json => Value::String(String::new()),
-        ColumnType::Uuid => Value::String("00000000-0000-0000-0000-000000000000".into()),
-        ColumnType::Bytes => Value::Bytes(Vec::new()),
-        ColumnType::Date => Value::Date(0),
-        ColumnType::Timestamp { .. } => Value::Timestamp(0),
-        ColumnType::TimestampTz { .. } => Value::TimestampTz(0),
-    }
+    column
+        .default
+        .clone()
+        .unwrap_or_else(|| column.ty.zero_value())
 }
 
 /// Column type of a Connect field schema; `Err` names what is not supported.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value as Json};
 
 use super::connect::{fallback_value, field_schema, value_json};
-use crate::{ChangeEvent, Position, Row, SnapshotMarker, TableSchema, Value};
+use crate::{ChangeEvent, Position, Row, TableSchema, Value};
 
 /// Why an event could not be encoded.
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +173,7 @@ fn source_json(event: &ChangeEvent) -> Json {
             m.insert("connector".into(), json!("postgresql"));
             m.insert("name".into(), json!(s.name));
             m.insert("ts_ms".into(), json!(s.ts_us.div_euclid(1000)));
-            m.insert("snapshot".into(), json!(snapshot_text(s.snapshot)));
+            m.insert("snapshot".into(), json!(s.snapshot.as_str()));
             m.insert("db".into(), json!(s.db));
             let sequence = json!([last_commit_lsn.map(|l| l.to_string()), lsn.to_string()]);
             m.insert("sequence".into(), Json::String(sequence.to_string()));
@@ -189,10 +189,6 @@ fn source_json(event: &ChangeEvent) -> Json {
         }
     }
     Json::Object(m)
-}
-
-fn snapshot_text(marker: SnapshotMarker) -> &'static str {
-    marker.as_str()
 }
 
 fn envelope_schema(table: &TableSchema, topic: &str) -> Json {
