@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use cdc_model::debezium::ValueOptions;
 use cdc_model::TableId;
 use cdc_ops::{OpsConfig, Secret};
 use serde::Deserialize;
@@ -21,8 +22,62 @@ pub struct CaptureConfig {
     pub state: StateConfig,
     #[serde(default)]
     pub snapshot: SnapshotConfig,
+    /// How column values are rendered (Debezium's handling modes).
+    #[serde(default)]
+    pub values: ValueOptions,
+    /// Which events are emitted besides row changes.
+    #[serde(default)]
+    pub events: EventsConfig,
     #[serde(default)]
     pub ops: OpsConfig<9101>,
+}
+
+/// Event-level options, named as in Debezium.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// `tombstones.on.delete`: a null-value record with the same key after each delete.
+    #[serde(default = "default_true")]
+    pub tombstones_on_delete: bool,
+    /// `skipped.operations`: op codes not emitted (`c`, `u`, `d`, `t`); `none` or empty = all.
+    #[serde(default = "default_skipped_operations")]
+    pub skipped_operations: Vec<String>,
+    /// `provide.transaction.metadata`: BEGIN/END records on `<topic_prefix>.transaction` and a
+    /// `transaction` block in every change event.
+    #[serde(default)]
+    pub provide_transaction_metadata: bool,
+    /// `heartbeat.interval.ms`: 0 = off. Heartbeats go to `__debezium-heartbeat.<topic_prefix>`
+    /// and let the slot advance while captured tables are idle.
+    #[serde(default)]
+    pub heartbeat_interval_ms: u64,
+    /// `heartbeat.action.query`: SQL run on each heartbeat (e.g. an upsert into a heartbeat
+    /// table) so that an otherwise idle captured database writes WAL.
+    #[serde(default)]
+    pub heartbeat_action_query: Option<String>,
+    /// `topic.heartbeat.prefix`.
+    #[serde(default = "default_heartbeat_prefix")]
+    pub heartbeat_topic_prefix: String,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            tombstones_on_delete: true,
+            skipped_operations: default_skipped_operations(),
+            provide_transaction_metadata: false,
+            heartbeat_interval_ms: 0,
+            heartbeat_action_query: None,
+            heartbeat_topic_prefix: default_heartbeat_prefix(),
+        }
+    }
+}
+
+fn default_skipped_operations() -> Vec<String> {
+    vec!["t".into()]
+}
+
+fn default_heartbeat_prefix() -> String {
+    "__debezium-heartbeat".into()
 }
 
 /// The PostgreSQL source.

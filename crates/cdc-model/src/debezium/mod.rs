@@ -4,6 +4,7 @@
 //! - [`connect`]: column type ↔ Connect field schema (names, parameters, defaults).
 //! - [`encode`]: [`TableCodec`] renders keys and envelopes, with schemas precomputed per table.
 //! - [`decode`]: [`decode_record`] parses a Kafka key/value pair back into a [`ChangeEvent`].
+//! - `options`: Debezium's handling modes ([`ValueOptions`]).
 //!
 //! Encoding follows the default handling modes: `decimal.handling.mode=precise`,
 //! `time.precision.mode=adaptive`, `binary.handling.mode=bytes`.
@@ -13,9 +14,13 @@
 mod connect;
 mod decode;
 mod encode;
+mod options;
 
 pub use decode::{decode_record, DecodeError, Decoded};
 pub use encode::{EncodeError, TableCodec};
+pub use options::{
+    BinaryMode, DecimalMode, HstoreMode, IntervalMode, TimePrecisionMode, ValueOptions,
+};
 
 /// `source.version` written by default: the Debezium release whose output format we emit.
 pub const DEBEZIUM_VERSION: &str = "3.6.3.Final";
