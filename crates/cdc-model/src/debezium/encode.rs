@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value as Json};
 
 use super::connect::{fallback_value, field_schema, value_json};
-use crate::{ChangeEvent, Position, Row, TableSchema, Value};
+use crate::{ChangeEvent, Position, Row, SourceInfo, TableSchema, Value};
 
 /// Why an event could not be encoded.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,10 @@ impl TableCodec {
         let Some(prefix) = &self.key_prefix else {
             return Ok(None);
         };
+        if event.op == crate::Op::Truncate {
+            // Debezium: a truncate record has a null key.
+            return Ok(None);
+        }
         let row = event.key_row().ok_or_else(|| EncodeError::MissingRow {
             table: self.table.id.to_string(),
             op: event.op.code(),
@@ -85,13 +89,17 @@ impl TableCodec {
         let mut p = Map::new();
         p.insert("before".into(), self.row_json(event.before.as_ref())?);
         p.insert("after".into(), self.row_json(event.after.as_ref())?);
-        p.insert("source".into(), source_json(event));
+        p.insert(
+            "source".into(),
+            source_json(
+                &event.source,
+                &event.table.id.namespace,
+                &event.table.id.name,
+            ),
+        );
         p.insert(
             "transaction".into(),
-            event.transaction.as_ref().map_or(Json::Null, |t| {
-                json!({"id": t.id, "total_order": t.total_order,
-                       "data_collection_order": t.data_collection_order})
-            }),
+            transaction_json(event.transaction.as_ref()),
         );
         p.insert("op".into(), Json::String(event.op.code().into()));
         let (ms, us, ns) = split_ns(event.ts_ns);
@@ -147,7 +155,7 @@ impl TableCodec {
     }
 }
 
-fn wrap(prefix: &str, payload: &Json) -> Vec<u8> {
+pub(super) fn wrap(prefix: &str, payload: &Json) -> Vec<u8> {
     let mut out = Vec::with_capacity(prefix.len() + 256);
     out.extend_from_slice(prefix.as_bytes());
     // Serialising a serde_json::Value into a Vec cannot fail.
@@ -156,12 +164,13 @@ fn wrap(prefix: &str, payload: &Json) -> Vec<u8> {
     out
 }
 
-fn split_ns(ns: i64) -> (i64, i64, i64) {
+pub(super) fn split_ns(ns: i64) -> (i64, i64, i64) {
     (ns.div_euclid(1_000_000), ns.div_euclid(1_000), ns)
 }
 
-fn source_json(event: &ChangeEvent) -> Json {
-    let s = &event.source;
+/// The `source` block of an event about `schema`.`table` (both empty for logical-decoding
+/// messages).
+pub(super) fn source_json(s: &SourceInfo, schema: &str, table: &str) -> Json {
     let mut m = Map::new();
     m.insert("version".into(), json!(s.version));
     match &s.position {
@@ -179,8 +188,8 @@ fn source_json(event: &ChangeEvent) -> Json {
             m.insert("sequence".into(), Json::String(sequence.to_string()));
             m.insert("ts_us".into(), json!(s.ts_us));
             m.insert("ts_ns".into(), json!(s.ts_us.saturating_mul(1000)));
-            m.insert("schema".into(), json!(event.table.id.namespace));
-            m.insert("table".into(), json!(event.table.id.name));
+            m.insert("schema".into(), json!(schema));
+            m.insert("table".into(), json!(table));
             m.insert("txId".into(), json!(tx_id));
             m.insert("lsn".into(), json!(lsn));
             m.insert("xmin".into(), Json::Null);
@@ -200,7 +209,27 @@ fn envelope_schema(table: &TableSchema, topic: &str) -> Json {
         })
     };
     let f = |ty: &str, optional: bool, field: &str| json!({"type": ty, "optional": optional, "field": field});
-    let source = json!({
+    json!({
+        "type": "struct",
+        "fields": [
+            row("before"), row("after"), source_field_schema(), transaction_field_schema(),
+            f("string", false, "op"),
+            f("int64", true, "ts_ms"),
+            f("int64", true, "ts_us"),
+            f("int64", true, "ts_ns"),
+        ],
+        "optional": false, "name": format!("{topic}.Envelope"), "version": 2,
+    })
+}
+
+fn plain_field(ty: &str, optional: bool, field: &str) -> Json {
+    json!({"type": ty, "optional": optional, "field": field})
+}
+
+/// Schema of the PostgreSQL `source` field.
+pub(super) fn source_field_schema() -> Json {
+    let f = plain_field;
+    json!({
         "type": "struct",
         "fields": [
             f("string", false, "version"),
@@ -223,8 +252,13 @@ fn envelope_schema(table: &TableSchema, topic: &str) -> Json {
         ],
         "optional": false, "name": "io.debezium.connector.postgresql.Source", "version": 1,
         "field": "source",
-    });
-    let transaction = json!({
+    })
+}
+
+/// Schema of the `transaction` field (`event.block`).
+pub(super) fn transaction_field_schema() -> Json {
+    let f = plain_field;
+    json!({
         "type": "struct",
         "fields": [
             f("string", false, "id"),
@@ -232,16 +266,13 @@ fn envelope_schema(table: &TableSchema, topic: &str) -> Json {
             f("int64", false, "data_collection_order"),
         ],
         "optional": true, "name": "event.block", "version": 1, "field": "transaction",
-    });
-    json!({
-        "type": "struct",
-        "fields": [
-            row("before"), row("after"), source, transaction,
-            f("string", false, "op"),
-            f("int64", true, "ts_ms"),
-            f("int64", true, "ts_us"),
-            f("int64", true, "ts_ns"),
-        ],
-        "optional": false, "name": format!("{topic}.Envelope"), "version": 2,
+    })
+}
+
+/// The `transaction` payload of an event.
+pub(super) fn transaction_json(t: Option<&crate::TransactionBlock>) -> Json {
+    t.map_or(Json::Null, |t| {
+        json!({"id": t.id, "total_order": t.total_order,
+               "data_collection_order": t.data_collection_order})
     })
 }

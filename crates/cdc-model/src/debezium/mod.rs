@@ -4,6 +4,7 @@
 //! - [`connect`]: column type ↔ Connect field schema (names, parameters, defaults).
 //! - [`encode`]: [`TableCodec`] renders keys and envelopes, with schemas precomputed per table.
 //! - [`decode`]: [`decode_record`] parses a Kafka key/value pair back into a [`ChangeEvent`].
+//! - `auxiliary`: transaction metadata, heartbeat and logical-decoding message records.
 //! - `options`: Debezium's handling modes ([`ValueOptions`]).
 //!
 //! Encoding follows the default handling modes: `decimal.handling.mode=precise`,
@@ -11,11 +12,13 @@
 //!
 //! [`ChangeEvent`]: crate::ChangeEvent
 
+mod auxiliary;
 mod connect;
 mod decode;
 mod encode;
 mod options;
 
+pub use auxiliary::{heartbeat, logical_message, transaction_begin, transaction_end, AuxRecord};
 pub use decode::{decode_record, DecodeError, Decoded};
 pub use encode::{EncodeError, TableCodec};
 pub use options::{
