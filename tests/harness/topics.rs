@@ -2,11 +2,12 @@
 //! valid Debezium envelope: decodable by the shared codec, fields in Debezium's order, every
 //! delete immediately followed by a tombstone with the same key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use cdc_model::debezium::{decode_record, Decoded};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 use crate::{HarnessError, Result};
@@ -31,53 +32,15 @@ pub struct TopicReport {
     pub ops: BTreeMap<String, u64>,
 }
 
-type Record = (Option<Vec<u8>>, Option<Vec<u8>>, i64);
+/// Key, value and offset of one record.
+pub type Record = (Option<Vec<u8>>, Option<Vec<u8>>, i64);
 
 /// Reads and checks `topics` completely. Blocking: call from `spawn_blocking`.
 pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "cdc-e2e-topic-check")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .create()?;
-    let timeout = Duration::from_secs(10);
-    let mut assignment = TopicPartitionList::new();
-    let mut ends: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    for topic in topics {
-        let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
-        for t in metadata.topics() {
-            for p in t.partitions() {
-                let (low, high) = consumer.fetch_watermarks(topic, p.id(), timeout)?;
-                if high > low {
-                    assignment.add_partition_offset(topic, p.id(), Offset::Beginning)?;
-                    ends.insert((topic.clone(), p.id()), high);
-                }
-            }
-        }
-    }
-    consumer.assign(&assignment)?;
     let mut records: BTreeMap<(String, i32), Vec<Record>> = BTreeMap::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut remaining = ends.clone();
-    while !remaining.is_empty() {
-        if Instant::now() > deadline {
-            return Err(HarnessError::Check(format!(
-                "timed out reading topics; left: {remaining:?}"
-            )));
-        }
-        let Some(message) = consumer.poll(Duration::from_millis(500)) else {
-            continue;
-        };
-        let m = message?;
-        let tp = (m.topic().to_owned(), m.partition());
-        records.entry(tp.clone()).or_default().push((
-            m.key().map(<[u8]>::to_vec),
-            m.payload().map(<[u8]>::to_vec),
-            m.offset(),
-        ));
-        if remaining.get(&tp).is_some_and(|&end| m.offset() + 1 >= end) {
-            remaining.remove(&tp);
+    for topic in topics {
+        for (partition, recs) in read_topic(bootstrap, topic)? {
+            records.insert((topic.clone(), partition), recs);
         }
     }
     let mut report = TopicReport::default();
@@ -85,6 +48,52 @@ pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
         check_partition(topic, *partition, recs, &mut report)?;
     }
     Ok(report)
+}
+
+/// Every committed record of `topic`, per partition, read up to the end as it is now (the
+/// last stable offset: transaction markers and aborted records are never delivered, so the
+/// end is detected by partition EOF, not by offsets). Blocking.
+pub fn read_topic(bootstrap: &str, topic: &str) -> Result<BTreeMap<i32, Vec<Record>>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "cdc-e2e-topic-check")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "true")
+        .create()?;
+    let timeout = Duration::from_secs(10);
+    let mut assignment = TopicPartitionList::new();
+    let mut remaining: BTreeSet<i32> = BTreeSet::new();
+    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            assignment.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+            remaining.insert(p.id());
+        }
+    }
+    consumer.assign(&assignment)?;
+    let mut records: BTreeMap<i32, Vec<Record>> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !remaining.is_empty() {
+        if Instant::now() > deadline {
+            return Err(HarnessError::Check(format!(
+                "timed out reading {topic}; partitions left: {remaining:?}"
+            )));
+        }
+        match consumer.poll(Duration::from_millis(500)) {
+            None => continue,
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                remaining.remove(&p);
+            }
+            Some(Err(e)) => return Err(e.into()),
+            Some(Ok(m)) => records.entry(m.partition()).or_default().push((
+                m.key().map(<[u8]>::to_vec),
+                m.payload().map(<[u8]>::to_vec),
+                m.offset(),
+            )),
+        }
+    }
+    Ok(records)
 }
 
 fn check_partition(

@@ -99,6 +99,7 @@ mod tests {
             confirmed_lsn: 42,
             snapshot_lsn: 7,
             snapshot_completed: true,
+            partial: None,
         };
         store.store(&pos).unwrap();
         assert_eq!(store.load().unwrap(), Some(pos));

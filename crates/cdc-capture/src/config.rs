@@ -127,6 +127,25 @@ pub struct KafkaConfig {
     /// `source.version` written into events.
     #[serde(default = "default_version")]
     pub source_version: String,
+    /// Exactly-once delivery with a transactional producer (records and the resume position
+    /// commit together). `false`: idempotent producer and a local checkpoint file
+    /// (at-least-once: a crash may republish the unconfirmed tail).
+    #[serde(default = "default_true")]
+    pub exactly_once: bool,
+    /// `transactional.id` of this capture; default `cdc-capture.<topic_prefix>`. A second
+    /// instance with the same id fences the first.
+    #[serde(default)]
+    pub transactional_id: Option<String>,
+    /// Compacted topic holding the resume position (key = topic_prefix), created if missing.
+    #[serde(default = "default_offsets_topic")]
+    pub offsets_topic: String,
+    /// Longest time a Kafka transaction stays open before it commits (freshness for
+    /// `read_committed` consumers versus commit overhead).
+    #[serde(default = "default_commit_interval_ms")]
+    pub commit_interval_ms: u64,
+    /// `transaction.timeout.ms` of the producer.
+    #[serde(default = "default_transaction_timeout_ms")]
+    pub transaction_timeout_ms: u64,
 }
 
 /// Where the capture keeps its resume position.
@@ -186,6 +205,15 @@ fn default_replication_factor() -> i32 {
 }
 fn default_version() -> String {
     cdc_model::debezium::DEBEZIUM_VERSION.into()
+}
+fn default_offsets_topic() -> String {
+    "cdc-capture-offsets".into()
+}
+fn default_commit_interval_ms() -> u64 {
+    100
+}
+fn default_transaction_timeout_ms() -> u64 {
+    60_000
 }
 fn default_state_dir() -> PathBuf {
     PathBuf::from("cdc-state")
@@ -288,6 +316,34 @@ impl CaptureConfig {
                 ))),
             })
             .collect()
+    }
+
+    /// The producer's `transactional.id`.
+    pub fn transactional_id(&self) -> String {
+        self.kafka
+            .transactional_id
+            .clone()
+            .unwrap_or_else(|| format!("cdc-capture.{}", self.topic_prefix))
+    }
+
+    /// Op codes not to emit (`skipped.operations`).
+    pub fn skipped_operations(&self) -> Result<Vec<cdc_model::Op>, CaptureError> {
+        let mut ops = Vec::new();
+        for code in &self.events.skipped_operations {
+            let code = code.trim();
+            if code.is_empty() || code == "none" {
+                continue;
+            }
+            match cdc_model::Op::from_code(code) {
+                Some(op) if op != cdc_model::Op::Read => ops.push(op),
+                _ => {
+                    return Err(CaptureError::Config(format!(
+                        "events.skipped_operations: {code:?} is not one of c, u, d, t, none"
+                    )))
+                }
+            }
+        }
+        Ok(ops)
     }
 
     /// Path of the checkpoint file.

@@ -10,23 +10,30 @@
 //! - `snapshot`: the initial snapshot from the slot's exported snapshot.
 //! - `stream`: replication events → change events.
 //! - `emit`: building events and publishing them (plus tombstones).
-//! - `topics`: creating missing data topics.
-//! - `publisher`: the idempotent producer and the in-order acknowledgement task.
-//! - `checkpoint`: the durable resume position file.
+//! - `heartbeat`: Debezium heartbeat records, `heartbeat.action.query`, and a WAL message that
+//!   lets the slot advance while captured tables are idle.
+//! - `topics`: creating missing topics.
+//! - `publisher`: exactly-once (transactional) or at-least-once delivery, behind one interface.
+//! - `offsets`: the offsets topic holding the exactly-once resume position.
+//! - `checkpoint`: the resume position file of at-least-once mode.
 //! - `slot_health`: slot lag, retained WAL and `wal_status` metrics; a lost slot stops the capture.
 //! - `metrics`: Prometheus metrics.
 //!
-//! Data flow and guarantees: replication reader → decode → encode → producer; deliveries are
-//! awaited in order by the acker, which confirms a transaction's end LSN to PostgreSQL and
-//! to the checkpoint only after Kafka acknowledged every record of it and before it. After a
-//! crash, streaming resumes after the last confirmed transaction: nothing is lost, the
-//! unconfirmed tail may be published twice.
+//! Data flow and guarantees: replication reader → decode → encode → producer. In exactly-once
+//! mode (default) records and the resume position commit together in Kafka transactions, the
+//! slot is confirmed after the commit, and a restart resumes exactly after the last committed
+//! change (even inside a long source transaction): nothing is lost or published twice for
+//! `read_committed` consumers. In at-least-once mode the acker confirms a transaction's end
+//! LSN after Kafka acknowledged everything up to it; a crash may republish the unconfirmed
+//! tail.
 
 pub mod config;
 
 mod checkpoint;
 mod emit;
+mod heartbeat;
 mod metrics;
+mod offsets;
 mod pgoutput;
 mod pgtypes;
 mod publisher;
@@ -52,9 +59,11 @@ use crate::checkpoint::CheckpointStore;
 use crate::config::SnapshotMode;
 use crate::emit::Emitter;
 use crate::metrics::CaptureMetrics;
+use crate::offsets::OffsetsTopic;
 use crate::publisher::Acker;
 use crate::source::Plan;
 use crate::table::{load_columns, CapturedTable};
+use crate::topics::TopicSpec;
 
 /// Errors of the capture. Messages name the table, column, LSN or setting at fault and
 /// never contain secrets.
@@ -144,39 +153,43 @@ async fn capture(
     let source = &config.source;
     let sql = source::connect_sql(source).await?;
     source::ensure_publication(&sql, &source.publication_name, table_ids).await?;
+    topics::ensure_topics(&config.kafka, &topic_specs(config, table_ids)).await?;
+
+    // Exactly-once: fence older instances first, then read what they committed.
     let store = CheckpointStore::new(config.checkpoint_path(), &config.topic_prefix);
+    let offsets = OffsetsTopic {
+        topic: config.kafka.offsets_topic.clone(),
+        topic_prefix: config.topic_prefix.clone(),
+    };
+    let (fenced, stored) = if config.kafka.exactly_once {
+        let fenced = publisher::fence(&config.kafka, &config.transactional_id()).await?;
+        let stored = match offsets.load(&config.kafka).await? {
+            Some(p) => Some(p),
+            // Switching from at-least-once: continue from the checkpoint file.
+            None => store.load()?,
+        };
+        (Some(fenced), stored)
+    } else {
+        (None, store.load()?)
+    };
     let plan = source::plan(
-        store.load()?,
+        stored,
         source::slot_exists(&sql, source).await?,
         &source.slot_name,
     )?;
 
-    let topic_names: Vec<String> = table_ids
-        .iter()
-        .map(|id| table::topic_name(&config.topic_prefix, id))
-        .collect();
-    topics::ensure_topics(&config.kafka, &topic_names).await?;
-    let (publisher, queue) = publisher::create(&config.kafka, metrics.clone())?;
-    let emitter = Emitter {
-        publisher: &publisher,
-        metrics: metrics.clone(),
-        server_name: config.topic_prefix.clone(),
-        database: source.database.clone(),
-        version: config.kafka.source_version.clone(),
-    };
-
-    // Create the slot first (a fresh start needs its consistent point for the checkpoint),
-    // then start the acker before anything is published.
+    // Create the slot first (a fresh start needs its consistent point for the position).
     let (new_slot, position) = match plan {
         Plan::Resume(position) => {
             tracing::info!(slot = %source.slot_name, lsn = %lsn_text(position.confirmed_lsn),
-                "resuming streaming from checkpoint");
+                inside_transaction = position.partial.is_some(),
+                "resuming streaming from the stored position");
             (None, position)
         }
         Plan::Fresh { drop_stale_slot } => {
             if drop_stale_slot {
                 tracing::warn!(slot = %source.slot_name,
-                    "slot exists without a completed snapshot checkpoint; dropping it and starting over");
+                    "slot exists without a completed snapshot; dropping it and starting over");
                 source::drop_slot(&sql, &source.slot_name).await?;
             }
             store.clear()?;
@@ -186,20 +199,34 @@ async fn capture(
                 confirmed_lsn: 0,
                 snapshot_lsn: slot.consistent_lsn,
                 snapshot_completed: false,
+                partial: None,
             };
             (Some(slot), position)
         }
     };
     let resume_lsn = Lsn::from_u64(position.confirmed_lsn);
+    let resume_partial = position.partial.clone();
     let (acked_tx, mut acked_rx) = watch::channel(position.confirmed_lsn);
-    let acker = Acker {
-        store,
-        position,
-        acked_lsn: acked_tx,
-        checkpoint_interval: Duration::from_millis(config.state.checkpoint_interval_ms),
-        metrics,
+    let (publisher, mut acker_task) = match fenced {
+        Some(fenced) => {
+            let publisher =
+                fenced.start(&config.kafka, offsets, position, acked_tx, metrics.clone())?;
+            (publisher, None)
+        }
+        None => {
+            let (publisher, queue) =
+                publisher::at_least_once(&config.kafka, position.clone(), metrics.clone())?;
+            let acker = Acker {
+                store,
+                position,
+                acked_lsn: acked_tx,
+                checkpoint_interval: Duration::from_millis(config.state.checkpoint_interval_ms),
+                metrics: metrics.clone(),
+            };
+            (publisher, Some(tokio::spawn(acker.run(queue))))
+        }
     };
-    let mut acker_task = tokio::spawn(acker.run(queue));
+    let emitter = Emitter::new(config, &publisher, metrics)?;
     let mut repl = match new_slot {
         Some(slot) => slot_then_snapshot(config, table_ids, slot, &emitter, shutdown).await?,
         None => source::start_streaming(source, resume_lsn).await?,
@@ -208,22 +235,39 @@ async fn capture(
     let slot_monitor = slot_health::monitor(source, emitter.metrics.clone());
     tokio::pin!(slot_monitor);
     let captured: HashSet<_> = table_ids.iter().cloned().collect();
-    let mut streamer = stream::Streamer::new(&sql, &emitter, &config.topic_prefix, captured);
+    let mut streamer = stream::Streamer::new(
+        &sql,
+        &emitter,
+        &config.topic_prefix,
+        captured,
+        resume_partial,
+    );
+    let mut commit_tick = tokio::time::interval(Duration::from_millis(
+        config.kafka.commit_interval_ms.clamp(10, 1000),
+    ));
+    commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let heartbeat_ms = config.events.heartbeat_interval_ms;
+    let mut heartbeat_tick = tokio::time::interval(Duration::from_millis(heartbeat_ms.max(1)));
+    heartbeat_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let streamed: Result<(), CaptureError> = loop {
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break Ok(()),
-            done = &mut acker_task => {
-                break Err(match done {
-                    Ok(Err(e)) => e,
-                    Ok(Ok(_)) => CaptureError::Pipeline("acknowledgement task ended early".into()),
-                    Err(e) => CaptureError::Pipeline(format!("acknowledgement task failed: {e}")),
-                });
-            }
+            done = acker_done(&mut acker_task) => break Err(done),
             e = &mut slot_monitor => break Err(e),
             changed = acked_rx.changed() => {
                 if changed.is_ok() {
                     repl.update_applied_lsn(Lsn::from_u64(*acked_rx.borrow_and_update()));
+                }
+            }
+            _ = commit_tick.tick() => {
+                if let Err(e) = emitter.publisher.tick().await {
+                    break Err(e);
+                }
+            }
+            _ = heartbeat_tick.tick(), if heartbeat_ms > 0 && !streamer.in_transaction() => {
+                if let Err(e) = heartbeat::beat(&sql, &emitter, config).await {
+                    break Err(e);
                 }
             }
             event = repl.recv() => match event {
@@ -243,28 +287,62 @@ async fn capture(
         repl.abort();
         return Err(e);
     }
-    // Graceful: close the queue, let the acker drain and checkpoint, confirm the final LSN.
+    // Graceful: make everything sent durable, then confirm the final LSN.
     tracing::info!("draining in-flight records");
-    let producer_flush = tokio::task::spawn_blocking({
-        let publisher = publisher;
-        move || {
-            let flushed = publisher.flush(Duration::from_secs(60));
-            drop(publisher);
-            flushed
-        }
-    });
-    producer_flush
-        .await
-        .map_err(|e| CaptureError::Pipeline(format!("flush task failed: {e}")))??;
-    let last = acker_task
-        .await
-        .map_err(|e| CaptureError::Pipeline(format!("acknowledgement task failed: {e}")))??;
+    let mut last = publisher.finish(Duration::from_secs(60)).await?;
+    if let Some(task) = acker_task {
+        last = task
+            .await
+            .map_err(|e| CaptureError::Pipeline(format!("acknowledgement task failed: {e}")))??;
+    }
     repl.update_applied_lsn(Lsn::from_u64(last.confirmed_lsn));
     if let Err(e) = repl.shutdown().await {
         tracing::warn!(error = %e, "replication connection did not close cleanly");
     }
-    tracing::info!(lsn = %lsn_text(last.confirmed_lsn), "stopped; checkpoint written");
+    tracing::info!(lsn = %lsn_text(last.confirmed_lsn), "stopped; position is durable");
     Ok(())
+}
+
+/// Resolves when the at-least-once acknowledgement task ends (always an error while
+/// streaming); never in exactly-once mode.
+async fn acker_done(
+    task: &mut Option<tokio::task::JoinHandle<Result<PostgresPosition, CaptureError>>>,
+) -> CaptureError {
+    let Some(handle) = task.as_mut() else {
+        return std::future::pending().await;
+    };
+    match handle.await {
+        Ok(Err(e)) => e,
+        Ok(Ok(_)) => CaptureError::Pipeline("acknowledgement task ended early".into()),
+        Err(e) => CaptureError::Pipeline(format!("acknowledgement task failed: {e}")),
+    }
+}
+
+/// Every topic the capture writes to, for creation at start.
+fn topic_specs(config: &CaptureConfig, table_ids: &[cdc_model::TableId]) -> Vec<TopicSpec> {
+    let prefix = &config.topic_prefix;
+    let mut specs: Vec<TopicSpec> = table_ids
+        .iter()
+        .map(|id| TopicSpec::data(table::topic_name(prefix, id)))
+        .collect();
+    specs.push(TopicSpec::data(format!("{prefix}.message")));
+    if config.events.provide_transaction_metadata {
+        specs.push(TopicSpec::data(format!("{prefix}.transaction")));
+    }
+    if config.events.heartbeat_interval_ms > 0 {
+        specs.push(TopicSpec::data(format!(
+            "{}.{prefix}",
+            config.events.heartbeat_topic_prefix
+        )));
+    }
+    if config.kafka.exactly_once {
+        specs.push(TopicSpec {
+            name: config.kafka.offsets_topic.clone(),
+            partitions: Some(1),
+            compact: true,
+        });
+    }
+    specs
 }
 
 /// Takes the initial snapshot (unless disabled) from the new slot's exported snapshot, queues
@@ -303,7 +381,13 @@ async fn slot_then_snapshot(
         )
         .await?;
     }
-    emitter.publisher.snapshot_done(consistent_lsn).await?;
+    emitter
+        .publisher
+        .safe_point(|p| {
+            p.snapshot_completed = true;
+            p.confirmed_lsn = p.confirmed_lsn.max(consistent_lsn);
+        })
+        .await?;
     client
         .start()
         .await

@@ -3,6 +3,7 @@
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// Labels of per-table event counters.
@@ -19,7 +20,7 @@ pub struct WalStatus {
 }
 
 /// Handles to every capture metric (cheap to clone).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct CaptureMetrics {
     pub events: Family<TableOp, Counter>,
     pub records_sent: Counter,
@@ -32,6 +33,32 @@ pub struct CaptureMetrics {
     pub slot_lag_bytes: Gauge,
     pub slot_retained_wal_bytes: Gauge,
     pub slot_wal_status: Family<WalStatus, Gauge>,
+    pub kafka_commits: Counter,
+    pub kafka_commit_seconds: Histogram,
+    pub heartbeats: Counter,
+}
+
+impl Default for CaptureMetrics {
+    fn default() -> Self {
+        CaptureMetrics {
+            events: Family::default(),
+            records_sent: Counter::default(),
+            records_acked: Counter::default(),
+            in_flight: Gauge::default(),
+            transactions: Counter::default(),
+            acked_lsn: Gauge::default(),
+            snapshot_rows: Counter::default(),
+            skipped_messages: Counter::default(),
+            slot_lag_bytes: Gauge::default(),
+            slot_retained_wal_bytes: Gauge::default(),
+            slot_wal_status: Family::default(),
+            kafka_commits: Counter::default(),
+            kafka_commit_seconds: Histogram::new([
+                0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+            heartbeats: Counter::default(),
+        }
+    }
 }
 
 impl CaptureMetrics {
@@ -76,7 +103,7 @@ impl CaptureMetrics {
         );
         r.register(
             "skipped_messages",
-            "pgoutput messages skipped (truncate, logical messages)",
+            "pgoutput messages not emitted (skipped operations, our own heartbeat messages)",
             m.skipped_messages.clone(),
         );
         r.register(
@@ -94,6 +121,17 @@ impl CaptureMetrics {
             "1 for the slot's current wal_status (reserved, extended, unreserved, lost)",
             m.slot_wal_status.clone(),
         );
+        r.register(
+            "kafka_commits",
+            "Kafka transactions committed (exactly-once mode)",
+            m.kafka_commits.clone(),
+        );
+        r.register(
+            "kafka_commit_seconds",
+            "Duration of Kafka transaction commits",
+            m.kafka_commit_seconds.clone(),
+        );
+        r.register("heartbeats", "Heartbeat records sent", m.heartbeats.clone());
         m
     }
 }

@@ -177,8 +177,11 @@ async fn emit_read(
         tx_id: Some(xmin),
     };
     emitter
-        .emit(p.table, Op::Read, None, Some(p.row), &origin)
-        .await
+        .emit(p.table, Op::Read, None, Some(p.row), &origin, None)
+        .await?;
+    // Exactly-once mode may commit the Kafka transaction between rows; the position stays
+    // "snapshot not completed" until the end.
+    emitter.publisher.safe_point(|_| {}).await
 }
 
 /// Debezium's snapshot marker priority: first, last, first/last in table, true.

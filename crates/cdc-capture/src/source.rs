@@ -244,7 +244,7 @@ pub async fn create_slot(source: &SourceConfig) -> Result<NewSlot, CaptureError>
 }
 
 /// What to do at start, from the checkpoint and the slot.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Plan {
     /// Stream from the checkpoint.
     Resume(PostgresPosition),
@@ -288,6 +288,7 @@ mod tests {
             confirmed_lsn: 10,
             snapshot_lsn: 5,
             snapshot_completed: completed,
+            partial: None,
         }
     }
 

@@ -1,11 +1,18 @@
-//! Streaming: turns replication events into change events.
+//! Streaming: turns replication events into change events and reports consistent points
+//! (with the resume position) to the publisher.
+//!
+//! Resuming inside a transaction: exactly-once mode may have committed part of a long source
+//! transaction to Kafka. PostgreSQL replays that transaction from its BEGIN; the stored
+//! [`PartialTransaction`] names it by commit LSN and says how many change messages were
+//! already published, which are skipped.
 
 use std::collections::{HashMap, HashSet};
 
 use cdc_model::{Op, SnapshotMarker, TableId};
+use cdc_proto::checkpoint::v1::{CollectionCount, PartialTransaction};
 use pgwire_replication::ReplicationEvent;
 
-use crate::emit::{Emitter, Origin};
+use crate::emit::{Emitter, Origin, TxContext, TxCounters};
 use crate::pgoutput::{self, OldKind, PgOutputMessage};
 use crate::table::{load_columns, CapturedTable};
 use crate::CaptureError;
@@ -13,9 +20,19 @@ use crate::CaptureError;
 /// Microseconds between the Unix epoch and the PostgreSQL epoch (2000-01-01).
 const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
 
+/// Prefix of the non-transactional logical messages the capture writes as heartbeats; they
+/// only move the position and are never emitted.
+pub const HEARTBEAT_MESSAGE_PREFIX: &str = "__cdc_capture_heartbeat";
+
 struct Transaction {
     xid: u32,
     commit_us: i64,
+    final_lsn: u64,
+    /// Change messages seen so far (published or skipped on replay).
+    messages: u64,
+    /// Change messages to skip: already published before a restart.
+    skip: u64,
+    counters: TxCounters,
 }
 
 /// State of the stream between events.
@@ -27,6 +44,8 @@ pub struct Streamer<'a> {
     relations: HashMap<u32, CapturedTable>,
     tx: Option<Transaction>,
     last_commit_lsn: Option<u64>,
+    last_commit_us: Option<i64>,
+    resume: Option<PartialTransaction>,
 }
 
 impl<'a> Streamer<'a> {
@@ -35,6 +54,7 @@ impl<'a> Streamer<'a> {
         emitter: &'a Emitter<'a>,
         topic_prefix: &str,
         captured: HashSet<TableId>,
+        resume: Option<PartialTransaction>,
     ) -> Streamer<'a> {
         Streamer {
             sql,
@@ -44,27 +64,51 @@ impl<'a> Streamer<'a> {
             relations: HashMap::new(),
             tx: None,
             last_commit_lsn: None,
+            last_commit_us: None,
+            resume,
         }
+    }
+
+    /// Whether a source transaction is open (heartbeats wait for its end).
+    pub fn in_transaction(&self) -> bool {
+        self.tx.is_some()
     }
 
     /// Handles one replication event.
     pub async fn handle(&mut self, event: ReplicationEvent) -> Result<(), CaptureError> {
         match event {
             ReplicationEvent::Begin {
+                final_lsn,
                 xid,
                 commit_time_micros,
-                ..
-            } => {
-                self.tx = Some(Transaction {
-                    xid,
-                    commit_us: commit_time_micros.saturating_add(PG_EPOCH_OFFSET_US),
-                });
-            }
+            } => self.begin(final_lsn.as_u64(), xid, commit_time_micros)?,
             ReplicationEvent::Commit { lsn, end_lsn, .. } => {
-                self.tx = None;
+                let Some(mut tx) = self.tx.take() else {
+                    return Err(CaptureError::Decode(format!(
+                        "COMMIT at LSN {} without BEGIN",
+                        crate::lsn_text(lsn.as_u64())
+                    )));
+                };
+                self.emitter
+                    .end_transaction(
+                        tx.xid,
+                        lsn.as_u64(),
+                        tx.commit_us.div_euclid(1000),
+                        &tx.counters,
+                    )
+                    .await?;
+                tx.counters = TxCounters::default();
                 self.last_commit_lsn = Some(lsn.as_u64());
+                self.last_commit_us = Some(tx.commit_us);
                 self.emitter.metrics.transactions.inc();
-                self.emitter.publisher.commit(end_lsn.as_u64()).await?;
+                let end = end_lsn.as_u64();
+                self.emitter
+                    .publisher
+                    .safe_point(|p| {
+                        p.confirmed_lsn = p.confirmed_lsn.max(end);
+                        p.partial = None;
+                    })
+                    .await?;
             }
             ReplicationEvent::XLogData {
                 wal_start, data, ..
@@ -77,23 +121,162 @@ impl<'a> Streamer<'a> {
                 })?;
                 self.handle_message(message, wal_start.as_u64()).await?;
             }
-            ReplicationEvent::Message { prefix, lsn, .. } => {
-                tracing::debug!(%prefix, lsn = %crate::lsn_text(lsn.as_u64()),
-                    "logical decoding message skipped");
-                self.emitter.metrics.skipped_messages.inc();
+            ReplicationEvent::Message {
+                transactional,
+                lsn,
+                prefix,
+                content,
+            } => {
+                self.logical_message(transactional, lsn.as_u64(), &prefix, &content)
+                    .await?;
             }
             // Between transactions everything before `wal_end` that concerns the captured
-            // tables has been received; once the acker has seen every earlier record
-            // acknowledged, the slot may move to `wal_end` (so idle captured tables do not
-            // hold back WAL written for other tables).
+            // tables has been received; once everything earlier is durable in Kafka the slot
+            // may move to `wal_end` (so idle captured tables do not hold back WAL).
             ReplicationEvent::KeepAlive { wal_end, .. }
                 if self.tx.is_none() && wal_end.as_u64() > 0 =>
             {
-                self.emitter.publisher.advance(wal_end.as_u64()).await?;
+                self.advance(wal_end.as_u64()).await?;
             }
             ReplicationEvent::KeepAlive { .. } | ReplicationEvent::StoppedAt { .. } => {}
         }
         Ok(())
+    }
+
+    fn begin(&mut self, final_lsn: u64, xid: u32, commit_us: i64) -> Result<(), CaptureError> {
+        if self.tx.is_some() {
+            return Err(CaptureError::Decode(format!(
+                "BEGIN of transaction {xid} inside another transaction"
+            )));
+        }
+        let mut tx = Transaction {
+            xid,
+            commit_us: commit_us.saturating_add(PG_EPOCH_OFFSET_US),
+            final_lsn,
+            messages: 0,
+            skip: 0,
+            counters: TxCounters::default(),
+        };
+        if let Some(partial) = self.resume.take() {
+            if partial.final_lsn == final_lsn {
+                tracing::info!(xid, commit_lsn = %crate::lsn_text(final_lsn),
+                    skip = partial.messages_done,
+                    "resuming inside a partly published transaction");
+                tx.skip = partial.messages_done;
+                tx.counters = TxCounters {
+                    begin_emitted: partial.begin_emitted,
+                    events: partial.events_emitted,
+                    collections: partial
+                        .collections
+                        .into_iter()
+                        .map(|c| (c.data_collection, c.events))
+                        .collect(),
+                };
+            } else if partial.final_lsn > final_lsn {
+                // An earlier transaction than the partial one: keep waiting for it.
+                self.resume = Some(partial);
+            } else {
+                return Err(CaptureError::Checkpoint(format!(
+                    "the stored position is inside the transaction committing at {}, which \
+                     the slot did not replay (next transaction commits at {}); the slot was \
+                     advanced by someone else",
+                    crate::lsn_text(partial.final_lsn),
+                    crate::lsn_text(final_lsn)
+                )));
+            }
+        }
+        self.tx = Some(tx);
+        Ok(())
+    }
+
+    /// Counts one change message of the open transaction. Returns `false` when it was
+    /// already published before a restart and must be skipped.
+    fn count_message(&mut self) -> bool {
+        match &mut self.tx {
+            Some(tx) => {
+                tx.messages += 1;
+                tx.messages > tx.skip
+            }
+            None => true,
+        }
+    }
+
+    /// After a published change message: report the in-transaction position.
+    async fn change_done(&mut self) -> Result<(), CaptureError> {
+        let Some(tx) = &self.tx else {
+            return Ok(());
+        };
+        let partial = PartialTransaction {
+            final_lsn: tx.final_lsn,
+            messages_done: tx.messages,
+            events_emitted: tx.counters.events,
+            collections: tx
+                .counters
+                .collections
+                .iter()
+                .map(|(c, n)| CollectionCount {
+                    data_collection: c.clone(),
+                    events: *n,
+                })
+                .collect(),
+            begin_emitted: tx.counters.begin_emitted,
+        };
+        self.emitter
+            .publisher
+            .safe_point(|p| p.partial = Some(partial))
+            .await
+    }
+
+    /// Moves the position to `lsn` between transactions.
+    async fn advance(&mut self, lsn: u64) -> Result<(), CaptureError> {
+        self.emitter
+            .publisher
+            .safe_point(|p| p.confirmed_lsn = p.confirmed_lsn.max(lsn))
+            .await
+    }
+
+    async fn logical_message(
+        &mut self,
+        transactional: bool,
+        lsn: u64,
+        prefix: &str,
+        content: &[u8],
+    ) -> Result<(), CaptureError> {
+        if !transactional {
+            // Decoded immediately, between transactions. Confirming `lsn + 1` makes a
+            // restart skip it (decoding skips what lies before the start point).
+            if prefix != HEARTBEAT_MESSAGE_PREFIX {
+                let origin = Origin {
+                    ts_us: self
+                        .last_commit_us
+                        .unwrap_or_else(|| crate::emit::now_ns() / 1000),
+                    snapshot: SnapshotMarker::False,
+                    lsn,
+                    last_commit_lsn: Some(lsn),
+                    tx_id: None,
+                };
+                self.emitter
+                    .emit_message(prefix, content, &origin, None)
+                    .await?;
+            }
+            if self.tx.is_none() {
+                self.advance(lsn + 1).await?;
+            }
+            return Ok(());
+        }
+        if !self.count_message() {
+            return Ok(());
+        }
+        let origin = self.origin(lsn)?;
+        let tx = self.tx.as_mut().map(|t| TxContext {
+            xid: t.xid,
+            commit_ts_ms: t.commit_us.div_euclid(1000),
+            counters: &mut t.counters,
+        });
+        self.emitter
+            .emit_message(prefix, content, &origin, tx)
+            .await?;
+        self.change_done().await
     }
 
     async fn handle_message(
@@ -119,15 +302,59 @@ impl<'a> Streamer<'a> {
                     CapturedTable::from_relation(id, &columns, &catalog, &self.topic_prefix);
                 tracing::debug!(table = %table.schema.id, rel_id, "relation registered");
                 self.relations.insert(rel_id, table);
+                return Ok(());
             }
+            PgOutputMessage::Type { .. } | PgOutputMessage::Origin { .. } => return Ok(()),
+            PgOutputMessage::Unknown(tag) => {
+                return Err(CaptureError::Decode(format!(
+                    "unknown pgoutput message type {:?} at LSN {}",
+                    tag as char,
+                    crate::lsn_text(lsn)
+                )));
+            }
+            PgOutputMessage::Insert { .. }
+            | PgOutputMessage::Update { .. }
+            | PgOutputMessage::Delete { .. }
+            | PgOutputMessage::Truncate { .. } => {}
+        }
+        if !self.count_message() {
+            return Ok(());
+        }
+        self.change(message, lsn).await?;
+        self.change_done().await
+    }
+
+    /// Emits the events of one insert, update, delete or truncate message.
+    async fn change(&mut self, message: PgOutputMessage, lsn: u64) -> Result<(), CaptureError> {
+        let origin = self.origin(lsn)?;
+        let Some(tx) = self.tx.as_mut() else {
+            return Ok(());
+        };
+        let (xid, commit_ts_ms) = (tx.xid, tx.commit_us.div_euclid(1000));
+        let counters = &mut tx.counters;
+        fn ctx(xid: u32, commit_ts_ms: i64, counters: &mut TxCounters) -> Option<TxContext<'_>> {
+            Some(TxContext {
+                xid,
+                commit_ts_ms,
+                counters,
+            })
+        }
+        let emitter = self.emitter;
+        match message {
             PgOutputMessage::Insert { rel_id, new } => {
                 let Some(table) = self.relations.get(&rel_id) else {
                     return Ok(());
                 };
                 let after = table.row_from_tuple(&new)?;
-                let origin = self.origin(lsn)?;
-                self.emitter
-                    .emit(table, Op::Create, None, Some(after), &origin)
+                emitter
+                    .emit(
+                        table,
+                        Op::Create,
+                        None,
+                        Some(after),
+                        &origin,
+                        ctx(xid, commit_ts_ms, counters),
+                    )
                     .await?;
             }
             PgOutputMessage::Update { rel_id, old, new } => {
@@ -135,7 +362,6 @@ impl<'a> Streamer<'a> {
                     return Ok(());
                 };
                 let after = table.row_from_tuple(&new)?;
-                let origin = self.origin(lsn)?;
                 let before = match &old {
                     Some((kind, tuple)) => Some((*kind, table.row_from_tuple(tuple)?)),
                     None => None,
@@ -147,16 +373,37 @@ impl<'a> Streamer<'a> {
                 if key_changed {
                     // Debezium: delete (+ tombstone) of the old key, then create of the new key.
                     let before = before.map(|(_, b)| b);
-                    self.emitter
-                        .emit(table, Op::Delete, before, None, &origin)
+                    emitter
+                        .emit(
+                            table,
+                            Op::Delete,
+                            before,
+                            None,
+                            &origin,
+                            ctx(xid, commit_ts_ms, counters),
+                        )
                         .await?;
-                    self.emitter
-                        .emit(table, Op::Create, None, Some(after), &origin)
+                    emitter
+                        .emit(
+                            table,
+                            Op::Create,
+                            None,
+                            Some(after),
+                            &origin,
+                            ctx(xid, commit_ts_ms, counters),
+                        )
                         .await?;
                 } else {
                     let before = before.and_then(|(kind, b)| (kind == OldKind::Full).then_some(b));
-                    self.emitter
-                        .emit(table, Op::Update, before, Some(after), &origin)
+                    emitter
+                        .emit(
+                            table,
+                            Op::Update,
+                            before,
+                            Some(after),
+                            &origin,
+                            ctx(xid, commit_ts_ms, counters),
+                        )
                         .await?;
                 }
             }
@@ -165,26 +412,34 @@ impl<'a> Streamer<'a> {
                     return Ok(());
                 };
                 let before = table.row_from_tuple(&old.1)?;
-                let origin = self.origin(lsn)?;
-                self.emitter
-                    .emit(table, Op::Delete, Some(before), None, &origin)
+                emitter
+                    .emit(
+                        table,
+                        Op::Delete,
+                        Some(before),
+                        None,
+                        &origin,
+                        ctx(xid, commit_ts_ms, counters),
+                    )
                     .await?;
             }
             PgOutputMessage::Truncate { rel_ids, .. } => {
-                tracing::info!(
-                    relations = rel_ids.len(),
-                    "TRUNCATE skipped (Debezium's default skipped.operations=t)"
-                );
-                self.emitter.metrics.skipped_messages.inc();
+                for rel_id in rel_ids {
+                    if let Some(table) = self.relations.get(&rel_id) {
+                        emitter
+                            .emit(
+                                table,
+                                Op::Truncate,
+                                None,
+                                None,
+                                &origin,
+                                ctx(xid, commit_ts_ms, counters),
+                            )
+                            .await?;
+                    }
+                }
             }
-            PgOutputMessage::Type { .. } | PgOutputMessage::Origin { .. } => {}
-            PgOutputMessage::Unknown(tag) => {
-                return Err(CaptureError::Decode(format!(
-                    "unknown pgoutput message type {:?} at LSN {}",
-                    tag as char,
-                    crate::lsn_text(lsn)
-                )));
-            }
+            _ => {}
         }
         Ok(())
     }

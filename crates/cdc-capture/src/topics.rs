@@ -11,8 +11,28 @@ use rdkafka::types::RDKafkaErrorCode;
 use crate::config::KafkaConfig;
 use crate::CaptureError;
 
+/// A topic the capture writes to.
+pub struct TopicSpec {
+    pub name: String,
+    /// `None`: `kafka.topic_partitions`.
+    pub partitions: Option<i32>,
+    /// `cleanup.policy=compact` (the offsets topic).
+    pub compact: bool,
+}
+
+impl TopicSpec {
+    /// A data (or auxiliary) topic with the configured partition count.
+    pub fn data(name: String) -> TopicSpec {
+        TopicSpec {
+            name,
+            partitions: None,
+            compact: false,
+        }
+    }
+}
+
 /// Creates each of `topics` that does not exist yet.
-pub async fn ensure_topics(config: &KafkaConfig, topics: &[String]) -> Result<(), CaptureError> {
+pub async fn ensure_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> Result<(), CaptureError> {
     if !config.create_topics || topics.is_empty() {
         return Ok(());
     }
@@ -24,7 +44,13 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[String]) -> Result<()
         .iter()
         .map(|t| {
             let replication = TopicReplication::Fixed(config.topic_replication_factor);
-            NewTopic::new(t, config.topic_partitions, replication)
+            let partitions = t.partitions.unwrap_or(config.topic_partitions);
+            let topic = NewTopic::new(&t.name, partitions, replication);
+            if t.compact {
+                topic.set("cleanup.policy", "compact")
+            } else {
+                topic
+            }
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
@@ -34,9 +60,7 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[String]) -> Result<()
         .map_err(|e| CaptureError::kafka("creating topics", e))?;
     for result in results {
         match result {
-            Ok(topic) => {
-                tracing::info!(%topic, partitions = config.topic_partitions, "topic created")
-            }
+            Ok(topic) => tracing::info!(%topic, "topic created"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
                 return Err(CaptureError::Config(format!(

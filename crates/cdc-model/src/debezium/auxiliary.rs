@@ -200,7 +200,7 @@ mod tests {
                 tx_id: None,
             },
         };
-        let m = logical_message(&source, None, "bar", b"world", 1795307391207_000_000);
+        let m = logical_message(&source, None, "bar", b"world", 1_795_307_391_207_000_000);
         assert_eq!(payload(&m.key).to_string(), r#"{"prefix":"bar"}"#);
         assert_eq!(
             payload(&m.value).to_string(),
