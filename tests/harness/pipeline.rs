@@ -100,16 +100,30 @@ impl Pipeline {
 
     /// Starts (or restarts) `cdc-capture`.
     pub fn start_capture(&mut self) -> Result<()> {
-        let bin = workspace_binary("cdc-capture")?;
-        let config = self.capture_config.display().to_string();
-        let process = ManagedProcess::spawn(
-            &bin,
-            &["--config", &config],
-            &[("CDC_TEST_PG_PASSWORD", self.pg.password())],
-            &self.dir.join("capture.log"),
-        )?;
+        let process = self.spawn_capture("capture.log", &self.capture_metrics)?;
         self.capture = Some(process);
         Ok(())
+    }
+
+    /// Spawns one more `cdc-capture` with the same configuration, logging to `log` in the
+    /// run directory and serving its metrics on `metrics_listen` (e.g. a second instance
+    /// with the same identity).
+    pub fn spawn_capture(&self, log: &str, metrics_listen: &str) -> Result<ManagedProcess> {
+        let bin = workspace_binary("cdc-capture")?;
+        let config = self.capture_config.display().to_string();
+        Ok(ManagedProcess::spawn(
+            &bin,
+            &["--config", &config, "--metrics-listen", metrics_listen],
+            &[("CDC_TEST_PG_PASSWORD", self.pg.password())],
+            &self.dir.join(log),
+        )?)
+    }
+
+    /// Rewrites the capture configuration (before the capture starts).
+    pub fn edit_capture_config(&self, edit: impl FnOnce(String) -> String) -> Result<()> {
+        let text =
+            std::fs::read_to_string(&self.capture_config).map_err(io("reading capture.toml"))?;
+        std::fs::write(&self.capture_config, edit(text)).map_err(io("writing capture.toml"))
     }
 
     /// Starts (or restarts) `cdc-sink`.
