@@ -100,6 +100,7 @@ mod tests {
             snapshot_lsn: 7,
             snapshot_completed: true,
             partial: None,
+            snapshot_progress: Vec::new(),
         };
         store.store(&pos).unwrap();
         assert_eq!(store.load().unwrap(), Some(pos));

@@ -170,6 +170,10 @@ pub struct SnapshotConfig {
     /// Rows fetched per round trip.
     #[serde(default = "default_fetch_size")]
     pub fetch_size: u32,
+    /// Connections reading each table in parallel (Debezium `snapshot.max.threads`); tables
+    /// are cut into CTID ranges.
+    #[serde(default = "default_max_threads")]
+    pub max_threads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -224,6 +228,9 @@ fn default_checkpoint_interval_ms() -> u64 {
 fn default_snapshot_mode() -> SnapshotMode {
     SnapshotMode::Initial
 }
+fn default_max_threads() -> usize {
+    4
+}
 fn default_fetch_size() -> u32 {
     10_000
 }
@@ -242,6 +249,7 @@ impl Default for SnapshotConfig {
         SnapshotConfig {
             mode: default_snapshot_mode(),
             fetch_size: default_fetch_size(),
+            max_threads: default_max_threads(),
         }
     }
 }
@@ -294,9 +302,14 @@ impl CaptureConfig {
                     .into(),
             ));
         }
-        if self.kafka.max_in_flight == 0 || self.snapshot.fetch_size == 0 {
+        if self.kafka.max_in_flight == 0
+            || self.snapshot.fetch_size == 0
+            || self.snapshot.max_threads == 0
+        {
             return Err(CaptureError::Config(
-                "kafka.max_in_flight and snapshot.fetch_size must be positive".into(),
+                "kafka.max_in_flight, snapshot.fetch_size and snapshot.max_threads must be \
+                 positive"
+                    .into(),
             ));
         }
         if self.source.tables.is_empty() {

@@ -48,7 +48,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use cdc_proto::checkpoint::v1::PostgresPosition;
-use pgwire_replication::{Lsn, ReplicationClient};
+use pgwire_replication::Lsn;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
@@ -179,12 +179,22 @@ async fn capture(
     )?;
 
     // Create the slot first (a fresh start needs its consistent point for the position).
-    let (new_slot, position) = match plan {
+    let (start, position) = match plan {
         Plan::Resume(position) => {
             tracing::info!(slot = %source.slot_name, lsn = %lsn_text(position.confirmed_lsn),
                 inside_transaction = position.partial.is_some(),
                 "resuming streaming from the stored position");
-            (None, position)
+            (Start::Stream, position)
+        }
+        Plan::ResumeSnapshot(position) => {
+            let done: usize = position
+                .snapshot_progress
+                .iter()
+                .map(|t| t.done.len())
+                .sum();
+            tracing::info!(slot = %source.slot_name, chunks_done = done,
+                "resuming the interrupted initial snapshot");
+            (Start::ResumeSnapshot, position)
         }
         Plan::Fresh { drop_stale_slot } => {
             if drop_stale_slot {
@@ -200,12 +210,15 @@ async fn capture(
                 snapshot_lsn: slot.consistent_lsn,
                 snapshot_completed: false,
                 partial: None,
+                snapshot_progress: Vec::new(),
             };
-            (Some(slot), position)
+            (Start::NewSlot(slot), position)
         }
     };
-    let resume_lsn = Lsn::from_u64(position.confirmed_lsn);
+    let resume_lsn = Lsn::from_u64(position.confirmed_lsn.max(position.snapshot_lsn));
     let resume_partial = position.partial.clone();
+    let snapshot_progress = position.snapshot_progress.clone();
+    let snapshot_lsn = position.snapshot_lsn;
     let (acked_tx, mut acked_rx) = watch::channel(position.confirmed_lsn);
     let (publisher, mut acker_task) = match fenced {
         Some(fenced) => {
@@ -227,9 +240,51 @@ async fn capture(
         }
     };
     let emitter = Emitter::new(config, &publisher, metrics)?;
-    let mut repl = match new_slot {
-        Some(slot) => slot_then_snapshot(config, table_ids, slot, &emitter, shutdown).await?,
-        None => source::start_streaming(source, resume_lsn).await?,
+    let mut repl = match start {
+        Start::NewSlot(slot) => {
+            let source::NewSlot {
+                mut client,
+                consistent_lsn,
+                snapshot_name,
+            } = slot;
+            initial_snapshot(
+                config,
+                table_ids,
+                &snapshot_name,
+                consistent_lsn,
+                &[],
+                &emitter,
+                shutdown,
+            )
+            .await?;
+            client
+                .start()
+                .await
+                .map_err(|e| CaptureError::replication("starting replication", e))?;
+            client
+                .wait_started()
+                .await
+                .map_err(|e| CaptureError::replication("waiting for the stream to start", e))?;
+            client
+        }
+        Start::ResumeSnapshot => {
+            // The exported snapshot died with the crashed run: read the remaining chunks
+            // from a new one, then stream from the slot's consistent point.
+            let (exporter, name) = snapshot::export_snapshot(source).await?;
+            initial_snapshot(
+                config,
+                table_ids,
+                &name,
+                snapshot_lsn,
+                &snapshot_progress,
+                &emitter,
+                shutdown,
+            )
+            .await?;
+            drop(exporter);
+            source::start_streaming(source, resume_lsn).await?
+        }
+        Start::Stream => source::start_streaming(source, resume_lsn).await?,
     };
 
     let slot_monitor = slot_health::monitor(source, emitter.metrics.clone());
@@ -345,56 +400,54 @@ fn topic_specs(config: &CaptureConfig, table_ids: &[cdc_model::TableId]) -> Vec<
     specs
 }
 
-/// Takes the initial snapshot (unless disabled) from the new slot's exported snapshot, queues
-/// the snapshot-done marker, and starts streaming.
-async fn slot_then_snapshot(
+/// How streaming starts.
+enum Start {
+    /// A new slot: snapshot from its exported snapshot, then stream.
+    NewSlot(source::NewSlot),
+    /// Finish an interrupted initial snapshot, then stream.
+    ResumeSnapshot,
+    /// Stream from the stored position.
+    Stream,
+}
+
+/// Takes the initial snapshot (unless disabled) inside `snapshot_name`, skipping chunks
+/// `progress` records as published, then marks it completed at `consistent_lsn`.
+async fn initial_snapshot(
     config: &CaptureConfig,
     table_ids: &[cdc_model::TableId],
-    slot: source::NewSlot,
+    snapshot_name: &str,
+    consistent_lsn: u64,
+    progress: &[cdc_proto::checkpoint::v1::TableSnapshotProgress],
     emitter: &Emitter<'_>,
     shutdown: &Shutdown,
-) -> Result<ReplicationClient, CaptureError> {
-    let source::NewSlot {
-        mut client,
-        consistent_lsn,
-        snapshot_name,
-    } = slot;
+) -> Result<(), CaptureError> {
     if config.snapshot.mode == SnapshotMode::Initial {
-        let reader = source::connect_sql(&config.source).await?;
+        let catalog = source::connect_sql(&config.source).await?;
         let mut tables = Vec::with_capacity(table_ids.len());
         for id in table_ids {
-            let columns = load_columns(&reader, id).await?;
-            tables.push(CapturedTable::new(
+            let columns = load_columns(&catalog, id).await?;
+            tables.push(std::sync::Arc::new(CapturedTable::new(
                 id.clone(),
                 &columns,
                 &config.topic_prefix,
-            ));
+            )));
         }
-        snapshot::run(
-            &reader,
-            &snapshot_name,
+        let run = snapshot::SnapshotRun {
+            source: &config.source,
+            snapshot_name,
             consistent_lsn,
-            &tables,
-            emitter,
-            config.snapshot.fetch_size,
-            shutdown,
-        )
-        .await?;
+            threads: config.snapshot.max_threads,
+            fetch_size: config.snapshot.fetch_size,
+            progress,
+        };
+        snapshot::run(&run, &tables, emitter, shutdown).await?;
     }
     emitter
         .publisher
         .safe_point(|p| {
             p.snapshot_completed = true;
+            p.snapshot_progress.clear();
             p.confirmed_lsn = p.confirmed_lsn.max(consistent_lsn);
         })
-        .await?;
-    client
-        .start()
         .await
-        .map_err(|e| CaptureError::replication("starting replication", e))?;
-    client
-        .wait_started()
-        .await
-        .map_err(|e| CaptureError::replication("waiting for the stream to start", e))?;
-    Ok(client)
 }

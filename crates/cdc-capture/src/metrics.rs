@@ -36,6 +36,8 @@ pub struct CaptureMetrics {
     pub kafka_commits: Counter,
     pub kafka_commit_seconds: Histogram,
     pub heartbeats: Counter,
+    pub snapshot_chunks_total: Gauge,
+    pub snapshot_chunks_done: Gauge,
 }
 
 impl Default for CaptureMetrics {
@@ -57,6 +59,8 @@ impl Default for CaptureMetrics {
                 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
             ]),
             heartbeats: Counter::default(),
+            snapshot_chunks_total: Gauge::default(),
+            snapshot_chunks_done: Gauge::default(),
         }
     }
 }

@@ -272,9 +272,16 @@ impl Publisher {
             Mode::AtLeastOnce(acks) => {
                 let snapshot = {
                     let mut p = lock(&self.position);
-                    let before = (p.confirmed_lsn, p.snapshot_completed);
+                    let chunks = |p: &PostgresPosition| {
+                        p.snapshot_progress
+                            .iter()
+                            .map(|t| t.done.len())
+                            .sum::<usize>()
+                    };
+                    let before = (p.confirmed_lsn, p.snapshot_completed, chunks(&p));
                     update(&mut p);
-                    (before != (p.confirmed_lsn, p.snapshot_completed)).then(|| p.clone())
+                    let after = (p.confirmed_lsn, p.snapshot_completed, chunks(&p));
+                    (before != after).then(|| p.clone())
                 };
                 match snapshot {
                     Some(p) => enqueue(acks, &self.metrics, Ack::Position(Box::new(p))).await,

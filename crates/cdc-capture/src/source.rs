@@ -248,6 +248,8 @@ pub async fn create_slot(source: &SourceConfig) -> Result<NewSlot, CaptureError>
 pub enum Plan {
     /// Stream from the checkpoint.
     Resume(PostgresPosition),
+    /// Continue an interrupted initial snapshot (the slot is kept), then stream.
+    ResumeSnapshot(PostgresPosition),
     /// (Re)create the slot and take the initial snapshot; drop a stale slot first.
     Fresh { drop_stale_slot: bool },
 }
@@ -272,6 +274,13 @@ pub fn plan(
                 )))
             }
         }
+        Some(cp)
+            if slot_exists
+                && cp.slot_name == slot_name
+                && cp.snapshot_progress.iter().any(|t| !t.done.is_empty()) =>
+        {
+            Ok(Plan::ResumeSnapshot(cp))
+        }
         _ => Ok(Plan::Fresh {
             drop_stale_slot: slot_exists,
         }),
@@ -289,6 +298,7 @@ mod tests {
             snapshot_lsn: 5,
             snapshot_completed: completed,
             partial: None,
+            snapshot_progress: Vec::new(),
         }
     }
 
