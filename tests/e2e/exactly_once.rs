@@ -232,7 +232,10 @@ async fn kill9_ten_times_every_change_exactly_once_in_order() {
     let mut per_tx_events: HashMap<String, u64> = HashMap::new();
     let mut records = 0;
     for recs in data.values() {
-        for (key, value, offset) in recs {
+        for cdc_e2e::topics::Record {
+            key, value, offset, ..
+        } in recs
+        {
             let Some(value) = value else { continue };
             records += 1;
             let v = payload(value);
@@ -282,7 +285,7 @@ async fn kill9_ten_times_every_change_exactly_once_in_order() {
     let mut begins: HashMap<String, u32> = HashMap::new();
     let mut ends: HashMap<String, (u32, u64)> = HashMap::new();
     for recs in txs.values() {
-        for (_, value, _) in recs {
+        for cdc_e2e::topics::Record { value, .. } in recs {
             let v = payload(value.as_deref().expect("transaction record value"));
             let xid = v["id"]
                 .as_str()

@@ -86,7 +86,7 @@ async fn interrupted_parallel_snapshot_resumes_without_duplicates() {
     let mut markers: BTreeMap<String, u32> = BTreeMap::new();
     let mut creates = 0;
     for recs in data.values() {
-        for (_, value, _) in recs {
+        for cdc_e2e::topics::Record { value, .. } in recs {
             let v = payload(value.as_deref().expect("no deletes"));
             let id = v["after"]["id"].as_i64().expect("after.id");
             match v["op"].as_str() {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use cdc_model::debezium::{decode_record, Decoded};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 use crate::{HarnessError, Result};
@@ -32,8 +33,14 @@ pub struct TopicReport {
     pub ops: BTreeMap<String, u64>,
 }
 
-/// Key, value and offset of one record.
-pub type Record = (Option<Vec<u8>>, Option<Vec<u8>>, i64);
+/// One record: key, value, offset and headers.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub offset: i64,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
 
 /// Reads and checks `topics` completely. Blocking: call from `spawn_blocking`.
 pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
@@ -86,11 +93,22 @@ pub fn read_topic(bootstrap: &str, topic: &str) -> Result<BTreeMap<i32, Vec<Reco
                 remaining.remove(&p);
             }
             Some(Err(e)) => return Err(e.into()),
-            Some(Ok(m)) => records.entry(m.partition()).or_default().push((
-                m.key().map(<[u8]>::to_vec),
-                m.payload().map(<[u8]>::to_vec),
-                m.offset(),
-            )),
+            Some(Ok(m)) => {
+                let headers = m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                records.entry(m.partition()).or_default().push(Record {
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                    offset: m.offset(),
+                    headers,
+                })
+            }
         }
     }
     Ok(records)
@@ -103,12 +121,22 @@ fn check_partition(
     report: &mut TopicReport,
 ) -> Result<()> {
     let at = |offset: i64| format!("{topic}[{partition}]@{offset}");
-    for (i, (key, value, offset)) in recs.iter().enumerate() {
+    for (
+        i,
+        Record {
+            key, value, offset, ..
+        },
+    ) in recs.iter().enumerate()
+    {
         report.records += 1;
         let Some(value) = value else {
             report.tombstones += 1;
             let follows_delete = i > 0 && {
-                let (prev_key, prev_value, _) = &recs[i - 1];
+                let Record {
+                    key: prev_key,
+                    value: prev_value,
+                    ..
+                } = &recs[i - 1];
                 prev_key == key
                     && prev_value.as_deref().is_some_and(|v| {
                         serde_json::from_slice::<serde_json::Value>(v)
@@ -157,7 +185,7 @@ fn check_partition(
         if event.op == cdc_model::Op::Delete {
             let next_is_tombstone = recs
                 .get(i + 1)
-                .is_some_and(|(k, v, _)| v.is_none() && k == key);
+                .is_some_and(|r| r.value.is_none() && r.key == *key);
             if !next_is_tombstone {
                 return Err(HarnessError::Check(format!(
                     "delete at {} is not followed by its tombstone",

@@ -148,6 +148,22 @@ impl<'a> Emitter<'a> {
         origin: &Origin,
         tx: Option<TxContext<'_>>,
     ) -> Result<(), CaptureError> {
+        self.emit_with_headers(table, op, before, after, origin, tx, &[])
+            .await
+    }
+
+    /// [`Emitter::emit`] with headers on the change record (not on its tombstone).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn emit_with_headers(
+        &self,
+        table: &CapturedTable,
+        op: Op,
+        before: Option<Row>,
+        after: Option<Row>,
+        origin: &Origin,
+        tx: Option<TxContext<'_>>,
+        headers: &[(&str, &[u8])],
+    ) -> Result<(), CaptureError> {
         if self.skipped.contains(&op) {
             self.metrics.skipped_messages.inc();
             return Ok(());
@@ -166,7 +182,7 @@ impl<'a> Emitter<'a> {
         let key = table.codec.encode_key(&event)?;
         let value = table.codec.encode_value(&event)?;
         self.publisher
-            .send(&table.topic, None, key.as_deref(), Some(&value))
+            .send_with_headers(&table.topic, None, key.as_deref(), Some(&value), headers)
             .await?;
         if op == Op::Delete && self.tombstones_on_delete {
             self.publisher

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use cdc_proto::checkpoint::v1::PostgresPosition;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use tokio::sync::{mpsc, watch};
 
@@ -212,12 +213,35 @@ impl Publisher {
         key: Option<&[u8]>,
         value: Option<&[u8]>,
     ) -> Result<(), CaptureError> {
+        self.send_with_headers(topic, partition, key, value, &[])
+            .await
+    }
+
+    /// [`Publisher::send`] with record headers.
+    pub async fn send_with_headers(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[(&str, &[u8])],
+    ) -> Result<(), CaptureError> {
         let mut backoff = Duration::from_millis(1);
         let future = loop {
             let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic);
             record.key = key;
             record.payload = value;
             record.partition = partition;
+            if !headers.is_empty() {
+                let mut owned = OwnedHeaders::new_with_capacity(headers.len());
+                for (name, value) in headers {
+                    owned = owned.insert(Header {
+                        key: name,
+                        value: Some(*value),
+                    });
+                }
+                record.headers = Some(owned);
+            }
             match self.producer.send_result(record) {
                 Ok(future) => break future,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {

@@ -371,26 +371,38 @@ impl<'a> Streamer<'a> {
                         && table.schema.key.iter().any(|&i| b[i] != after[i])
                 });
                 if key_changed {
-                    // Debezium: delete (+ tombstone) of the old key, then create of the new key.
+                    // Debezium: delete (+ tombstone) of the old key with the new key in a
+                    // `__debezium.newkey` header, then create of the new key with the old
+                    // one in `__debezium.oldkey`.
                     let before = before.map(|(_, b)| b);
+                    let key_of = |row: &cdc_model::Row| -> Result<Vec<u8>, CaptureError> {
+                        Ok(table.codec.encode_key_payload(row)?.unwrap_or_default())
+                    };
+                    let old_key = match &before {
+                        Some(b) => key_of(b)?,
+                        None => Vec::new(),
+                    };
+                    let new_key = key_of(&after)?;
                     emitter
-                        .emit(
+                        .emit_with_headers(
                             table,
                             Op::Delete,
                             before,
                             None,
                             &origin,
                             ctx(xid, commit_ts_ms, counters),
+                            &[("__debezium.newkey", &new_key)],
                         )
                         .await?;
                     emitter
-                        .emit(
+                        .emit_with_headers(
                             table,
                             Op::Create,
                             None,
                             Some(after),
                             &origin,
                             ctx(xid, commit_ts_ms, counters),
+                            &[("__debezium.oldkey", &old_key)],
                         )
                         .await?;
                 } else {

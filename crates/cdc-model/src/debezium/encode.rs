@@ -75,13 +75,29 @@ impl TableCodec {
             table: self.table.id.to_string(),
             op: event.op.code(),
         })?;
+        Ok(Some(wrap(prefix, &self.key_payload(row)?)))
+    }
+
+    /// The key payload of `row` as compact JSON (`{"id":1}`), or `None` for a keyless
+    /// table. This is also how Kafka Connect's default `SimpleHeaderConverter` renders a key
+    /// struct in the `__debezium.oldkey`/`__debezium.newkey` headers of a primary-key change.
+    pub fn encode_key_payload(&self, row: &Row) -> Result<Option<Vec<u8>>, EncodeError> {
+        if self.key_prefix.is_none() {
+            return Ok(None);
+        }
+        let payload = self.key_payload(row)?;
+        // Serialising a serde_json::Value into memory cannot fail.
+        Ok(Some(serde_json::to_vec(&payload).unwrap_or_default()))
+    }
+
+    fn key_payload(&self, row: &Row) -> Result<Json, EncodeError> {
         self.check_width(row)?;
         let mut payload = Map::new();
         for &i in &self.table.key {
             let column = &self.table.columns[i];
             payload.insert(column.name.clone(), self.column_json(i, &row[i])?);
         }
-        Ok(Some(wrap(prefix, &Json::Object(payload))))
+        Ok(Json::Object(payload))
     }
 
     /// The Kafka value (the Debezium envelope) of `event`.
