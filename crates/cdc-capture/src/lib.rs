@@ -3,6 +3,10 @@
 //!
 //! Module map:
 //! - [`config`]: the TOML configuration and its validation.
+//! - [`dbz_config`]: Debezium connector configurations (`.properties`, Connect JSON)
+//!   translated into the TOML configuration; supported / ignored / refused options.
+//! - `selection`: captured tables (explicit or include/exclude filters), column filters and
+//!   `message.key.columns`.
 //! - `source`: SQL and replication connections; publication, slot and the resume plan.
 //! - `pgoutput`: the pgoutput v1 decoder (bounds-checked, never panics).
 //! - `pgtypes`: PostgreSQL types → model types; text output → values.
@@ -23,6 +27,7 @@
 //! unconfirmed tail may be published twice.
 
 pub mod config;
+pub mod dbz_config;
 
 mod checkpoint;
 mod emit;
@@ -30,6 +35,7 @@ mod metrics;
 mod pgoutput;
 mod pgtypes;
 mod publisher;
+mod selection;
 mod slot_health;
 mod snapshot;
 mod source;
@@ -53,6 +59,7 @@ use crate::config::SnapshotMode;
 use crate::emit::Emitter;
 use crate::metrics::CaptureMetrics;
 use crate::publisher::Acker;
+use crate::selection::Selection;
 use crate::source::Plan;
 use crate::table::{load_columns, CapturedTable};
 
@@ -123,29 +130,37 @@ pub(crate) fn lsn_text(lsn: u64) -> String {
 /// Runs the capture until `shutdown` is cancelled (then flushes, checkpoints and returns
 /// `Ok`) or a fatal error occurs.
 pub async fn run(config: CaptureConfig, shutdown: Shutdown) -> Result<(), CaptureError> {
-    let tables = config.validate()?;
+    let selection = config.validate()?;
     let mut registry = Registry::default();
     let metrics = CaptureMetrics::register(&mut registry);
     let listen = config.ops.listen.clone();
     cdc_ops::serve_while(
         &listen,
         registry,
-        capture(&config, &tables, metrics, &shutdown),
+        capture(&config, &selection, metrics, &shutdown),
     )
     .await
 }
 
 async fn capture(
     config: &CaptureConfig,
-    table_ids: &[cdc_model::TableId],
+    selection: &Selection,
     metrics: CaptureMetrics,
     shutdown: &Shutdown,
 ) -> Result<(), CaptureError> {
     let source = &config.source;
     let sql = source::connect_sql(source).await?;
-    source::ensure_publication(&sql, &source.publication_name, table_ids).await?;
+    let table_ids = &selection::resolve(&sql, selection).await?;
+    source::ensure_publication(
+        &sql,
+        &source.publication_name,
+        source.publication_autocreate_mode,
+        table_ids,
+    )
+    .await?;
     let store = CheckpointStore::new(config.checkpoint_path(), &config.topic_prefix);
     let plan = source::plan(
+        config.snapshot.mode,
         store.load()?,
         source::slot_exists(&sql, source).await?,
         &source.slot_name,
@@ -167,12 +182,16 @@ async fn capture(
 
     // Create the slot first (a fresh start needs its consistent point for the checkpoint),
     // then start the acker before anything is published.
-    let (new_slot, position) = match plan {
-        Plan::Resume(position) => {
+    let (new_slot, position, snapshot_first) = match plan {
+        Plan::Resume {
+            position,
+            snapshot_first,
+        } => {
             tracing::info!(slot = %source.slot_name, lsn = %lsn_text(position.confirmed_lsn),
                 "resuming streaming from checkpoint");
-            (None, position)
+            (None, position, snapshot_first)
         }
+        Plan::SnapshotOnly => (None, PostgresPosition::default(), true),
         Plan::Fresh { drop_stale_slot } => {
             if drop_stale_slot {
                 tracing::warn!(slot = %source.slot_name,
@@ -187,7 +206,7 @@ async fn capture(
                 snapshot_lsn: slot.consistent_lsn,
                 snapshot_completed: false,
             };
-            (Some(slot), position)
+            (Some(slot), position, false)
         }
     };
     let resume_lsn = Lsn::from_u64(position.confirmed_lsn);
@@ -201,14 +220,46 @@ async fn capture(
     };
     let mut acker_task = tokio::spawn(acker.run(queue));
     let mut repl = match new_slot {
-        Some(slot) => slot_then_snapshot(config, table_ids, slot, &emitter, shutdown).await?,
-        None => source::start_streaming(source, resume_lsn).await?,
+        Some(slot) => {
+            slot_then_snapshot(config, selection, table_ids, slot, &emitter, shutdown).await?
+        }
+        None => {
+            if snapshot_first {
+                let lsn: String = sql
+                    .query_one("SELECT pg_current_wal_lsn()::text", &[])
+                    .await
+                    .map_err(|e| CaptureError::postgres("reading the current WAL position", e))?
+                    .get(0);
+                let lsn = Lsn::parse(&lsn)
+                    .map_err(|e| CaptureError::Decode(format!("WAL position {lsn:?}: {e:?}")))?;
+                let reader = source::connect_sql(&config.source).await?;
+                let tables = load_tables(&reader, config, selection, table_ids).await?;
+                snapshot::run(
+                    &reader,
+                    None,
+                    lsn.as_u64(),
+                    &tables,
+                    &emitter,
+                    config.snapshot.fetch_size,
+                    shutdown,
+                )
+                .await?;
+            }
+            if config.snapshot.mode == SnapshotMode::InitialOnly {
+                tracing::info!("snapshot.mode initial_only: snapshot published, stopping");
+                drop(emitter);
+                drain(publisher, acker_task).await?;
+                return Ok(());
+            }
+            source::start_streaming(source, resume_lsn).await?
+        }
     };
 
     let slot_monitor = slot_health::monitor(source, emitter.metrics.clone());
     tokio::pin!(slot_monitor);
     let captured: HashSet<_> = table_ids.iter().cloned().collect();
-    let mut streamer = stream::Streamer::new(&sql, &emitter, &config.topic_prefix, captured);
+    let mut streamer =
+        stream::Streamer::new(&sql, &emitter, &config.topic_prefix, selection, captured);
     let streamed: Result<(), CaptureError> = loop {
         tokio::select! {
             biased;
@@ -244,21 +295,7 @@ async fn capture(
         return Err(e);
     }
     // Graceful: close the queue, let the acker drain and checkpoint, confirm the final LSN.
-    tracing::info!("draining in-flight records");
-    let producer_flush = tokio::task::spawn_blocking({
-        let publisher = publisher;
-        move || {
-            let flushed = publisher.flush(Duration::from_secs(60));
-            drop(publisher);
-            flushed
-        }
-    });
-    producer_flush
-        .await
-        .map_err(|e| CaptureError::Pipeline(format!("flush task failed: {e}")))??;
-    let last = acker_task
-        .await
-        .map_err(|e| CaptureError::Pipeline(format!("acknowledgement task failed: {e}")))??;
+    let last = drain(publisher, acker_task).await?;
     repl.update_applied_lsn(Lsn::from_u64(last.confirmed_lsn));
     if let Err(e) = repl.shutdown().await {
         tracing::warn!(error = %e, "replication connection did not close cleanly");
@@ -267,10 +304,51 @@ async fn capture(
     Ok(())
 }
 
+/// Flushes the producer, then waits for the acker to drain the queue and write the final
+/// checkpoint; returns the last durable position.
+async fn drain(
+    publisher: publisher::Publisher,
+    acker_task: tokio::task::JoinHandle<Result<PostgresPosition, CaptureError>>,
+) -> Result<PostgresPosition, CaptureError> {
+    tracing::info!("draining in-flight records");
+    let producer_flush = tokio::task::spawn_blocking(move || {
+        let flushed = publisher.flush(Duration::from_secs(60));
+        drop(publisher);
+        flushed
+    });
+    producer_flush
+        .await
+        .map_err(|e| CaptureError::Pipeline(format!("flush task failed: {e}")))??;
+    acker_task
+        .await
+        .map_err(|e| CaptureError::Pipeline(format!("acknowledgement task failed: {e}")))?
+}
+
+/// Builds the captured tables from the catalog (column filters and key overrides applied).
+async fn load_tables(
+    reader: &tokio_postgres::Client,
+    config: &CaptureConfig,
+    selection: &Selection,
+    table_ids: &[cdc_model::TableId],
+) -> Result<Vec<CapturedTable>, CaptureError> {
+    let mut tables = Vec::with_capacity(table_ids.len());
+    for id in table_ids {
+        let columns = load_columns(reader, id).await?;
+        tables.push(CapturedTable::new(
+            id.clone(),
+            &columns,
+            &config.topic_prefix,
+            selection,
+        ));
+    }
+    Ok(tables)
+}
+
 /// Takes the initial snapshot (unless disabled) from the new slot's exported snapshot, queues
 /// the snapshot-done marker, and starts streaming.
 async fn slot_then_snapshot(
     config: &CaptureConfig,
+    selection: &Selection,
     table_ids: &[cdc_model::TableId],
     slot: source::NewSlot,
     emitter: &Emitter<'_>,
@@ -281,20 +359,12 @@ async fn slot_then_snapshot(
         consistent_lsn,
         snapshot_name,
     } = slot;
-    if config.snapshot.mode == SnapshotMode::Initial {
+    if config.snapshot.mode != SnapshotMode::NoData {
         let reader = source::connect_sql(&config.source).await?;
-        let mut tables = Vec::with_capacity(table_ids.len());
-        for id in table_ids {
-            let columns = load_columns(&reader, id).await?;
-            tables.push(CapturedTable::new(
-                id.clone(),
-                &columns,
-                &config.topic_prefix,
-            ));
-        }
+        let tables = load_tables(&reader, config, selection, table_ids).await?;
         snapshot::run(
             &reader,
-            &snapshot_name,
+            Some(&snapshot_name),
             consistent_lsn,
             &tables,
             emitter,

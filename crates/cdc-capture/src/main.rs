@@ -1,8 +1,9 @@
 //! `cdc-capture` binary: parses the command line and configuration, then runs the capture.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use cdc_capture::dbz_config;
 use clap::Parser;
 
 /// Streams changes of PostgreSQL tables into Kafka as Debezium-compatible change events.
@@ -76,9 +77,7 @@ struct Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let mut config: cdc_capture::CaptureConfig =
-        cdc_ops::load_config(cli.config.as_deref(), "CDC_CAPTURE")
-            .context("loading configuration")?;
+    let (mut config, warnings) = load(cli.config.as_deref())?;
     if let Some(format) = cli.log_format {
         config.ops.log_format = format;
     }
@@ -87,10 +86,16 @@ fn main() -> anyhow::Result<()> {
     }
     if cli.check {
         config.validate()?;
+        for warning in &warnings {
+            println!("warning: {warning}");
+        }
         println!("{config:#?}");
         return Ok(());
     }
     cdc_ops::init_logging(config.ops.log_format, &config.ops.log_filter)?;
+    for warning in &warnings {
+        tracing::warn!("Debezium connector config: {warning}");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
         let shutdown = cdc_capture::Shutdown::new();
@@ -101,4 +106,29 @@ fn main() -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// Loads our TOML, or a Debezium connector configuration (`.properties`, `.json`)
+/// translated into the same shape; environment overrides apply on top of either. Returns
+/// the warnings about ignored Debezium options (logged once logging is set up).
+fn load(path: Option<&Path>) -> anyhow::Result<(cdc_capture::CaptureConfig, Vec<String>)> {
+    const ENV_PREFIX: &str = "CDC_CAPTURE";
+    match path {
+        Some(path) if dbz_config::is_debezium_config(path) => {
+            let translated = dbz_config::load(path)?;
+            let config = cdc_ops::load_config_from_table(translated.table, ENV_PREFIX)
+                .with_context(|| {
+                    format!(
+                        "loading Debezium connector config {} (Kafka brokers come from \
+                         kafka.bootstrap.servers or CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS)",
+                        path.display()
+                    )
+                })?;
+            Ok((config, translated.warnings))
+        }
+        _ => Ok((
+            cdc_ops::load_config(path, ENV_PREFIX).context("loading configuration")?,
+            Vec::new(),
+        )),
+    }
 }

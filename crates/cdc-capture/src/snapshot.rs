@@ -26,10 +26,11 @@ struct Pending<'t> {
     last_in_table: bool,
 }
 
-/// Copies `tables` inside the exported snapshot `snapshot_name`. Returns the row count.
+/// Copies `tables` inside the exported snapshot `snapshot_name` (or, without one, in a new
+/// REPEATABLE READ transaction). Returns the row count.
 pub async fn run(
     client: &tokio_postgres::Client,
-    snapshot_name: &str,
+    snapshot_name: Option<&str>,
     consistent_lsn: u64,
     tables: &[CapturedTable],
     emitter: &Emitter<'_>,
@@ -41,10 +42,13 @@ pub async fn run(
     for (k, v) in SESSION_SETTINGS {
         setup.push_str(&format!("SET {k} = '{v}'; "));
     }
-    setup.push_str(&format!(
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}';",
-        snapshot_name.replace('\'', "")
-    ));
+    setup.push_str("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;");
+    if let Some(name) = snapshot_name {
+        setup.push_str(&format!(
+            " SET TRANSACTION SNAPSHOT '{}';",
+            name.replace('\'', "")
+        ));
+    }
     client
         .batch_execute(&setup)
         .await

@@ -7,6 +7,7 @@ use pgwire_replication::ReplicationEvent;
 
 use crate::emit::{Emitter, Origin};
 use crate::pgoutput::{self, OldKind, PgOutputMessage};
+use crate::selection::Selection;
 use crate::table::{load_columns, CapturedTable};
 use crate::CaptureError;
 
@@ -23,6 +24,7 @@ pub struct Streamer<'a> {
     sql: &'a tokio_postgres::Client,
     emitter: &'a Emitter<'a>,
     topic_prefix: String,
+    selection: &'a Selection,
     captured: HashSet<TableId>,
     relations: HashMap<u32, CapturedTable>,
     tx: Option<Transaction>,
@@ -34,12 +36,14 @@ impl<'a> Streamer<'a> {
         sql: &'a tokio_postgres::Client,
         emitter: &'a Emitter<'a>,
         topic_prefix: &str,
+        selection: &'a Selection,
         captured: HashSet<TableId>,
     ) -> Streamer<'a> {
         Streamer {
             sql,
             emitter,
             topic_prefix: topic_prefix.to_owned(),
+            selection,
             captured,
             relations: HashMap::new(),
             tx: None,
@@ -115,8 +119,13 @@ impl<'a> Streamer<'a> {
                     return Ok(());
                 }
                 let catalog = load_columns(self.sql, &id).await?;
-                let table =
-                    CapturedTable::from_relation(id, &columns, &catalog, &self.topic_prefix);
+                let table = CapturedTable::from_relation(
+                    id,
+                    &columns,
+                    &catalog,
+                    &self.topic_prefix,
+                    self.selection,
+                );
                 tracing::debug!(table = %table.schema.id, rel_id, "relation registered");
                 self.relations.insert(rel_id, table);
             }
