@@ -362,7 +362,10 @@ mod tests {
             c.validate().unwrap().select_tables(&[]),
             vec![cdc_model::TableId::new("public", "a")]
         );
-        assert_eq!(c.source.publication_autocreate_mode, PublicationMode::Filtered);
+        assert_eq!(
+            c.source.publication_autocreate_mode,
+            PublicationMode::Filtered
+        );
         assert_eq!(c.snapshot.mode, SnapshotMode::Initial);
         let c = parse("table_include_list = \"public.x\"");
         assert!(c.validate().is_err(), "tables and filters are exclusive");

@@ -103,7 +103,10 @@ pub async fn ensure_publication(
     };
     if let Some(target) = create {
         client
-            .batch_execute(&format!("CREATE PUBLICATION {} {target}", quote_ident(name)))
+            .batch_execute(&format!(
+                "CREATE PUBLICATION {} {target}",
+                quote_ident(name)
+            ))
             .await
             .map_err(|e| pg(format!("creating publication {name}"), e))?;
         tracing::info!(publication = name, ?mode, tables = %list, "publication created");
@@ -352,24 +355,54 @@ mod tests {
             snapshot_first,
         };
         let fresh = |drop_stale_slot| Plan::Fresh { drop_stale_slot };
-        assert_eq!(plan(Initial, Some(cp(true)), true, "cdc").unwrap(), resume(false));
-        assert_eq!(plan(NoData, Some(cp(true)), true, "cdc").unwrap(), resume(false));
-        assert_eq!(plan(WhenNeeded, Some(cp(true)), true, "cdc").unwrap(), resume(false));
-        assert_eq!(plan(Always, Some(cp(true)), true, "cdc").unwrap(), resume(true));
+        assert_eq!(
+            plan(Initial, Some(cp(true)), true, "cdc").unwrap(),
+            resume(false)
+        );
+        assert_eq!(
+            plan(NoData, Some(cp(true)), true, "cdc").unwrap(),
+            resume(false)
+        );
+        assert_eq!(
+            plan(WhenNeeded, Some(cp(true)), true, "cdc").unwrap(),
+            resume(false)
+        );
+        assert_eq!(
+            plan(Always, Some(cp(true)), true, "cdc").unwrap(),
+            resume(true)
+        );
         // Lost slot: an error unless the mode re-snapshots.
         assert!(plan(Initial, Some(cp(true)), false, "cdc").is_err());
         assert!(plan(NoData, Some(cp(true)), false, "cdc").is_err());
-        assert_eq!(plan(WhenNeeded, Some(cp(true)), false, "cdc").unwrap(), fresh(false));
-        assert_eq!(plan(Always, Some(cp(true)), false, "cdc").unwrap(), fresh(false));
+        assert_eq!(
+            plan(WhenNeeded, Some(cp(true)), false, "cdc").unwrap(),
+            fresh(false)
+        );
+        assert_eq!(
+            plan(Always, Some(cp(true)), false, "cdc").unwrap(),
+            fresh(false)
+        );
         // Interrupted snapshot, no checkpoint, another slot's checkpoint: start over.
         for mode in [Initial, NoData, WhenNeeded, Always] {
-            assert_eq!(plan(mode, Some(cp(false)), true, "cdc").unwrap(), fresh(true));
+            assert_eq!(
+                plan(mode, Some(cp(false)), true, "cdc").unwrap(),
+                fresh(true)
+            );
             assert_eq!(plan(mode, None, false, "cdc").unwrap(), fresh(false));
-            assert_eq!(plan(mode, Some(cp(true)), true, "other").unwrap(), fresh(true));
+            assert_eq!(
+                plan(mode, Some(cp(true)), true, "other").unwrap(),
+                fresh(true)
+            );
         }
         for slot in [true, false] {
-            assert_eq!(plan(InitialOnly, Some(cp(true)), slot, "cdc").unwrap(), Plan::SnapshotOnly);
-            assert_eq!(plan(InitialOnly, None, slot, "cdc").unwrap(), Plan::SnapshotOnly);
+            assert_eq!(
+                plan(InitialOnly, Some(cp(true)), slot, "cdc").unwrap(),
+                Plan::SnapshotOnly
+            );
+            assert_eq!(
+                plan(InitialOnly, None, slot, "cdc").unwrap(),
+                Plan::SnapshotOnly
+            );
         }
     }
 }

@@ -39,7 +39,10 @@ pub enum DbzConfigError {
         "Debezium connector config {path} cannot be used as is:\n  - {}",
         problems.join("\n  - ")
     )]
-    Refused { path: PathBuf, problems: Vec<String> },
+    Refused {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
 }
 
 /// A translated configuration: the TOML-shaped table and one warning per ignored option.
@@ -120,7 +123,9 @@ fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
         }
     }
     if !map.contains_key("connector.class") {
-        problems.push(format!("connector.class is missing (expected {POSTGRES_CONNECTOR})"));
+        problems.push(format!(
+            "connector.class is missing (expected {POSTGRES_CONNECTOR})"
+        ));
     }
     if !map.contains_key("plugin.name") {
         warnings.push(

@@ -201,17 +201,46 @@ pub const OPTIONS: &[(&str, Rule)] = &[
 /// Options recognised by their prefix (checked after exact names; the longest matching
 /// prefix applies).
 pub const PREFIXES: &[(&str, Rule)] = &[
-    ("column.truncate.to.", Reject("truncating column values is not supported")),
-    ("column.mask.", Reject("masking column values is not supported")),
-    ("column.mask.hash.", Reject("hashing column values is not supported")),
-    ("transforms.", Reject("single message transforms (SMTs) are not supported; they would change the records")),
+    (
+        "column.truncate.to.",
+        Reject("truncating column values is not supported"),
+    ),
+    (
+        "column.mask.",
+        Reject("masking column values is not supported"),
+    ),
+    (
+        "column.mask.hash.",
+        Reject("hashing column values is not supported"),
+    ),
+    (
+        "transforms.",
+        Reject("single message transforms (SMTs) are not supported; they would change the records"),
+    ),
     ("predicates.", Reject("SMT predicates are not supported")),
-    ("converters.", Reject("custom converters are not supported; they would change column values")),
-    ("snapshot.select.statement.overrides.", Reject("snapshot SELECT overrides are not supported; they change the snapshot rows")),
+    (
+        "converters.",
+        Reject("custom converters are not supported; they would change column values"),
+    ),
+    (
+        "snapshot.select.statement.overrides.",
+        Reject("snapshot SELECT overrides are not supported; they change the snapshot rows"),
+    ),
     ("driver.", Ignore("JDBC driver properties do not apply")),
-    ("producer.override.", Ignore("producer settings come from kafka.properties (CDC_CAPTURE__KAFKA__PROPERTIES__<NAME>)")),
-    ("topic.creation.", Ignore("only topic.creation.default.partitions and .replication.factor are applied")),
-    ("errors.deadletterqueue.", Ignore("dead letter queues apply to sink connectors only")),
+    (
+        "producer.override.",
+        Ignore(
+            "producer settings come from kafka.properties (CDC_CAPTURE__KAFKA__PROPERTIES__<NAME>)",
+        ),
+    ),
+    (
+        "topic.creation.",
+        Ignore("only topic.creation.default.partitions and .replication.factor are applied"),
+    ),
+    (
+        "errors.deadletterqueue.",
+        Ignore("dead letter queues apply to sink connectors only"),
+    ),
     ("signal.kafka.", Ignore("signals are not processed yet")),
     ("signal.consumer.", Ignore("signals are not processed yet")),
     ("notification.", Ignore("notifications are not emitted")),

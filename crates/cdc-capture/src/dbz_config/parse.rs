@@ -159,7 +159,9 @@ fn resolve_reference(key: &str, reference: &str) -> Result<String, DbzConfigErro
         None => ("", rest),
     };
     match provider {
-        "env" => std::env::var(name).map_err(|_| fail(format!("environment variable {name} is not set"))),
+        "env" => {
+            std::env::var(name).map_err(|_| fail(format!("environment variable {name} is not set")))
+        }
         "file" => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| fail(format!("cannot read {path}: {e}")))?;
@@ -217,8 +219,14 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("secrets.properties"), "pg.password=s3cret\n").unwrap();
         std::fs::write(dir.join("pw"), "fromdir").unwrap();
-        let file = format!("${{file:{}:pg.password}}", dir.join("secrets.properties").display());
-        assert_eq!(resolve_providers("database.password", &file).unwrap(), "s3cret");
+        let file = format!(
+            "${{file:{}:pg.password}}",
+            dir.join("secrets.properties").display()
+        );
+        assert_eq!(
+            resolve_providers("database.password", &file).unwrap(),
+            "s3cret"
+        );
         let d = format!("${{directory:{}:pw}}", dir.display());
         assert_eq!(resolve_providers("k", &d).unwrap(), "fromdir");
         assert_eq!(resolve_providers("k", "plain").unwrap(), "plain");

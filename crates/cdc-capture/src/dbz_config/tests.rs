@@ -7,7 +7,9 @@ use crate::config::{PublicationMode, SnapshotMode};
 use crate::CaptureConfig;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debezium").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/debezium")
+        .join(name)
 }
 
 /// The password `inventory.properties` reads through `${env:…}`.
@@ -19,7 +21,10 @@ fn set_password() {
 /// `CDC_DBZ_FIXTURE__*` on top (as `CDC_CAPTURE__*` are in the binary).
 fn config(name: &str) -> (CaptureConfig, Vec<String>) {
     set_password();
-    std::env::set_var("CDC_DBZ_FIXTURE__KAFKA__BOOTSTRAP_SERVERS", "env-broker:9092");
+    std::env::set_var(
+        "CDC_DBZ_FIXTURE__KAFKA__BOOTSTRAP_SERVERS",
+        "env-broker:9092",
+    );
     std::env::set_var("CDC_DBZ_FIXTURE__STATE__DIR", "/var/lib/cdc");
     let translated = load(&fixture(name)).unwrap();
     let config = cdc_ops::load_config_from_table(translated.table, "CDC_DBZ_FIXTURE")
@@ -33,7 +38,10 @@ fn properties_file_maps_every_supported_option() {
     assert_eq!(c.topic_prefix, "dbserver1");
     let s = &c.source;
     assert_eq!((s.host.as_str(), s.port), ("db.internal", 6543));
-    assert_eq!((s.user.as_str(), s.database.as_str()), ("debezium", "inventory"));
+    assert_eq!(
+        (s.user.as_str(), s.database.as_str()),
+        ("debezium", "inventory")
+    );
     assert_eq!(s.password.expose(), "pw-from-env");
     assert_eq!(s.slot_name, "debezium_inv");
     assert_eq!(s.publication_name, "dbz_publication");
@@ -43,12 +51,18 @@ fn properties_file_maps_every_supported_option() {
         s.table_exclude_list.as_deref(),
         Some("inventory\\.orders_archive,inventory\\.spatial.*")
     );
-    assert_eq!(s.column_exclude_list.as_deref(), Some("inventory.customers.email"));
+    assert_eq!(
+        s.column_exclude_list.as_deref(),
+        Some("inventory.customers.email")
+    );
     assert_eq!(
         s.message_key_columns.as_deref(),
         Some("inventory.orders:purchaser,order_date")
     );
-    assert_eq!(s.signal_data_collection.as_deref(), Some("inventory.debezium_signal"));
+    assert_eq!(
+        s.signal_data_collection.as_deref(),
+        Some("inventory.debezium_signal")
+    );
     assert!(s.tables.is_empty());
     assert_eq!(c.snapshot.mode, SnapshotMode::WhenNeeded);
     assert_eq!(c.snapshot.fetch_size, 2048);
@@ -64,13 +78,20 @@ fn properties_file_maps_every_supported_option() {
     assert!(!e.tombstones_on_delete);
     assert_eq!(e.skipped_operations, ["t", "d"]);
     assert_eq!(e.heartbeat_interval_ms, 10_000);
-    assert!(e.heartbeat_action_query.as_deref().unwrap().starts_with("INSERT INTO"));
+    assert!(e
+        .heartbeat_action_query
+        .as_deref()
+        .unwrap()
+        .starts_with("INSERT INTO"));
     assert_eq!(e.heartbeat_topic_prefix, "__hb");
     assert!(e.provide_transaction_metadata);
     // An environment override wins over the file's extra key.
     assert_eq!(c.kafka.bootstrap_servers, "env-broker:9092");
     assert_eq!(c.state.dir, PathBuf::from("/var/lib/cdc"));
-    assert_eq!((c.kafka.topic_partitions, c.kafka.topic_replication_factor), (3, 1));
+    assert_eq!(
+        (c.kafka.topic_partitions, c.kafka.topic_replication_factor),
+        (3, 1)
+    );
     // The password never shows in the resolved configuration's debug output (`--check`).
     assert!(!format!("{c:?}").contains("pw-from-env"));
     // One warning per ignored option, naming it.
@@ -97,7 +118,10 @@ fn connect_json_and_bare_json() {
         Some("inventory.customers,inventory.orders")
     );
     assert_eq!(c.snapshot.mode, SnapshotMode::NoData);
-    assert_eq!(c.source.publication_autocreate_mode, PublicationMode::AllTables);
+    assert_eq!(
+        c.source.publication_autocreate_mode,
+        PublicationMode::AllTables
+    );
     assert!(c.events.tombstones_on_delete);
     // Absent plugin.name: Debezium would use decoderbufs; accepted with a warning.
     assert_eq!(warnings.len(), 1, "{warnings:?}");
@@ -113,11 +137,9 @@ fn connect_json_and_bare_json() {
 #[test]
 fn bootstrap_servers_are_required_from_the_environment_or_an_extra_key() {
     let translated = load(&fixture("bare.json")).unwrap();
-    let err = cdc_ops::load_config_from_table::<CaptureConfig>(
-        translated.table,
-        "CDC_DBZ_FIXTURE_UNSET",
-    )
-    .unwrap_err();
+    let err =
+        cdc_ops::load_config_from_table::<CaptureConfig>(translated.table, "CDC_DBZ_FIXTURE_UNSET")
+            .unwrap_err();
     assert!(err.to_string().contains("kafka"), "{err}");
     set_password();
     let translated = load(&fixture("inventory.properties")).unwrap();
@@ -128,7 +150,9 @@ fn bootstrap_servers_are_required_from_the_environment_or_an_extra_key() {
 
 #[test]
 fn refused_options_are_all_named_with_the_reason() {
-    let err = load(&fixture("rejected.properties")).unwrap_err().to_string();
+    let err = load(&fixture("rejected.properties"))
+        .unwrap_err()
+        .to_string();
     for expected in [
         "plugin.name=decoderbufs is not supported",
         "table.include.lsit: unknown option",
@@ -145,7 +169,12 @@ fn refused_options_are_all_named_with_the_reason() {
     assert!(err.contains("rejected.properties"));
     assert!(!err.contains("do-not-print-me"));
     let err = load(&fixture("sqlserver.json")).unwrap_err().to_string();
-    assert!(err.contains("connector.class=io.debezium.connector.sqlserver.SqlServerConnector is not supported"), "{err}");
+    assert!(
+        err.contains(
+            "connector.class=io.debezium.connector.sqlserver.SqlServerConnector is not supported"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -155,8 +184,14 @@ fn every_listed_option_has_a_consistent_rule() {
     for (name, _) in options::OPTIONS {
         assert!(seen.insert(*name), "{name} listed twice");
     }
-    assert!(matches!(options::rule("column.mask.hash.SHA-256.with.salt.x"), Some(Rule::Reject(_))));
-    assert!(matches!(options::rule("driver.loginTimeout"), Some(Rule::Ignore(_))));
+    assert!(matches!(
+        options::rule("column.mask.hash.SHA-256.with.salt.x"),
+        Some(Rule::Reject(_))
+    ));
+    assert!(matches!(
+        options::rule("driver.loginTimeout"),
+        Some(Rule::Ignore(_))
+    ));
     assert!(options::rule("no.such.option").is_none());
 }
 
@@ -170,8 +205,14 @@ fn malformed_files() {
     let props = dir.join("c.properties");
     std::fs::write(&props, "database.port=x\n").unwrap();
     let err = load(&props).unwrap_err().to_string();
-    assert!(err.contains("database.port: \"x\" is not an integer"), "{err}");
+    assert!(
+        err.contains("database.port: \"x\" is not an integer"),
+        "{err}"
+    );
     assert!(err.contains("connector.class is missing"), "{err}");
-    assert!(matches!(load(&dir.join("absent.json")), Err(DbzConfigError::Read { .. })));
+    assert!(matches!(
+        load(&dir.join("absent.json")),
+        Err(DbzConfigError::Read { .. })
+    ));
     std::fs::remove_dir_all(&dir).unwrap();
 }

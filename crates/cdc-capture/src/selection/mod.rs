@@ -37,10 +37,7 @@ pub struct Selection {
 #[derive(Debug)]
 enum Tables {
     Explicit(Vec<TableId>),
-    Filtered {
-        tables: Filter,
-        schemas: Filter,
-    },
+    Filtered { tables: Filter, schemas: Filter },
 }
 
 impl Default for Tables {
@@ -110,7 +107,11 @@ fn anchored(option: &str, pattern: &str) -> Result<Regex, CaptureError> {
     RegexBuilder::new(&format!("^(?:{pattern})$"))
         .case_insensitive(true)
         .build()
-        .map_err(|e| CaptureError::Config(format!("{option}: invalid regular expression {pattern:?}: {e}")))
+        .map_err(|e| {
+            CaptureError::Config(format!(
+                "{option}: invalid regular expression {pattern:?}: {e}"
+            ))
+        })
 }
 
 fn parse_table(option: &str, text: &str) -> Result<TableId, CaptureError> {

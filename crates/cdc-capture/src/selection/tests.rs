@@ -115,13 +115,19 @@ fn escaped_comma_belongs_to_the_regex() {
     assert!(r[0].is_match("a.bb"));
     assert!(r[1].is_match("C.D"));
     let err = regexes("table.include.list", "a(").unwrap_err().to_string();
-    assert!(err.contains("table.include.list") && err.contains("a("), "{err}");
+    assert!(
+        err.contains("table.include.list") && err.contains("a("),
+        "{err}"
+    );
 }
 
 #[test]
 fn explicit_tables_and_the_signal_table() {
     assert_eq!(
-        select(&[("tables", "[\"x.y\"]"), ("signal_data_collection", "public.users")]),
+        select(&[
+            ("tables", "[\"x.y\"]"),
+            ("signal_data_collection", "public.users")
+        ]),
         ["x.y", "public.users"]
     );
     assert_eq!(
