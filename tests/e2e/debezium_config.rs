@@ -329,3 +329,203 @@ fn options_that_would_change_the_output_are_refused_at_start() {
     assert!(!out.contains("not-for-logs"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs the capture on `config` with `envs` until it exits by itself; returns whether it
+/// succeeded and its log.
+async fn run_to_exit(
+    dir: &Path,
+    name: &str,
+    config: &Path,
+    envs: &[(&str, &str)],
+) -> (bool, String) {
+    let log = dir.join(format!("{name}.log"));
+    let mut process = ManagedProcess::spawn(
+        &workspace_binary("cdc-capture").unwrap(),
+        &["--config", &config.display().to_string()],
+        envs,
+        &log,
+    )
+    .unwrap();
+    let status = poll_until(
+        &format!("cdc-capture ({name}) to exit"),
+        Instant::now() + Duration::from_secs(120),
+        Duration::from_millis(100),
+        || {
+            let status = process.exit_status();
+            async move { Ok(status) }
+        },
+    )
+    .await
+    .unwrap();
+    (status.success(), std::fs::read_to_string(&log).unwrap())
+}
+
+fn ops(records: &[(Value, Value)]) -> Vec<String> {
+    records
+        .iter()
+        .map(|(_, v)| {
+            v["payload"]["op"]
+                .as_str()
+                .unwrap_or("tombstone")
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn slot_count(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'modes_slot'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// `publication.autocreate.mode` disabled/all_tables and `snapshot.mode` initial_only,
+/// always, initial after a lost slot (refused) and when_needed, switched through the
+/// `CDC_CAPTURE__SNAPSHOT__MODE` override on top of one Debezium file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_and_publication_modes() {
+    let dir = std::env::temp_dir().join(format!("cdc-e2e-dbzmodes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pg, kafka) = tokio::try_join!(PostgresServer::start(), KafkaBroker::start()).unwrap();
+    pg.create_database("dbz").await.unwrap();
+    let client = pg.connect("dbz").await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE public.items (id int PRIMARY KEY, v text);
+             INSERT INTO public.items VALUES (1, 'a'), (2, 'b');",
+        )
+        .await
+        .unwrap();
+    let config = dir.join("connector.properties");
+    let write_config = |publication_mode: &str| {
+        let text = format!(
+            "connector.class=io.debezium.connector.postgresql.PostgresConnector\n\
+             plugin.name=pgoutput\n\
+             database.hostname={}\ndatabase.port={}\ndatabase.user={}\n\
+             database.password=${{env:DBZ_E2E_PG_PASSWORD}}\ndatabase.dbname=dbz\n\
+             topic.prefix=modes\nslot.name=modes_slot\npublication.name=modes_pub\n\
+             table.include.list=public.items\n\
+             publication.autocreate.mode={publication_mode}\n",
+            pg.host(),
+            pg.port(),
+            pg.user()
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    let bootstrap = kafka.bootstrap_servers();
+    let state = dir.join("state").display().to_string();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let envs = |mode: &'static str| -> Vec<(&'static str, String)> {
+        vec![
+            ("DBZ_E2E_PG_PASSWORD", pg.password().to_owned()),
+            ("CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS", bootstrap.clone()),
+            ("CDC_CAPTURE__STATE__DIR", state.clone()),
+            ("CDC_CAPTURE__OPS__LISTEN", listen.clone()),
+            ("CDC_CAPTURE__SNAPSHOT__MODE", mode.to_owned()),
+        ]
+    };
+    macro_rules! env_refs {
+        ($v:expr) => {
+            $v.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()
+        };
+    }
+    let topic = "modes.public.items";
+
+    // disabled: the publication must exist.
+    write_config("disabled");
+    let e = envs("initial");
+    let (ok, log) = run_to_exit(&dir, "disabled", &config, &env_refs!(e)).await;
+    assert!(
+        !ok && log.contains("publication modes_pub does not exist"),
+        "{log}"
+    );
+
+    // initial_only (with all_tables): snapshot, exit 0, no slot left behind.
+    write_config("all_tables");
+    let e = envs("initial_only");
+    let (ok, log) = run_to_exit(&dir, "initial_only", &config, &env_refs!(e)).await;
+    assert!(ok, "{log}");
+    assert_eq!(ops(&wait_records(&bootstrap, topic, 2).await), ["r", "r"]);
+    assert_eq!(slot_count(&client).await, 0, "initial_only creates no slot");
+    let all: bool = client
+        .query_one(
+            "SELECT puballtables FROM pg_publication WHERE pubname = 'modes_pub'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(all, "all_tables creates a FOR ALL TABLES publication");
+
+    // always: a snapshot on every start; after a restart, the snapshot and then the changes
+    // made while stopped, streamed from the slot.
+    let start = |name: &str, mode: &'static str| {
+        let e = envs(mode);
+        ManagedProcess::spawn(
+            &workspace_binary("cdc-capture").unwrap(),
+            &["--config", &config.display().to_string()],
+            &env_refs!(e),
+            &dir.join(format!("{name}.log")),
+        )
+        .unwrap()
+    };
+    let mut capture = start("always-1", "always");
+    wait_records(&bootstrap, topic, 4).await;
+    client
+        .batch_execute("INSERT INTO public.items VALUES (3, 'c')")
+        .await
+        .unwrap();
+    let records = wait_records(&bootstrap, topic, 5).await;
+    assert_eq!(ops(&records[2..]), ["r", "r", "c"]);
+    assert!(capture
+        .terminate(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    client
+        .batch_execute(
+            "INSERT INTO public.items VALUES (4, 'd'); DELETE FROM public.items WHERE id = 1;",
+        )
+        .await
+        .unwrap();
+    let mut capture = start("always-2", "always");
+    let records = wait_records(&bootstrap, topic, 11).await;
+    assert_eq!(ops(&records[5..]), ["r", "r", "r", "c", "d", "tombstone"]);
+    let snapshot_ids: Vec<&Value> = records[5..8]
+        .iter()
+        .map(|(_, v)| &v["payload"]["after"]["id"])
+        .collect();
+    assert_eq!(snapshot_ids, [2, 3, 4]);
+    assert!(capture
+        .terminate(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+
+    // A lost slot: initial refuses to guess, when_needed takes a new snapshot.
+    client
+        .batch_execute("SELECT pg_drop_replication_slot('modes_slot')")
+        .await
+        .unwrap();
+    let e = envs("initial");
+    let (ok, log) = run_to_exit(&dir, "lost-slot", &config, &env_refs!(e)).await;
+    assert!(
+        !ok && log.contains("replication slot modes_slot is missing"),
+        "{log}"
+    );
+    let mut capture = start("when-needed", "when_needed");
+    let records = wait_records(&bootstrap, topic, 14).await;
+    assert_eq!(ops(&records[11..]), ["r", "r", "r"]);
+    assert_eq!(slot_count(&client).await, 1);
+    assert!(capture
+        .terminate(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -292,7 +292,44 @@ pub async fn resolve(
         let names: Vec<String> = tables.iter().map(ToString::to_string).collect();
         tracing::info!(tables = %names.join(", "), "captured tables selected by the filters");
     }
+    if !selection.keys.is_empty() {
+        warn_key_overrides(client, selection, &tables).await?;
+    }
     Ok(tables)
+}
+
+/// `message.key.columns` on a table without `REPLICA IDENTITY FULL`: the old row image of
+/// a delete (and of a key-changing update) carries only the primary key, so the key columns
+/// would be missing from it. Debezium has the same requirement; warn at start.
+async fn warn_key_overrides(
+    client: &tokio_postgres::Client,
+    selection: &Selection,
+    tables: &[TableId],
+) -> Result<(), CaptureError> {
+    const SQL: &str = "SELECT c.relreplident::text, \
+               array_agg(a.attname::text ORDER BY a.attnum) \
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+        WHERE n.nspname = $1 AND c.relname = $2 GROUP BY c.relreplident";
+    for table in tables {
+        let row = client
+            .query_opt(SQL, &[&table.namespace, &table.name])
+            .await
+            .map_err(|e| {
+                CaptureError::postgres(format!("reading the replica identity of {table}"), e)
+            })?;
+        let Some(row) = row else { continue };
+        let identity: String = row.get(0);
+        let columns: Vec<String> = row.get(1);
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        if identity != "f" && selection.key_columns(table, &names).is_some() {
+            tracing::warn!(%table,
+                "message.key.columns sets the key of a table without REPLICA IDENTITY FULL: \
+                 deletes carry only the primary key in their old row, so the key columns \
+                 are null there; run ALTER TABLE … REPLICA IDENTITY FULL");
+        }
+    }
+    Ok(())
 }
 
 /// Every ordinary table (partitions included, as their changes are published under their
