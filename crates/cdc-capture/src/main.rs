@@ -29,7 +29,15 @@ use clap::Parser;
 ///   database = "app"
 ///   slot_name = "cdc"                   # [a-z0-9_]; created if missing
 ///   publication_name = "cdc_publication"
-///   tables = ["public.customers", "public.orders"]
+///   publication_autocreate_mode = "filtered"   # | all_tables | disabled | no_tables
+///   tables = ["public.customers", "public.orders"]   # or, instead, Debezium-style filters:
+///   # table_include_list / table_exclude_list = "inventory\\.orders.*,public.x"   (schema.table)
+///   # schema_include_list / schema_exclude_list = "inventory"                   (schema)
+///   # column_include_list / column_exclude_list = "public.customers.email"      (schema.table.column)
+///   # message_key_columns = "public.orders:purchaser,order_date"   # key override
+///   # signal_data_collection = "public.debezium_signal"            # captured; not acted on yet
+///   # (comma-separated regexes, anchored and case-insensitive; no tables and no filters =
+///   #  every table; pg_catalog/information_schema are never captured)
 ///
 ///   [kafka]
 ///   bootstrap_servers = "127.0.0.1:9092"
@@ -40,7 +48,8 @@ use clap::Parser;
 ///   properties = { "security.protocol" = "SASL_SSL" }   # extra librdkafka settings
 ///
 ///   [snapshot]
-///   mode = "initial"                    # or "never"
+///   mode = "initial"                    # initial | initial_only | no_data (never) |
+///                                       # when_needed | always
 ///   fetch_size = 10000                  # rows per snapshot round trip
 ///
 ///   [state]
@@ -52,13 +61,29 @@ use clap::Parser;
 ///   log_format = "human"                # or "json"
 ///   log_filter = "info"                 # RUST_LOG syntax; RUST_LOG wins when set
 ///
+/// DEBEZIUM CONNECTOR CONFIGS: `--config connector.properties` or `--config connector.json`
+/// (Kafka Connect `{"name": …, "config": {…}}` or a bare map) runs a Debezium PostgreSQL
+/// connector configuration as is. Its options are translated into the keys above
+/// (topic.prefix, database.*, slot.name, publication.*, the include/exclude lists,
+/// message.key.columns, snapshot.mode, snapshot.fetch.size, the handling modes, tombstones,
+/// skipped.operations, heartbeat.*, provide.transaction.metadata, signal.data.collection),
+/// then CDC_CAPTURE__* overrides apply on top. Kafka brokers are not part of a connector
+/// config: set CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS or the extra key kafka.bootstrap.servers.
+/// Options without effect on the records (max.queue.size, snapshot.isolation.mode, …) are
+/// ignored with a warning naming them; options that would change the records (transforms,
+/// column.mask.*, non-JSON converters, plugin.name=decoderbufs, …) and unknown options stop
+/// the start with an error naming each. ${env:VAR}, ${file:path:key} and
+/// ${directory:path:file} references are resolved. --check prints the translated
+/// configuration (password masked) and the warnings.
+///
 /// SIGINT/SIGTERM stop reading, wait for Kafka to acknowledge everything sent, write the
 /// checkpoint and exit 0. Secrets never appear in logs or errors.
 #[derive(Parser, Debug)]
 #[command(name = "cdc-capture", version, verbatim_doc_comment)]
 struct Cli {
-    /// Path of the TOML configuration file (see above). Without it, configuration comes
-    /// from CDC_CAPTURE__* environment variables only.
+    /// Path of the TOML configuration file, or of a Debezium connector configuration
+    /// (`.properties` or `.json`; see above). Without it, configuration comes from
+    /// CDC_CAPTURE__* environment variables only.
     #[arg(short, long, env = "CDC_CAPTURE_CONFIG")]
     config: Option<PathBuf>,
 
