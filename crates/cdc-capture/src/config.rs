@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use cdc_model::debezium::ValueOptions;
-use cdc_model::TableId;
 use cdc_ops::{OpsConfig, Secret};
 use serde::Deserialize;
 
+use crate::selection::Selection;
 use crate::CaptureError;
 
 /// Complete configuration of one capture instance (one source database).
@@ -99,8 +99,57 @@ pub struct SourceConfig {
     /// Publication (created if missing, extended with missing tables); `[a-z0-9_]` only.
     #[serde(default = "default_publication")]
     pub publication_name: String,
-    /// Captured tables as `schema.table`.
+    /// What to do about the publication at start (Debezium `publication.autocreate.mode`).
+    #[serde(default)]
+    pub publication_autocreate_mode: PublicationMode,
+    /// Captured tables as `schema.table`. Alternatively select them with the include/exclude
+    /// lists below (not both).
+    #[serde(default)]
     pub tables: Vec<String>,
+    /// `table.include.list`: comma-separated regexes on `schema.table` (see `selection`).
+    #[serde(default)]
+    pub table_include_list: Option<String>,
+    /// `table.exclude.list`.
+    #[serde(default)]
+    pub table_exclude_list: Option<String>,
+    /// `schema.include.list`: comma-separated regexes on the schema name.
+    #[serde(default)]
+    pub schema_include_list: Option<String>,
+    /// `schema.exclude.list`.
+    #[serde(default)]
+    pub schema_exclude_list: Option<String>,
+    /// `column.include.list`: comma-separated regexes on `schema.table.column`.
+    #[serde(default)]
+    pub column_include_list: Option<String>,
+    /// `column.exclude.list`.
+    #[serde(default)]
+    pub column_exclude_list: Option<String>,
+    /// `message.key.columns`: `schema.table:col1,col2;…` key overrides.
+    #[serde(default)]
+    pub message_key_columns: Option<String>,
+    /// `signal.data.collection`: the `schema.table` of the Debezium signalling table. It is
+    /// captured like any other table; signals themselves (incremental snapshots) are not
+    /// acted on yet.
+    #[serde(default)]
+    pub signal_data_collection: Option<String>,
+}
+
+/// Debezium's `publication.autocreate.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicationMode {
+    /// Create the publication `FOR TABLE` the captured tables if missing; otherwise make
+    /// its table list equal to them (`ALTER PUBLICATION … SET TABLE`). A `FOR ALL TABLES`
+    /// publication is an error.
+    #[default]
+    Filtered,
+    /// Create the publication `FOR ALL TABLES` if missing; use an existing one as it is.
+    AllTables,
+    /// The publication must exist; it is used as it is.
+    Disabled,
+    /// Create the publication without tables if missing (tables are added by an operator);
+    /// use an existing one as it is.
+    NoTables,
 }
 
 /// The Kafka cluster events are published to.
@@ -164,7 +213,7 @@ pub struct StateConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotConfig {
-    /// `initial` (snapshot existing rows when the slot is created) or `never`.
+    /// Debezium `snapshot.mode`, see [`SnapshotMode`].
     #[serde(default = "default_snapshot_mode")]
     pub mode: SnapshotMode,
     /// Rows fetched per round trip.
@@ -179,8 +228,19 @@ pub struct SnapshotConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SnapshotMode {
+    /// Snapshot existing rows when there is no completed snapshot (new slot), then stream.
     Initial,
-    Never,
+    /// As `initial`, but stop (exit 0) once the snapshot is published instead of streaming.
+    InitialOnly,
+    /// No snapshot: stream from the point the slot was created (`never` is the legacy name).
+    #[serde(alias = "never")]
+    NoData,
+    /// As `initial`, and also take a new snapshot when the checkpoint's slot was lost
+    /// (instead of stopping with an error).
+    WhenNeeded,
+    /// Snapshot on every start; with a usable slot and checkpoint, stream from the slot
+    /// after the snapshot (changes since the checkpoint are replayed after the snapshot).
+    Always,
 }
 
 fn default_host() -> String {
@@ -267,8 +327,8 @@ impl KafkaConfig {
 }
 
 impl CaptureConfig {
-    /// Checks what serde cannot and returns the captured tables.
-    pub fn validate(&self) -> Result<Vec<TableId>, CaptureError> {
+    /// Checks what serde cannot and returns the compiled table/column selection.
+    pub fn validate(&self) -> Result<Selection, CaptureError> {
         let plain = |what: &str, v: &str| {
             if v.is_empty()
                 || !v
@@ -312,23 +372,7 @@ impl CaptureConfig {
                     .into(),
             ));
         }
-        if self.source.tables.is_empty() {
-            return Err(CaptureError::Config(
-                "source.tables must list at least one `schema.table`".into(),
-            ));
-        }
-        self.source
-            .tables
-            .iter()
-            .map(|t| match t.split_once('.') {
-                Some((s, n)) if !s.is_empty() && !n.is_empty() && !n.contains('.') => {
-                    Ok(TableId::new(s, n))
-                }
-                _ => Err(CaptureError::Config(format!(
-                    "source.tables entry {t:?} must be `schema.table`"
-                ))),
-            })
-            .collect()
+        Selection::from_config(&self.source)
     }
 
     /// The producer's `transactional.id`.
@@ -383,7 +427,17 @@ mod tests {
     fn defaults_and_validation() {
         let c = parse("");
         assert_eq!(c.source.slot_name, "cdc");
-        assert_eq!(c.validate().unwrap(), vec![TableId::new("public", "a")]);
+        assert_eq!(
+            c.validate().unwrap().select_tables(&[]),
+            vec![cdc_model::TableId::new("public", "a")]
+        );
+        assert_eq!(
+            c.source.publication_autocreate_mode,
+            PublicationMode::Filtered
+        );
+        assert_eq!(c.snapshot.mode, SnapshotMode::Initial);
+        let c = parse("table_include_list = \"public.x\"");
+        assert!(c.validate().is_err(), "tables and filters are exclusive");
         assert_eq!(
             c.checkpoint_path(),
             PathBuf::from("cdc-state/srv.checkpoint")
@@ -392,5 +446,20 @@ mod tests {
         let mut bad = parse("");
         bad.source.tables = vec!["nodot".into()];
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn snapshot_mode_names() {
+        for (text, mode) in [
+            ("initial", SnapshotMode::Initial),
+            ("initial_only", SnapshotMode::InitialOnly),
+            ("no_data", SnapshotMode::NoData),
+            ("never", SnapshotMode::NoData),
+            ("when_needed", SnapshotMode::WhenNeeded),
+            ("always", SnapshotMode::Always),
+        ] {
+            let c = parse(&format!("[snapshot]\nmode = \"{text}\""));
+            assert_eq!(c.snapshot.mode, mode, "{text}");
+        }
     }
 }

@@ -3,11 +3,15 @@
 //!
 //! Module map:
 //! - [`config`]: the TOML configuration and its validation.
+//! - [`dbz_config`]: Debezium connector configurations (`.properties`, Connect JSON)
+//!   translated into the TOML configuration; supported / ignored / refused options.
+//! - `selection`: captured tables (explicit or include/exclude filters), column filters and
+//!   `message.key.columns`.
 //! - `source`: SQL and replication connections; publication, slot and the resume plan.
 //! - `pgoutput`: the pgoutput v1 decoder (bounds-checked, never panics).
 //! - `pgtypes`: PostgreSQL types → model types; text output → values.
 //! - `table`: captured tables (schema, topic, codec) and tuple/row conversion.
-//! - `snapshot`: the initial snapshot from the slot's exported snapshot.
+//! - `snapshot`: the initial snapshot: parallel CTID chunks, resumable.
 //! - `stream`: replication events → change events.
 //! - `emit`: building events and publishing them (plus tombstones).
 //! - `heartbeat`: Debezium heartbeat records, `heartbeat.action.query`, and a WAL message that
@@ -28,6 +32,7 @@
 //! tail.
 
 pub mod config;
+pub mod dbz_config;
 
 mod checkpoint;
 mod emit;
@@ -37,6 +42,7 @@ mod offsets;
 mod pgoutput;
 mod pgtypes;
 mod publisher;
+mod selection;
 mod slot_health;
 mod snapshot;
 mod source;
@@ -61,6 +67,7 @@ use crate::emit::Emitter;
 use crate::metrics::CaptureMetrics;
 use crate::offsets::OffsetsTopic;
 use crate::publisher::Acker;
+use crate::selection::Selection;
 use crate::source::Plan;
 use crate::table::{load_columns, CapturedTable};
 use crate::topics::TopicSpec;
@@ -132,27 +139,34 @@ pub(crate) fn lsn_text(lsn: u64) -> String {
 /// Runs the capture until `shutdown` is cancelled (then flushes, checkpoints and returns
 /// `Ok`) or a fatal error occurs.
 pub async fn run(config: CaptureConfig, shutdown: Shutdown) -> Result<(), CaptureError> {
-    let tables = config.validate()?;
+    let selection = config.validate()?;
     let mut registry = Registry::default();
     let metrics = CaptureMetrics::register(&mut registry);
     let listen = config.ops.listen.clone();
     cdc_ops::serve_while(
         &listen,
         registry,
-        capture(&config, &tables, metrics, &shutdown),
+        capture(&config, &selection, metrics, &shutdown),
     )
     .await
 }
 
 async fn capture(
     config: &CaptureConfig,
-    table_ids: &[cdc_model::TableId],
+    selection: &Selection,
     metrics: CaptureMetrics,
     shutdown: &Shutdown,
 ) -> Result<(), CaptureError> {
     let source = &config.source;
     let sql = source::connect_sql(source).await?;
-    source::ensure_publication(&sql, &source.publication_name, table_ids).await?;
+    let table_ids = &selection::resolve(&sql, selection).await?;
+    source::ensure_publication(
+        &sql,
+        &source.publication_name,
+        source.publication_autocreate_mode,
+        table_ids,
+    )
+    .await?;
     topics::ensure_topics(&config.kafka, &topic_specs(config, table_ids)).await?;
 
     // Exactly-once: fence older instances first, then read what they committed.
@@ -173,6 +187,7 @@ async fn capture(
         (None, store.load()?)
     };
     let plan = source::plan(
+        config.snapshot.mode,
         stored,
         source::slot_exists(&sql, source).await?,
         &source.slot_name,
@@ -180,12 +195,21 @@ async fn capture(
 
     // Create the slot first (a fresh start needs its consistent point for the position).
     let (start, position) = match plan {
-        Plan::Resume(position) => {
+        Plan::Resume {
+            position,
+            snapshot_first,
+        } => {
             tracing::info!(slot = %source.slot_name, lsn = %lsn_text(position.confirmed_lsn),
-                inside_transaction = position.partial.is_some(),
+                inside_transaction = position.partial.is_some(), snapshot_first,
                 "resuming streaming from the stored position");
-            (Start::Stream, position)
+            let start = if snapshot_first {
+                Start::SnapshotThenStream
+            } else {
+                Start::Stream
+            };
+            (start, position)
         }
+        Plan::SnapshotOnly => (Start::SnapshotOnly, stored_or_default(&source.slot_name)),
         Plan::ResumeSnapshot(position) => {
             let done: usize = position
                 .snapshot_progress
@@ -249,6 +273,7 @@ async fn capture(
             } = slot;
             initial_snapshot(
                 config,
+                selection,
                 table_ids,
                 &snapshot_name,
                 consistent_lsn,
@@ -273,6 +298,7 @@ async fn capture(
             let (exporter, name) = snapshot::export_snapshot(source).await?;
             initial_snapshot(
                 config,
+                selection,
                 table_ids,
                 &name,
                 snapshot_lsn,
@@ -282,6 +308,35 @@ async fn capture(
             )
             .await?;
             drop(exporter);
+            source::start_streaming(source, resume_lsn).await?
+        }
+        Start::SnapshotThenStream | Start::SnapshotOnly => {
+            // A snapshot outside a new slot: read the tables in a new snapshot, at the
+            // current WAL position.
+            let (exporter, name) = snapshot::export_snapshot(source).await?;
+            let lsn = current_wal_lsn(&exporter).await?;
+            let tables = load_tables(config, selection, table_ids).await?;
+            let run = snapshot::SnapshotRun {
+                source,
+                snapshot_name: &name,
+                consistent_lsn: lsn,
+                threads: config.snapshot.max_threads,
+                fetch_size: config.snapshot.fetch_size,
+                progress: &[],
+            };
+            snapshot::run(&run, &tables, &emitter, shutdown).await?;
+            drop(exporter);
+            if matches!(start, Start::SnapshotOnly) {
+                tracing::info!("snapshot.mode initial_only: snapshot published, stopping");
+                drop(emitter);
+                publisher.finish(Duration::from_secs(60)).await?;
+                if let Some(task) = acker_task {
+                    task.await.map_err(|e| {
+                        CaptureError::Pipeline(format!("acknowledgement task failed: {e}"))
+                    })??;
+                }
+                return Ok(());
+            }
             source::start_streaming(source, resume_lsn).await?
         }
         Start::Stream => source::start_streaming(source, resume_lsn).await?,
@@ -294,6 +349,7 @@ async fn capture(
         &sql,
         &emitter,
         &config.topic_prefix,
+        selection,
         captured,
         resume_partial,
     );
@@ -408,12 +464,58 @@ enum Start {
     ResumeSnapshot,
     /// Stream from the stored position.
     Stream,
+    /// `snapshot.mode = always` with an existing slot: snapshot in a new transaction, then
+    /// stream from the stored position.
+    SnapshotThenStream,
+    /// `snapshot.mode = initial_only`: snapshot in a new transaction and stop.
+    SnapshotOnly,
+}
+
+/// The position of an `initial_only` run (nothing is streamed).
+fn stored_or_default(slot_name: &str) -> PostgresPosition {
+    PostgresPosition {
+        slot_name: slot_name.to_owned(),
+        ..PostgresPosition::default()
+    }
+}
+
+async fn current_wal_lsn(client: &tokio_postgres::Client) -> Result<u64, CaptureError> {
+    let lsn: String = client
+        .query_one("SELECT pg_current_wal_lsn()::text", &[])
+        .await
+        .map_err(|e| CaptureError::postgres("reading the current WAL position", e))?
+        .get(0);
+    Lsn::parse(&lsn)
+        .map(|l| l.as_u64())
+        .map_err(|e| CaptureError::Decode(format!("WAL position {lsn:?}: {e:?}")))
+}
+
+/// Builds the captured tables from the catalog (column filters and key overrides applied).
+async fn load_tables(
+    config: &CaptureConfig,
+    selection: &Selection,
+    table_ids: &[cdc_model::TableId],
+) -> Result<Vec<std::sync::Arc<CapturedTable>>, CaptureError> {
+    let catalog = source::connect_sql(&config.source).await?;
+    let mut tables = Vec::with_capacity(table_ids.len());
+    for id in table_ids {
+        let columns = load_columns(&catalog, id).await?;
+        tables.push(std::sync::Arc::new(CapturedTable::new(
+            id.clone(),
+            &columns,
+            &config.topic_prefix,
+            selection,
+        )));
+    }
+    Ok(tables)
 }
 
 /// Takes the initial snapshot (unless disabled) inside `snapshot_name`, skipping chunks
 /// `progress` records as published, then marks it completed at `consistent_lsn`.
+#[allow(clippy::too_many_arguments)]
 async fn initial_snapshot(
     config: &CaptureConfig,
+    selection: &Selection,
     table_ids: &[cdc_model::TableId],
     snapshot_name: &str,
     consistent_lsn: u64,
@@ -421,17 +523,8 @@ async fn initial_snapshot(
     emitter: &Emitter<'_>,
     shutdown: &Shutdown,
 ) -> Result<(), CaptureError> {
-    if config.snapshot.mode == SnapshotMode::Initial {
-        let catalog = source::connect_sql(&config.source).await?;
-        let mut tables = Vec::with_capacity(table_ids.len());
-        for id in table_ids {
-            let columns = load_columns(&catalog, id).await?;
-            tables.push(std::sync::Arc::new(CapturedTable::new(
-                id.clone(),
-                &columns,
-                &config.topic_prefix,
-            )));
-        }
+    if config.snapshot.mode != SnapshotMode::NoData {
+        let tables = load_tables(config, selection, table_ids).await?;
         let run = snapshot::SnapshotRun {
             source: &config.source,
             snapshot_name,

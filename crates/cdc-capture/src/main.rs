@@ -1,8 +1,9 @@
 //! `cdc-capture` binary: parses the command line and configuration, then runs the capture.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use cdc_capture::dbz_config;
 use clap::Parser;
 
 /// Streams changes of PostgreSQL tables into Kafka as Debezium-compatible change events.
@@ -28,7 +29,15 @@ use clap::Parser;
 ///   database = "app"
 ///   slot_name = "cdc"                   # [a-z0-9_]; created if missing
 ///   publication_name = "cdc_publication"
-///   tables = ["public.customers", "public.orders"]
+///   publication_autocreate_mode = "filtered"   # | all_tables | disabled | no_tables
+///   tables = ["public.customers", "public.orders"]   # or, instead, Debezium-style filters:
+///   # table_include_list / table_exclude_list = "inventory\\.orders.*,public.x"   (schema.table)
+///   # schema_include_list / schema_exclude_list = "inventory"                   (schema)
+///   # column_include_list / column_exclude_list = "public.customers.email"      (schema.table.column)
+///   # message_key_columns = "public.orders:purchaser,order_date"   # key override
+///   # signal_data_collection = "public.debezium_signal"            # captured; not acted on yet
+///   # (comma-separated regexes, anchored and case-insensitive; no tables and no filters =
+///   #  every table; pg_catalog/information_schema are never captured)
 ///
 ///   [kafka]
 ///   bootstrap_servers = "127.0.0.1:9092"
@@ -39,7 +48,8 @@ use clap::Parser;
 ///   properties = { "security.protocol" = "SASL_SSL" }   # extra librdkafka settings
 ///
 ///   [snapshot]
-///   mode = "initial"                    # or "never"
+///   mode = "initial"                    # initial | initial_only | no_data (never) |
+///                                       # when_needed | always
 ///   fetch_size = 10000                  # rows per snapshot round trip
 ///
 ///   [state]
@@ -51,13 +61,29 @@ use clap::Parser;
 ///   log_format = "human"                # or "json"
 ///   log_filter = "info"                 # RUST_LOG syntax; RUST_LOG wins when set
 ///
+/// DEBEZIUM CONNECTOR CONFIGS: `--config connector.properties` or `--config connector.json`
+/// (Kafka Connect `{"name": …, "config": {…}}` or a bare map) runs a Debezium PostgreSQL
+/// connector configuration as is. Its options are translated into the keys above
+/// (topic.prefix, database.*, slot.name, publication.*, the include/exclude lists,
+/// message.key.columns, snapshot.mode, snapshot.fetch.size, the handling modes, tombstones,
+/// skipped.operations, heartbeat.*, provide.transaction.metadata, signal.data.collection),
+/// then CDC_CAPTURE__* overrides apply on top. Kafka brokers are not part of a connector
+/// config: set CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS or the extra key kafka.bootstrap.servers.
+/// Options without effect on the records (max.queue.size, snapshot.isolation.mode, …) are
+/// ignored with a warning naming them; options that would change the records (transforms,
+/// column.mask.*, non-JSON converters, plugin.name=decoderbufs, …) and unknown options stop
+/// the start with an error naming each. ${env:VAR}, ${file:path:key} and
+/// ${directory:path:file} references are resolved. --check prints the translated
+/// configuration (password masked) and the warnings.
+///
 /// SIGINT/SIGTERM stop reading, wait for Kafka to acknowledge everything sent, write the
 /// checkpoint and exit 0. Secrets never appear in logs or errors.
 #[derive(Parser, Debug)]
 #[command(name = "cdc-capture", version, verbatim_doc_comment)]
 struct Cli {
-    /// Path of the TOML configuration file (see above). Without it, configuration comes
-    /// from CDC_CAPTURE__* environment variables only.
+    /// Path of the TOML configuration file, or of a Debezium connector configuration
+    /// (`.properties` or `.json`; see above). Without it, configuration comes from
+    /// CDC_CAPTURE__* environment variables only.
     #[arg(short, long, env = "CDC_CAPTURE_CONFIG")]
     config: Option<PathBuf>,
 
@@ -76,9 +102,7 @@ struct Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let mut config: cdc_capture::CaptureConfig =
-        cdc_ops::load_config(cli.config.as_deref(), "CDC_CAPTURE")
-            .context("loading configuration")?;
+    let (mut config, warnings) = load(cli.config.as_deref())?;
     if let Some(format) = cli.log_format {
         config.ops.log_format = format;
     }
@@ -87,10 +111,16 @@ fn main() -> anyhow::Result<()> {
     }
     if cli.check {
         config.validate()?;
+        for warning in &warnings {
+            println!("warning: {warning}");
+        }
         println!("{config:#?}");
         return Ok(());
     }
     cdc_ops::init_logging(config.ops.log_format, &config.ops.log_filter)?;
+    for warning in &warnings {
+        tracing::warn!("Debezium connector config: {warning}");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
         let shutdown = cdc_capture::Shutdown::new();
@@ -101,4 +131,29 @@ fn main() -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// Loads our TOML, or a Debezium connector configuration (`.properties`, `.json`)
+/// translated into the same shape; environment overrides apply on top of either. Returns
+/// the warnings about ignored Debezium options (logged once logging is set up).
+fn load(path: Option<&Path>) -> anyhow::Result<(cdc_capture::CaptureConfig, Vec<String>)> {
+    const ENV_PREFIX: &str = "CDC_CAPTURE";
+    match path {
+        Some(path) if dbz_config::is_debezium_config(path) => {
+            let translated = dbz_config::load(path)?;
+            let config = cdc_ops::load_config_from_table(translated.table, ENV_PREFIX)
+                .with_context(|| {
+                    format!(
+                        "loading Debezium connector config {} (Kafka brokers come from \
+                         kafka.bootstrap.servers or CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS)",
+                        path.display()
+                    )
+                })?;
+            Ok((config, translated.warnings))
+        }
+        _ => Ok((
+            cdc_ops::load_config(path, ENV_PREFIX).context("loading configuration")?,
+            Vec::new(),
+        )),
+    }
 }

@@ -6,7 +6,7 @@ use cdc_model::TableId;
 use cdc_proto::checkpoint::v1::PostgresPosition;
 use pgwire_replication::{Lsn, ReplicationClient, ReplicationConfig, TlsConfig};
 
-use crate::config::SourceConfig;
+use crate::config::{PublicationMode, SnapshotMode, SourceConfig};
 use crate::pgtypes::SESSION_SETTINGS;
 use crate::table::quote_ident;
 use crate::CaptureError;
@@ -62,30 +62,57 @@ pub fn replication_config(source: &SourceConfig) -> ReplicationConfig {
     .with_status_interval(Duration::from_secs(1))
 }
 
-/// Creates the publication if missing and adds captured tables it lacks.
+/// Applies Debezium's `publication.autocreate.mode` to the publication `name` for the
+/// captured `tables` (see [`PublicationMode`]). Captured tables an existing publication does
+/// not contain are reported: their changes are not streamed.
 pub async fn ensure_publication(
     client: &tokio_postgres::Client,
     name: &str,
+    mode: PublicationMode,
     tables: &[TableId],
 ) -> Result<(), CaptureError> {
     let pg = |what: String, e| CaptureError::postgres(what, e);
     let qualified = |t: &TableId| format!("{}.{}", quote_ident(&t.namespace), quote_ident(&t.name));
-    let exists = client
-        .query_opt("SELECT 1 FROM pg_publication WHERE pubname = $1", &[&name])
+    let list = tables.iter().map(qualified).collect::<Vec<_>>().join(", ");
+    let all_tables: Option<bool> = client
+        .query_opt(
+            "SELECT puballtables FROM pg_publication WHERE pubname = $1",
+            &[&name],
+        )
         .await
         .map_err(|e| pg(format!("looking up publication {name}"), e))?
-        .is_some();
-    if !exists {
-        let list = tables.iter().map(qualified).collect::<Vec<_>>().join(", ");
+        .map(|r| r.get(0));
+    let create = match (all_tables, mode) {
+        (None, PublicationMode::Disabled) => {
+            return Err(CaptureError::Config(format!(
+                "publication {name} does not exist and publication.autocreate.mode is \
+                 disabled; create it (CREATE PUBLICATION {name} FOR TABLE …) and restart"
+            )))
+        }
+        (None, PublicationMode::Filtered) => Some(format!("FOR TABLE {list}")),
+        (None, PublicationMode::AllTables) => Some("FOR ALL TABLES".to_owned()),
+        (None, PublicationMode::NoTables) => Some(String::new()),
+        (Some(true), PublicationMode::Filtered) => {
+            return Err(CaptureError::Config(format!(
+                "publication {name} is FOR ALL TABLES and cannot be narrowed to the captured \
+                 tables; drop it, or set publication.autocreate.mode to all_tables"
+            )))
+        }
+        (Some(true), _) => return Ok(()),
+        (Some(false), _) => None,
+    };
+    if let Some(target) = create {
         client
             .batch_execute(&format!(
-                "CREATE PUBLICATION {} FOR TABLE {list}",
+                "CREATE PUBLICATION {} {target}",
                 quote_ident(name)
             ))
             .await
             .map_err(|e| pg(format!("creating publication {name}"), e))?;
-        tracing::info!(publication = name, tables = %list, "publication created");
-        return Ok(());
+        tracing::info!(publication = name, ?mode, tables = %list, "publication created");
+        if mode != PublicationMode::NoTables {
+            return Ok(());
+        }
     }
     let rows = client
         .query(
@@ -98,16 +125,23 @@ pub async fn ensure_publication(
         .iter()
         .map(|r| TableId::new(r.get::<_, String>(0), r.get::<_, String>(1)))
         .collect();
-    for table in tables.iter().filter(|t| !present.contains(t)) {
+    let missing: Vec<&TableId> = tables.iter().filter(|t| !present.contains(t)).collect();
+    let extra = present.iter().any(|t| !tables.contains(t));
+    if mode == PublicationMode::Filtered && (!missing.is_empty() || extra) {
         client
             .batch_execute(&format!(
-                "ALTER PUBLICATION {} ADD TABLE {}",
-                quote_ident(name),
-                qualified(table)
+                "ALTER PUBLICATION {} SET TABLE {list}",
+                quote_ident(name)
             ))
             .await
-            .map_err(|e| pg(format!("adding {table} to publication {name}"), e))?;
-        tracing::info!(publication = name, %table, "table added to publication");
+            .map_err(|e| pg(format!("setting the tables of publication {name}"), e))?;
+        tracing::info!(publication = name, tables = %list, "publication tables updated");
+        return Ok(());
+    }
+    for table in missing {
+        tracing::warn!(publication = name, %table,
+            "captured table is not in the publication: its rows are snapshotted but its \
+             changes are not streamed until it is added (ALTER PUBLICATION … ADD TABLE)");
     }
     Ok(())
 }
@@ -243,33 +277,55 @@ pub async fn create_slot(source: &SourceConfig) -> Result<NewSlot, CaptureError>
     })
 }
 
-/// What to do at start, from the checkpoint and the slot.
+/// What to do at start, from the snapshot mode, the checkpoint and the slot.
 #[derive(Debug, PartialEq)]
 pub enum Plan {
-    /// Stream from the checkpoint.
-    Resume(PostgresPosition),
+    /// Stream from the checkpoint; with `snapshot_first` (mode `always`) read the tables in
+    /// a new transaction first.
+    Resume {
+        position: PostgresPosition,
+        snapshot_first: bool,
+    },
     /// Continue an interrupted initial snapshot (the slot is kept), then stream.
     ResumeSnapshot(PostgresPosition),
-    /// (Re)create the slot and take the initial snapshot; drop a stale slot first.
+    /// (Re)create the slot and take the initial snapshot (unless the mode is `no_data`);
+    /// drop a stale slot first.
     Fresh { drop_stale_slot: bool },
+    /// `initial_only`: read the tables in a new transaction and stop; no slot is created and
+    /// the checkpoint is left as it is.
+    SnapshotOnly,
 }
 
-/// Decides how to start. A completed checkpoint whose slot is gone is an error: changes
-/// since the checkpoint may be lost, and an operator must decide.
+/// Decides how to start. A completed checkpoint whose slot is gone is an error (changes
+/// since the checkpoint may be lost and an operator must decide) unless the snapshot mode
+/// says to take a new snapshot then (`when_needed`, `always`).
 pub fn plan(
+    mode: SnapshotMode,
     checkpoint: Option<PostgresPosition>,
     slot_exists: bool,
     slot_name: &str,
 ) -> Result<Plan, CaptureError> {
+    if mode == SnapshotMode::InitialOnly {
+        return Ok(Plan::SnapshotOnly);
+    }
     match checkpoint {
         Some(cp) if cp.snapshot_completed && cp.slot_name == slot_name => {
             if slot_exists {
-                Ok(Plan::Resume(cp))
+                Ok(Plan::Resume {
+                    position: cp,
+                    snapshot_first: mode == SnapshotMode::Always,
+                })
+            } else if matches!(mode, SnapshotMode::WhenNeeded | SnapshotMode::Always) {
+                tracing::warn!(slot = slot_name, lsn = %crate::lsn_text(cp.confirmed_lsn),
+                    ?mode, "replication slot is missing; taking a new snapshot");
+                Ok(Plan::Fresh {
+                    drop_stale_slot: false,
+                })
             } else {
                 Err(CaptureError::SlotLost(format!(
                     "replication slot {slot_name} is missing but the checkpoint says streaming \
-                     reached LSN {}; changes after it may be lost. Delete the checkpoint file to \
-                     take a new initial snapshot",
+                     reached LSN {}; changes after it may be lost. Reset the stored position (README: Re-snapshot) \
+                     (or set snapshot.mode to when_needed) to take a new initial snapshot",
                     crate::lsn_text(cp.confirmed_lsn)
                 )))
             }
@@ -304,28 +360,60 @@ mod tests {
 
     #[test]
     fn resume_plan() {
+        use SnapshotMode::*;
+        let resume = |snapshot_first| Plan::Resume {
+            position: cp(true),
+            snapshot_first,
+        };
+        let fresh = |drop_stale_slot| Plan::Fresh { drop_stale_slot };
         assert_eq!(
-            plan(Some(cp(true)), true, "cdc").unwrap(),
-            Plan::Resume(cp(true))
-        );
-        assert!(plan(Some(cp(true)), false, "cdc").is_err());
-        assert_eq!(
-            plan(Some(cp(false)), true, "cdc").unwrap(),
-            Plan::Fresh {
-                drop_stale_slot: true
-            }
-        );
-        assert_eq!(
-            plan(None, false, "cdc").unwrap(),
-            Plan::Fresh {
-                drop_stale_slot: false
-            }
+            plan(Initial, Some(cp(true)), true, "cdc").unwrap(),
+            resume(false)
         );
         assert_eq!(
-            plan(Some(cp(true)), true, "other").unwrap(),
-            Plan::Fresh {
-                drop_stale_slot: true
-            }
+            plan(NoData, Some(cp(true)), true, "cdc").unwrap(),
+            resume(false)
         );
+        assert_eq!(
+            plan(WhenNeeded, Some(cp(true)), true, "cdc").unwrap(),
+            resume(false)
+        );
+        assert_eq!(
+            plan(Always, Some(cp(true)), true, "cdc").unwrap(),
+            resume(true)
+        );
+        // Lost slot: an error unless the mode re-snapshots.
+        assert!(plan(Initial, Some(cp(true)), false, "cdc").is_err());
+        assert!(plan(NoData, Some(cp(true)), false, "cdc").is_err());
+        assert_eq!(
+            plan(WhenNeeded, Some(cp(true)), false, "cdc").unwrap(),
+            fresh(false)
+        );
+        assert_eq!(
+            plan(Always, Some(cp(true)), false, "cdc").unwrap(),
+            fresh(false)
+        );
+        // Interrupted snapshot, no checkpoint, another slot's checkpoint: start over.
+        for mode in [Initial, NoData, WhenNeeded, Always] {
+            assert_eq!(
+                plan(mode, Some(cp(false)), true, "cdc").unwrap(),
+                fresh(true)
+            );
+            assert_eq!(plan(mode, None, false, "cdc").unwrap(), fresh(false));
+            assert_eq!(
+                plan(mode, Some(cp(true)), true, "other").unwrap(),
+                fresh(true)
+            );
+        }
+        for slot in [true, false] {
+            assert_eq!(
+                plan(InitialOnly, Some(cp(true)), slot, "cdc").unwrap(),
+                Plan::SnapshotOnly
+            );
+            assert_eq!(
+                plan(InitialOnly, None, slot, "cdc").unwrap(),
+                Plan::SnapshotOnly
+            );
+        }
     }
 }

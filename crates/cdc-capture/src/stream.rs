@@ -14,6 +14,7 @@ use pgwire_replication::ReplicationEvent;
 
 use crate::emit::{Emitter, Origin, TxContext, TxCounters};
 use crate::pgoutput::{self, OldKind, PgOutputMessage};
+use crate::selection::Selection;
 use crate::table::{load_columns, CapturedTable};
 use crate::CaptureError;
 
@@ -40,6 +41,7 @@ pub struct Streamer<'a> {
     sql: &'a tokio_postgres::Client,
     emitter: &'a Emitter<'a>,
     topic_prefix: String,
+    selection: &'a Selection,
     captured: HashSet<TableId>,
     relations: HashMap<u32, CapturedTable>,
     tx: Option<Transaction>,
@@ -53,6 +55,7 @@ impl<'a> Streamer<'a> {
         sql: &'a tokio_postgres::Client,
         emitter: &'a Emitter<'a>,
         topic_prefix: &str,
+        selection: &'a Selection,
         captured: HashSet<TableId>,
         resume: Option<PartialTransaction>,
     ) -> Streamer<'a> {
@@ -60,6 +63,7 @@ impl<'a> Streamer<'a> {
             sql,
             emitter,
             topic_prefix: topic_prefix.to_owned(),
+            selection,
             captured,
             relations: HashMap::new(),
             tx: None,
@@ -298,8 +302,13 @@ impl<'a> Streamer<'a> {
                     return Ok(());
                 }
                 let catalog = load_columns(self.sql, &id).await?;
-                let table =
-                    CapturedTable::from_relation(id, &columns, &catalog, &self.topic_prefix);
+                let table = CapturedTable::from_relation(
+                    id,
+                    &columns,
+                    &catalog,
+                    &self.topic_prefix,
+                    self.selection,
+                );
                 tracing::debug!(table = %table.schema.id, rel_id, "relation registered");
                 self.relations.insert(rel_id, table);
                 return Ok(());

@@ -9,6 +9,7 @@ use cdc_model::{Column, ColumnType, Row, TableId, TableSchema, Value};
 
 use crate::pgoutput::TupleValue;
 use crate::pgtypes;
+use crate::selection::Selection;
 use crate::CaptureError;
 
 /// What the catalog says about one column.
@@ -76,11 +77,22 @@ pub struct CapturedTable {
 }
 
 impl CapturedTable {
-    pub fn new(id: TableId, columns: &[PgColumn], topic_prefix: &str) -> CapturedTable {
+    /// Builds the table from its catalog columns. Columns `selection` excludes are left
+    /// out of events; `message.key.columns` replaces the primary key as the event key.
+    pub fn new(
+        id: TableId,
+        columns: &[PgColumn],
+        topic_prefix: &str,
+        selection: &Selection,
+    ) -> CapturedTable {
         let mut model_columns = Vec::new();
         let mut source_columns = Vec::with_capacity(columns.len());
         let mut keyed: Vec<(i32, usize)> = Vec::new();
         for c in columns {
+            if !selection.column_included(&id, &c.name) {
+                source_columns.push(None);
+                continue;
+            }
             let Some(ty) = pgtypes::column_type(c.type_oid, c.type_modifier) else {
                 tracing::warn!(table = %id, column = %c.name, type_oid = c.type_oid,
                     "column type is not supported yet; the column is left out of events");
@@ -103,6 +115,10 @@ impl CapturedTable {
             });
         }
         keyed.sort();
+        let names: Vec<&str> = model_columns.iter().map(|c| c.name.as_str()).collect();
+        let key = selection
+            .key_columns(&id, &names)
+            .unwrap_or_else(|| keyed.into_iter().map(|(_, i)| i).collect());
         let select_list = model_columns
             .iter()
             .map(|c| quote_ident(&c.name))
@@ -112,7 +128,7 @@ impl CapturedTable {
         let schema = Arc::new(TableSchema {
             id,
             columns: model_columns,
-            key: keyed.into_iter().map(|(_, i)| i).collect(),
+            key,
         });
         CapturedTable {
             codec: TableCodec::new(schema.clone(), &topic),
@@ -130,6 +146,7 @@ impl CapturedTable {
         relation: &[crate::pgoutput::RelationColumn],
         catalog: &[PgColumn],
         topic_prefix: &str,
+        selection: &Selection,
     ) -> CapturedTable {
         let by_name: HashMap<&str, &PgColumn> =
             catalog.iter().map(|c| (c.name.as_str(), c)).collect();
@@ -147,7 +164,7 @@ impl CapturedTable {
                 }
             })
             .collect();
-        CapturedTable::new(id, &columns, topic_prefix)
+        CapturedTable::new(id, &columns, topic_prefix, selection)
     }
 
     /// `SELECT` list of the captured columns.
@@ -306,6 +323,7 @@ mod tests {
                 col("n", 23, false, Some("7"), None),
             ],
             "srv",
+            &Selection::default(),
         );
         assert_eq!(t.topic, "srv.public.t_x");
         let names: Vec<_> = t.schema.columns.iter().map(|c| c.name.as_str()).collect();

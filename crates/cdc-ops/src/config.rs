@@ -34,7 +34,7 @@ pub fn load_config<T: DeserializeOwned>(
     path: Option<&Path>,
     env_prefix: &str,
 ) -> Result<T, ConfigError> {
-    let mut table = match path {
+    let table = match path {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.to_owned(),
@@ -47,6 +47,16 @@ pub fn load_config<T: DeserializeOwned>(
         }
         None => Table::new(),
     };
+    load_config_from_table(table, env_prefix)
+}
+
+/// Loads `T` from an already-built TOML table (e.g. one translated from another
+/// configuration format) with overrides from the environment variables starting with
+/// `<env_prefix>__`.
+pub fn load_config_from_table<T: DeserializeOwned>(
+    mut table: Table,
+    env_prefix: &str,
+) -> Result<T, ConfigError> {
     apply_env_overrides(&mut table, env_prefix, std::env::vars())?;
     // Deserialisation errors name the field, never its value.
     Value::Table(table)

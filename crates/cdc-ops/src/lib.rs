@@ -13,7 +13,7 @@ pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{load_config, ConfigError};
+pub use config::{load_config, load_config_from_table, ConfigError};
 pub use http::{serve_ops_endpoint, serve_while, Health, OpsConfig, OpsServer};
 pub use secret::Secret;
 pub use shutdown::{shutdown_on_signals, Shutdown};

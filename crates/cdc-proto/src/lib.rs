@@ -13,7 +13,10 @@ pub mod checkpoint {
 
 #[cfg(test)]
 mod tests {
-    use super::checkpoint::v1::{checkpoint::Source, Checkpoint, PostgresPosition};
+    use super::checkpoint::v1::{
+        checkpoint::Source, Checkpoint, CollectionCount, PartialTransaction, PostgresPosition,
+        TableSnapshotProgress,
+    };
     use prost::Message;
 
     #[test]
@@ -25,7 +28,24 @@ mod tests {
                 slot_name: "cdc".into(),
                 confirmed_lsn: 0x16B_3748,
                 snapshot_lsn: 0x16B_0000,
-                snapshot_completed: true,
+                snapshot_completed: false,
+                partial: Some(PartialTransaction {
+                    final_lsn: 0x16B_4000,
+                    messages_done: 7,
+                    events_emitted: 8,
+                    collections: vec![CollectionCount {
+                        data_collection: "public.t".into(),
+                        events: 8,
+                    }],
+                    begin_emitted: true,
+                }),
+                snapshot_progress: vec![TableSnapshotProgress {
+                    table: "public.big".into(),
+                    pages_per_chunk: 10,
+                    chunks: 4,
+                    done: vec![0, 2],
+                    rows: 1234,
+                }],
             })),
         };
         let bytes = cp.encode_to_vec();
