@@ -101,6 +101,7 @@ mod tests {
             snapshot_completed: true,
             partial: None,
             snapshot_progress: Vec::new(),
+            incremental: None,
         };
         store.store(&pos).unwrap();
         assert_eq!(store.load().unwrap(), Some(pos));

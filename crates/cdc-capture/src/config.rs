@@ -127,9 +127,10 @@ pub struct SourceConfig {
     /// `message.key.columns`: `schema.table:col1,col2;…` key overrides.
     #[serde(default)]
     pub message_key_columns: Option<String>,
-    /// `signal.data.collection`: the `schema.table` of the Debezium signalling table. It is
-    /// captured like any other table; signals themselves (incremental snapshots) are not
-    /// acted on yet.
+    /// `signal.data.collection`: the `schema.table` of the Debezium signalling table
+    /// (`id varchar(42) primary key, type varchar(32) not null, data varchar(2048)`). It is
+    /// captured like any other table; `execute-snapshot` signals start incremental
+    /// snapshots, and the capture writes its watermarks into it.
     #[serde(default)]
     pub signal_data_collection: Option<String>,
 }
@@ -223,6 +224,10 @@ pub struct SnapshotConfig {
     /// are cut into CTID ranges.
     #[serde(default = "default_max_threads")]
     pub max_threads: usize,
+    /// Rows per chunk of an incremental snapshot (Debezium
+    /// `incremental.snapshot.chunk.size`).
+    #[serde(default = "default_incremental_chunk_size")]
+    pub incremental_chunk_size: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -288,6 +293,9 @@ fn default_checkpoint_interval_ms() -> u64 {
 fn default_snapshot_mode() -> SnapshotMode {
     SnapshotMode::Initial
 }
+fn default_incremental_chunk_size() -> u32 {
+    1024
+}
 fn default_max_threads() -> usize {
     4
 }
@@ -310,6 +318,7 @@ impl Default for SnapshotConfig {
             mode: default_snapshot_mode(),
             fetch_size: default_fetch_size(),
             max_threads: default_max_threads(),
+            incremental_chunk_size: default_incremental_chunk_size(),
         }
     }
 }

@@ -13,6 +13,7 @@
 //! - `table`: captured tables (schema, topic, codec) and tuple/row conversion.
 //! - `snapshot`: the initial snapshot: parallel CTID chunks, resumable.
 //! - `stream`: replication events → change events.
+//! - `incremental`: ad-hoc incremental snapshots through the signal table (watermarks).
 //! - `emit`: building events and publishing them (plus tombstones).
 //! - `heartbeat`: Debezium heartbeat records, `heartbeat.action.query`, and a WAL message that
 //!   lets the slot advance while captured tables are idle.
@@ -37,6 +38,7 @@ pub mod dbz_config;
 mod checkpoint;
 mod emit;
 mod heartbeat;
+mod incremental;
 mod metrics;
 mod offsets;
 mod pgoutput;
@@ -235,6 +237,7 @@ async fn capture(
                 snapshot_completed: false,
                 partial: None,
                 snapshot_progress: Vec::new(),
+                incremental: None,
             };
             (Start::NewSlot(slot), position)
         }
@@ -242,6 +245,7 @@ async fn capture(
     let resume_lsn = Lsn::from_u64(position.confirmed_lsn.max(position.snapshot_lsn));
     let resume_partial = position.partial.clone();
     let snapshot_progress = position.snapshot_progress.clone();
+    let incremental = position.incremental.clone();
     let snapshot_lsn = position.snapshot_lsn;
     let (acked_tx, mut acked_rx) = watch::channel(position.confirmed_lsn);
     let (publisher, mut acker_task) = match fenced {
@@ -353,6 +357,10 @@ async fn capture(
         captured,
         resume_partial,
     );
+    if let Some(signal_table) = selection.signal_table() {
+        let signals = incremental::Signals::new(config, signal_table.clone(), incremental).await?;
+        streamer = streamer.with_signals(signals);
+    }
     let mut commit_tick = tokio::time::interval(Duration::from_millis(
         config.kafka.commit_interval_ms.clamp(10, 1000),
     ));

@@ -355,6 +355,7 @@ mod tests {
             snapshot_completed: completed,
             partial: None,
             snapshot_progress: Vec::new(),
+            incremental: None,
         }
     }
 

@@ -13,6 +13,7 @@ use cdc_proto::checkpoint::v1::{CollectionCount, PartialTransaction};
 use pgwire_replication::ReplicationEvent;
 
 use crate::emit::{Emitter, Origin, TxContext, TxCounters};
+use crate::incremental::Signals;
 use crate::pgoutput::{self, OldKind, PgOutputMessage};
 use crate::selection::Selection;
 use crate::table::{load_columns, CapturedTable};
@@ -48,6 +49,8 @@ pub struct Streamer<'a> {
     last_commit_lsn: Option<u64>,
     last_commit_us: Option<i64>,
     resume: Option<PartialTransaction>,
+    /// Incremental snapshots, when a signal table is configured.
+    signals: Option<Signals>,
 }
 
 impl<'a> Streamer<'a> {
@@ -70,7 +73,98 @@ impl<'a> Streamer<'a> {
             last_commit_lsn: None,
             last_commit_us: None,
             resume,
+            signals: None,
         }
+    }
+
+    /// Enables incremental snapshots through the signal table.
+    pub fn with_signals(mut self, signals: Signals) -> Self {
+        self.signals = Some(signals);
+        self
+    }
+
+    /// Between transactions: starts the next incremental-snapshot chunk when one is due.
+    async fn incremental_step(&mut self) -> Result<(), CaptureError> {
+        let Some(signals) = &mut self.signals else {
+            return Ok(());
+        };
+        if let Some(progress) = signals.next_chunk(self.selection).await? {
+            self.emitter
+                .publisher
+                .safe_point(|p| p.incremental = progress)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Before a change is emitted: a change to a key inside the open incremental-snapshot
+    /// window removes that row from the window.
+    fn observe_window(&mut self, message: &PgOutputMessage) -> Result<(), CaptureError> {
+        let Some(signals) = &mut self.signals else {
+            return Ok(());
+        };
+        if !signals.window_open() {
+            return Ok(());
+        }
+        let (rel_id, tuples) = match message {
+            PgOutputMessage::Insert { rel_id, new } => (rel_id, vec![new]),
+            PgOutputMessage::Update { rel_id, old, new } => {
+                let mut t = vec![new];
+                if let Some((_, o)) = old {
+                    t.push(o);
+                }
+                (rel_id, t)
+            }
+            PgOutputMessage::Delete { rel_id, old } => (rel_id, vec![&old.1]),
+            _ => return Ok(()),
+        };
+        let Some(table) = self.relations.get(rel_id) else {
+            return Ok(());
+        };
+        for tuple in tuples {
+            let row = table.row_from_tuple(tuple)?;
+            if let Some(key) = table.codec.encode_key_payload(&row)? {
+                signals.observe(&table.schema.id, &key);
+            }
+        }
+        Ok(())
+    }
+
+    fn is_signal_relation(&self, rel_id: u32) -> bool {
+        match (&self.signals, self.relations.get(&rel_id)) {
+            (Some(signals), Some(table)) => signals.is_signal_table(&table.schema.id),
+            _ => false,
+        }
+    }
+
+    /// After a change was emitted: acts on rows inserted into the signal table.
+    async fn handle_signal(
+        &mut self,
+        message: &PgOutputMessage,
+        lsn: u64,
+    ) -> Result<(), CaptureError> {
+        let (Some(signals), PgOutputMessage::Insert { rel_id, new }) = (&mut self.signals, message)
+        else {
+            return Ok(());
+        };
+        let Some(table) = self.relations.get(rel_id) else {
+            return Ok(());
+        };
+        if !signals.is_signal_table(&table.schema.id) {
+            return Ok(());
+        }
+        let row = table.row_from_tuple(new)?;
+        let captured: Vec<TableId> = self.captured.iter().cloned().collect();
+        if let Some(progress) = signals
+            .on_signal(table, &row, &captured, self.emitter, lsn)
+            .await?
+        {
+            self.emitter
+                .publisher
+                .safe_point(|p| p.incremental = progress)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Whether a source transaction is open (heartbeats wait for its end).
@@ -113,6 +207,7 @@ impl<'a> Streamer<'a> {
                         p.partial = None;
                     })
                     .await?;
+                self.incremental_step().await?;
             }
             ReplicationEvent::XLogData {
                 wal_start, data, ..
@@ -141,6 +236,7 @@ impl<'a> Streamer<'a> {
                 if self.tx.is_none() && wal_end.as_u64() > 0 =>
             {
                 self.advance(wal_end.as_u64()).await?;
+                self.incremental_step().await?;
             }
             ReplicationEvent::KeepAlive { .. } | ReplicationEvent::StoppedAt { .. } => {}
         }
@@ -329,7 +425,17 @@ impl<'a> Streamer<'a> {
         if !self.count_message() {
             return Ok(());
         }
+        self.observe_window(&message)?;
+        let signal = match &message {
+            PgOutputMessage::Insert { rel_id, .. } if self.is_signal_relation(*rel_id) => {
+                Some(message.clone())
+            }
+            _ => None,
+        };
         self.change(message, lsn).await?;
+        if let Some(signal) = signal {
+            self.handle_signal(&signal, lsn).await?;
+        }
         self.change_done().await
     }
 

@@ -14,8 +14,8 @@ pub mod checkpoint {
 #[cfg(test)]
 mod tests {
     use super::checkpoint::v1::{
-        checkpoint::Source, Checkpoint, CollectionCount, PartialTransaction, PostgresPosition,
-        TableSnapshotProgress,
+        checkpoint::Source, Checkpoint, CollectionCount, IncrementalSnapshot, PartialTransaction,
+        PostgresPosition, TableSnapshotProgress,
     };
     use prost::Message;
 
@@ -46,6 +46,14 @@ mod tests {
                     done: vec![0, 2],
                     rows: 1234,
                 }],
+                incremental: Some(IncrementalSnapshot {
+                    correlation_id: "ad-hoc-1".into(),
+                    tables: vec!["public.t".into()],
+                    last_key: vec!["42".into()],
+                    max_key: vec!["99".into()],
+                    max_key_known: true,
+                    filters: [("public.t".to_owned(), "x > 1".to_owned())].into(),
+                }),
             })),
         };
         let bytes = cp.encode_to_vec();

@@ -112,7 +112,7 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("lsn.flush.mode", Ignore("acknowledged LSNs are always confirmed to the slot")),
     ("lsn.flush.timeout.ms", Ignore("LSN confirmation has no timeout")),
     ("lsn.flush.timeout.action", Ignore("LSN confirmation has no timeout")),
-    ("offset.mismatch.strategy", Ignore("the resume position is the checkpoint file; a lost slot stops the capture")),
+    ("offset.mismatch.strategy", Ignore("the resume position is the offsets topic (or the checkpoint file); a lost slot stops the capture")),
     ("xmin.fetch.interval.ms", Ignore("the slot's xmin is not tracked")),
     ("read.only", Only(&["false"], "read-only (standby) captures are not supported")),
     // --- what is captured ---
@@ -131,8 +131,8 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("schema.blacklist", Reject("renamed; use schema.exclude.list")),
     ("column.whitelist", Reject("renamed; use column.include.list")),
     ("column.blacklist", Reject("renamed; use column.exclude.list")),
-    ("message.prefix.include.list", Ignore("logical decoding messages (op=m) are not emitted")),
-    ("message.prefix.exclude.list", Ignore("logical decoding messages (op=m) are not emitted")),
+    ("message.prefix.include.list", Reject("message prefix filters are not supported; every logical decoding message is emitted (op=m)")),
+    ("message.prefix.exclude.list", Reject("message prefix filters are not supported; every logical decoding message is emitted (op=m)")),
     // --- snapshot ---
     ("snapshot.mode", Map("snapshot.mode", Enum(SNAPSHOT_MODES))),
     ("snapshot.fetch.size", Map("snapshot.fetch_size", Int)),
@@ -146,13 +146,13 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("snapshot.select.statement.overrides", Reject("snapshot SELECT overrides are not supported; they change the snapshot rows")),
     ("snapshot.delay.ms", Ignore("the snapshot starts immediately")),
     ("snapshot.lock.timeout.ms", Ignore("the snapshot takes no table locks")),
-    ("snapshot.max.threads", Ignore("tables are snapshotted one after the other")),
+    ("snapshot.max.threads", Map("snapshot.max_threads", Int)),
     ("snapshot.tables.order.by.row.count", Ignore("tables are snapshotted in configuration/catalog order")),
-    ("incremental.snapshot.chunk.size", Ignore("incremental snapshots are not implemented yet")),
-    ("incremental.snapshot.watermarking.strategy", Ignore("incremental snapshots are not implemented yet")),
-    ("incremental.snapshot.allow.schema.changes", Ignore("incremental snapshots are not implemented yet")),
-    ("signal.enabled.channels", Ignore("signals are not processed yet")),
-    ("signal.poll.interval.ms", Ignore("signals are not processed yet")),
+    ("incremental.snapshot.chunk.size", Map("snapshot.incremental_chunk_size", Int)),
+    ("incremental.snapshot.watermarking.strategy", Only(&["insert_insert"], "only insert_insert watermarks are written")),
+    ("incremental.snapshot.allow.schema.changes", Ignore("a chunk is read with the table's current columns")),
+    ("signal.enabled.channels", Ignore("only the source channel (the signal table) is read")),
+    ("signal.poll.interval.ms", Ignore("signals are read from the stream as they are committed")),
     ("notification.enabled.channels", Ignore("notifications are not emitted")),
     // --- values ---
     ("decimal.handling.mode", Map("values.decimal_handling_mode", Enum(&["precise", "double", "string"]))),
@@ -241,8 +241,14 @@ pub const PREFIXES: &[(&str, Rule)] = &[
         "errors.deadletterqueue.",
         Ignore("dead letter queues apply to sink connectors only"),
     ),
-    ("signal.kafka.", Ignore("signals are not processed yet")),
-    ("signal.consumer.", Ignore("signals are not processed yet")),
+    (
+        "signal.kafka.",
+        Ignore("the Kafka signal channel is not read; use the signal table"),
+    ),
+    (
+        "signal.consumer.",
+        Ignore("the Kafka signal channel is not read; use the signal table"),
+    ),
     ("notification.", Ignore("notifications are not emitted")),
 ];
 

@@ -194,6 +194,11 @@ impl Selection {
         })
     }
 
+    /// The signal table (`signal.data.collection`), if configured.
+    pub fn signal_table(&self) -> Option<&TableId> {
+        self.signal_table.as_ref()
+    }
+
     /// The captured tables among `catalog` (every user table of the database, in catalog
     /// order). Explicitly listed tables are returned as listed.
     pub fn select_tables(&self, catalog: &[TableId]) -> Vec<TableId> {

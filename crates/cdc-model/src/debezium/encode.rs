@@ -206,8 +206,20 @@ pub(super) fn source_json(s: &SourceInfo, schema: &str, table: &str) -> Json {
             m.insert("ts_ns".into(), json!(s.ts_us.saturating_mul(1000)));
             m.insert("schema".into(), json!(schema));
             m.insert("table".into(), json!(table));
-            m.insert("txId".into(), json!(tx_id));
-            m.insert("lsn".into(), json!(lsn));
+            // Debezium leaves txId and lsn out of incremental-snapshot reads.
+            let incremental = s.snapshot == crate::SnapshotMarker::Incremental;
+            m.insert(
+                "txId".into(),
+                if incremental {
+                    Json::Null
+                } else {
+                    json!(tx_id)
+                },
+            );
+            m.insert(
+                "lsn".into(),
+                if incremental { Json::Null } else { json!(lsn) },
+            );
             m.insert("xmin".into(), Json::Null);
             m.insert("origin".into(), Json::Null);
             m.insert("origin_lsn".into(), Json::Null);

@@ -1,0 +1,495 @@
+//! Ad-hoc incremental snapshots through Debezium's signal table, with the watermark (DBLog)
+//! algorithm, while streaming continues.
+//!
+//! A user inserts `('<id>', 'execute-snapshot', '{"data-collections": ["public.t"],
+//! "type": "incremental"}')` into the signal table (`source.signal_data_collection`, which is
+//! captured). For each table, in primary-key order and up to the largest key present when the
+//! table's turn comes, the capture reads chunks of `snapshot.incremental_chunk_size` rows:
+//!
+//! 1. insert `('<chunk>-open', 'snapshot-window-open', …)` into the signal table;
+//! 2. read the chunk (`WHERE key > last ORDER BY key LIMIT n`) into a window;
+//! 3. insert `('<chunk>-close', 'snapshot-window-close', …)`.
+//!
+//! The stream sees the open watermark, then every change committed meanwhile: a change to a
+//! key in the window removes that row (the streamed event is newer or equally new). At the
+//! close watermark the rest of the window is emitted as `op=r` with `snapshot=incremental`,
+//! and the next chunk starts. The progress (tables left, last key, maximum key) is part of the
+//! resume position, so an interrupted incremental snapshot continues after a restart; a
+//! window that was not emitted is simply read again.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use cdc_model::{Op, Row, SnapshotMarker, TableId, Value};
+use cdc_proto::checkpoint::v1::IncrementalSnapshot;
+use serde_json::Value as Json;
+use tokio_postgres::SimpleQueryMessage;
+
+use crate::emit::{Emitter, Origin};
+use crate::pgtypes::SESSION_SETTINGS;
+use crate::selection::Selection;
+use crate::table::{load_columns, quote_ident, CapturedTable};
+use crate::CaptureError;
+
+/// An open window: the rows of one chunk, minus those the stream changed meanwhile.
+struct Window {
+    id: String,
+    table: Arc<CapturedTable>,
+    open_seen: bool,
+    /// Key payload and row, in key order.
+    rows: Vec<(Vec<u8>, Row)>,
+    removed: HashSet<Vec<u8>>,
+    /// Text of the key of the chunk's last row; `None` when the chunk was empty.
+    last_key: Option<Vec<String>>,
+    full: bool,
+}
+
+/// Incremental-snapshot state of the streamer.
+pub struct Signals {
+    table: TableId,
+    sql: tokio_postgres::Client,
+    chunk_size: u32,
+    topic_prefix: String,
+    /// The running snapshot (mirrors the position's `incremental` field).
+    state: Option<IncrementalSnapshot>,
+    window: Option<Window>,
+    chunk_seq: u64,
+}
+
+fn pg(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> CaptureError {
+    let what = what.into();
+    move |e| CaptureError::postgres(format!("incremental snapshot: {what}"), e)
+}
+
+/// `'text'` as an SQL literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+impl Signals {
+    /// Connects for watermarks and chunk reads; `resumed` is the stored progress.
+    pub async fn new(
+        config: &crate::config::CaptureConfig,
+        table: TableId,
+        resumed: Option<IncrementalSnapshot>,
+    ) -> Result<Signals, CaptureError> {
+        let sql = crate::source::connect_sql(&config.source).await?;
+        let mut setup = String::new();
+        for (k, v) in SESSION_SETTINGS {
+            setup.push_str(&format!("SET {k} = '{v}'; "));
+        }
+        sql.batch_execute(&setup)
+            .await
+            .map_err(pg("session settings"))?;
+        if let Some(s) = &resumed {
+            tracing::info!(id = %s.correlation_id, tables = ?s.tables,
+                "resuming an incremental snapshot");
+        }
+        Ok(Signals {
+            table,
+            sql,
+            chunk_size: config.snapshot.incremental_chunk_size,
+            topic_prefix: config.topic_prefix.clone(),
+            state: resumed,
+            window: None,
+            chunk_seq: 0,
+        })
+    }
+
+    /// Whether `id` is the signal table.
+    pub fn is_signal_table(&self, id: &TableId) -> bool {
+        *id == self.table
+    }
+
+    /// A row inserted into the signal table. Returns the new progress when a snapshot was
+    /// requested (to be stored in the position), and emits the window at its close watermark.
+    pub async fn on_signal(
+        &mut self,
+        table: &CapturedTable,
+        row: &Row,
+        captured: &[TableId],
+        emitter: &Emitter<'_>,
+        lsn: u64,
+    ) -> Result<Option<Option<IncrementalSnapshot>>, CaptureError> {
+        let text = |name: &str| {
+            table
+                .schema
+                .columns
+                .iter()
+                .position(|c| c.name == name)
+                .and_then(|i| match &row[i] {
+                    Value::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+        };
+        let (Some(id), Some(kind)) = (text("id"), text("type")) else {
+            return Ok(None);
+        };
+        match kind.as_str() {
+            "execute-snapshot" => {
+                let data = text("data").unwrap_or_default();
+                match parse_request(&id, &data, captured) {
+                    Ok(Some(request)) => {
+                        tracing::info!(%id, tables = ?request.tables,
+                            "incremental snapshot requested");
+                        self.state = Some(request);
+                        self.window = None;
+                        Ok(Some(self.state.clone()))
+                    }
+                    Ok(None) => Ok(None),
+                    Err(reason) => {
+                        tracing::warn!(%id, %reason, "signal ignored");
+                        Ok(None)
+                    }
+                }
+            }
+            "stop-snapshot" => {
+                tracing::info!(%id, "incremental snapshot stopped by signal");
+                self.state = None;
+                self.window = None;
+                Ok(Some(None))
+            }
+            "snapshot-window-open" => {
+                if let Some(w) = &mut self.window {
+                    if id == format!("{}-open", w.id) {
+                        w.open_seen = true;
+                    }
+                }
+                Ok(None)
+            }
+            "snapshot-window-close" => {
+                let matches = self
+                    .window
+                    .as_ref()
+                    .is_some_and(|w| w.open_seen && id == format!("{}-close", w.id));
+                if !matches {
+                    return Ok(None);
+                }
+                self.close_window(emitter, lsn).await.map(Some)
+            }
+            other => {
+                tracing::debug!(%id, kind = other, "signal not handled");
+                Ok(None)
+            }
+        }
+    }
+
+    /// A streamed change to `table` with key payload `key`: the streamed event wins over the
+    /// window's copy.
+    pub fn observe(&mut self, table: &TableId, key: &[u8]) {
+        if let Some(w) = &mut self.window {
+            if w.open_seen && w.table.schema.id == *table {
+                w.removed.insert(key.to_vec());
+            }
+        }
+    }
+
+    /// Whether a window is waiting for its watermarks.
+    pub fn window_open(&self) -> bool {
+        self.window.is_some()
+    }
+
+    /// Emits the window and advances the progress.
+    async fn close_window(
+        &mut self,
+        emitter: &Emitter<'_>,
+        lsn: u64,
+    ) -> Result<Option<IncrementalSnapshot>, CaptureError> {
+        let Some(w) = self.window.take() else {
+            return Ok(self.state.clone());
+        };
+        let origin = Origin {
+            ts_us: chrono::Utc::now().timestamp_micros(),
+            snapshot: SnapshotMarker::Incremental,
+            lsn,
+            last_commit_lsn: None,
+            tx_id: None,
+        };
+        let mut emitted = 0usize;
+        for (key, row) in w.rows {
+            if !w.removed.contains(&key) {
+                emitter
+                    .emit(&w.table, Op::Read, None, Some(row), &origin, None)
+                    .await?;
+                emitted += 1;
+            }
+        }
+        emitter.metrics.snapshot_rows.inc_by(emitted as u64);
+        if let Some(state) = &mut self.state {
+            match (w.last_key, w.full) {
+                (Some(last), true) => state.last_key = last,
+                _ => {
+                    tracing::info!(table = %w.table.schema.id, "incremental snapshot of table finished");
+                    state.tables.remove(0);
+                    state.last_key.clear();
+                    state.max_key.clear();
+                    state.max_key_known = false;
+                }
+            }
+            if state.tables.is_empty() {
+                tracing::info!(id = %state.correlation_id, "incremental snapshot finished");
+                self.state = None;
+            }
+        }
+        Ok(self.state.clone())
+    }
+
+    /// Opens the next chunk's window when a snapshot is running and no window is open.
+    /// Returns the progress when it changed (a table turned out empty or finished).
+    pub async fn next_chunk(
+        &mut self,
+        selection: &Selection,
+    ) -> Result<Option<Option<IncrementalSnapshot>>, CaptureError> {
+        let mut changed = false;
+        loop {
+            if self.window.is_some() {
+                return Ok(changed.then(|| self.state.clone()));
+            }
+            let Some(state) = &mut self.state else {
+                return Ok(changed.then_some(None));
+            };
+            let Some(name) = state.tables.first().cloned() else {
+                self.state = None;
+                return Ok(Some(None));
+            };
+            let Some(id) = name.split_once('.').map(|(s, t)| TableId::new(s, t)) else {
+                state.tables.remove(0);
+                changed = true;
+                continue;
+            };
+            let columns = load_columns(&self.sql, &id).await?;
+            let table = Arc::new(CapturedTable::new(
+                id.clone(),
+                &columns,
+                &self.topic_prefix,
+                selection,
+            ));
+            if table.schema.key.is_empty() {
+                tracing::warn!(table = %id, "incremental snapshot needs a primary key; table skipped");
+                state.tables.remove(0);
+                changed = true;
+                continue;
+            }
+            let keys: Vec<String> = table
+                .schema
+                .key
+                .iter()
+                .map(|&i| quote_ident(&table.schema.columns[i].name))
+                .collect();
+            let keys = keys.join(", ");
+            let from = format!("{}.{}", quote_ident(&id.namespace), quote_ident(&id.name));
+            if !state.max_key_known {
+                let rows = self
+                    .sql
+                    .simple_query(&format!(
+                        "SELECT {keys} FROM {from} ORDER BY {keys} DESC LIMIT 1"
+                    ))
+                    .await
+                    .map_err(pg(format!("reading the largest key of {id}")))?;
+                match first_row_texts(&rows) {
+                    Some(max) => {
+                        state.max_key = max;
+                        state.max_key_known = true;
+                    }
+                    None => {
+                        tracing::info!(table = %id, "incremental snapshot: table is empty");
+                        state.tables.remove(0);
+                        changed = true;
+                        continue;
+                    }
+                }
+            }
+            let types = key_types(&self.sql, &id, &table).await?;
+            let typed = |texts: &[String]| -> String {
+                texts
+                    .iter()
+                    .zip(&types)
+                    .map(|(t, ty)| format!("{}::{ty}", literal(t)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut conditions = vec![format!("({keys}) <= ({})", typed(&state.max_key))];
+            if !state.last_key.is_empty() {
+                conditions.push(format!("({keys}) > ({})", typed(&state.last_key)));
+            }
+            if let Some(filter) = state.filters.get(&name) {
+                conditions.push(format!("({filter})"));
+            }
+            self.chunk_seq += 1;
+            let chunk_id = format!("{}-{}", state.correlation_id, self.chunk_seq);
+            let signal = format!(
+                "{}.{}",
+                quote_ident(&self.table.namespace),
+                quote_ident(&self.table.name)
+            );
+            let now = chrono::Utc::now().to_rfc3339();
+            self.sql
+                .batch_execute(&format!(
+                    "INSERT INTO {signal} (id, type, data) VALUES ({}, 'snapshot-window-open', {})",
+                    literal(&format!("{chunk_id}-open")),
+                    literal(&format!("{{\"openWindowTimestamp\": \"{now}\"}}"))
+                ))
+                .await
+                .map_err(pg("writing the open watermark"))?;
+            let messages = self
+                .sql
+                .simple_query(&format!(
+                    "SELECT {} FROM {from} WHERE {} ORDER BY {keys} LIMIT {}",
+                    table.select_list(),
+                    conditions.join(" AND "),
+                    self.chunk_size
+                ))
+                .await
+                .map_err(pg(format!("reading a chunk of {id}")))?;
+            let mut rows = Vec::new();
+            let mut last_key = None;
+            for m in &messages {
+                if let SimpleQueryMessage::Row(r) = m {
+                    let row = table.row_from_text((0..r.len()).map(|i| r.get(i)))?;
+                    last_key = Some(
+                        table
+                            .schema
+                            .key
+                            .iter()
+                            .map(|&i| r.get(i).unwrap_or_default().to_owned())
+                            .collect(),
+                    );
+                    let key = table.codec.encode_key_payload(&row)?.unwrap_or_default();
+                    rows.push((key, row));
+                }
+            }
+            let full = rows.len() as u32 >= self.chunk_size;
+            self.sql
+                .batch_execute(&format!(
+                    "INSERT INTO {signal} (id, type, data) VALUES ({}, 'snapshot-window-close', {})",
+                    literal(&format!("{chunk_id}-close")),
+                    literal("{}")
+                ))
+                .await
+                .map_err(pg("writing the close watermark"))?;
+            tracing::debug!(table = %id, chunk = %chunk_id, rows = rows.len(), "chunk window open");
+            self.window = Some(Window {
+                id: chunk_id,
+                table,
+                open_seen: false,
+                rows,
+                removed: HashSet::new(),
+                last_key,
+                full,
+            });
+        }
+    }
+}
+
+fn first_row_texts(messages: &[SimpleQueryMessage]) -> Option<Vec<String>> {
+    messages.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(r) => Some(
+            (0..r.len())
+                .map(|i| r.get(i).unwrap_or_default().to_owned())
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
+/// `format_type` of each key column, for typed literals.
+async fn key_types(
+    sql: &tokio_postgres::Client,
+    id: &TableId,
+    table: &CapturedTable,
+) -> Result<Vec<String>, CaptureError> {
+    let mut types = Vec::new();
+    for &i in &table.schema.key {
+        let name = &table.schema.columns[i].name;
+        let row = sql
+            .query_one(
+                "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+                 WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass \
+                 AND a.attname = $3",
+                &[&id.namespace, &id.name, name],
+            )
+            .await
+            .map_err(pg(format!("reading the type of {id}.{name}")))?;
+        types.push(row.get::<_, String>(0));
+    }
+    Ok(types)
+}
+
+/// Parses an `execute-snapshot` signal's `data`. `Ok(None)` for a blocking snapshot (not
+/// supported: logged).
+fn parse_request(
+    id: &str,
+    data: &str,
+    captured: &[TableId],
+) -> Result<Option<IncrementalSnapshot>, String> {
+    let json: Json = serde_json::from_str(data).map_err(|e| format!("data is not JSON: {e}"))?;
+    let kind = json["type"].as_str().unwrap_or("incremental");
+    if !kind.eq_ignore_ascii_case("incremental") {
+        return Err(format!(
+            "snapshot type {kind:?} is not supported (only incremental)"
+        ));
+    }
+    let patterns = json["data-collections"]
+        .as_array()
+        .ok_or("data-collections is missing")?;
+    let mut tables = Vec::new();
+    for p in patterns {
+        let p = p.as_str().ok_or("data-collections must be strings")?;
+        let re = regex::Regex::new(&format!("^(?:{p})$"))
+            .map_err(|e| format!("data-collection {p:?} is not a valid regex: {e}"))?;
+        for id in captured {
+            let name = id.to_string();
+            if re.is_match(&name) && !tables.contains(&name) {
+                tables.push(name);
+            }
+        }
+    }
+    if tables.is_empty() {
+        return Err(format!("no captured table matches {patterns:?}"));
+    }
+    let mut filters = std::collections::HashMap::new();
+    if let Some(conditions) = json["additional-conditions"].as_array() {
+        for c in conditions {
+            if let (Some(t), Some(f)) = (c["data-collection"].as_str(), c["filter"].as_str()) {
+                filters.insert(t.to_owned(), f.to_owned());
+            }
+        }
+    }
+    Ok(Some(IncrementalSnapshot {
+        correlation_id: id.to_owned(),
+        tables,
+        last_key: Vec::new(),
+        max_key: Vec::new(),
+        max_key_known: false,
+        filters,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_parsed_like_debezium() {
+        let captured = [TableId::new("public", "a"), TableId::new("public", "b1")];
+        let r = parse_request(
+            "s1",
+            r#"{"data-collections": ["public.b.*", "public.a"], "type": "INCREMENTAL",
+                "additional-conditions": [{"data-collection": "public.a", "filter": "x > 1"}]}"#,
+            &captured,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(r.tables, vec!["public.b1", "public.a"]);
+        assert_eq!(r.filters.get("public.a").map(String::as_str), Some("x > 1"));
+        assert!(parse_request("s", r#"{"data-collections": ["x"]}"#, &captured).is_err());
+        assert!(parse_request(
+            "s",
+            r#"{"data-collections": ["public.a"], "type": "blocking"}"#,
+            &captured
+        )
+        .is_err());
+        assert!(parse_request("s", "not json", &captured).is_err());
+        assert_eq!(literal("it's"), "'it''s'");
+    }
+}
