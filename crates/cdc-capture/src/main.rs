@@ -10,11 +10,14 @@ use clap::Parser;
 ///
 /// The capture creates (if missing) a publication for the configured tables and a pgoutput
 /// replication slot, takes a consistent initial snapshot of existing rows (op `r`) from the
-/// slot's exported snapshot, then streams inserts, updates and deletes (op `c`/`u`/`d`, a
-/// tombstone after each delete) to the topics `<topic_prefix>.<schema>.<table>` using
-/// Debezium 3.6's JSON envelope (JsonConverter, schemas enabled). A transaction's LSN is
-/// confirmed to PostgreSQL only after Kafka acknowledged all of its records; after a crash
-/// streaming resumes from the checkpoint and nothing is lost.
+/// slot's exported snapshot — in parallel within each table, resumable after a crash — then
+/// streams inserts, updates and deletes (op `c`/`u`/`d`, a tombstone after each delete) to
+/// the topics `<topic_prefix>.<schema>.<table>` using Debezium 3.6's JSON envelope
+/// (JsonConverter, schemas enabled), plus Debezium's transaction, heartbeat and message
+/// topics when enabled. Delivery is exactly once by default: records and the resume position
+/// commit together in Kafka transactions (consumers read with isolation.level=read_committed),
+/// the slot is confirmed after the commit, and a restart resumes exactly after the last
+/// committed change. Rows inserted into the signal table start incremental snapshots.
 ///
 /// CONFIGURATION (TOML; every key can be overridden by an environment variable
 /// CDC_CAPTURE__<SECTION>__<KEY>, e.g. CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS):
@@ -35,7 +38,7 @@ use clap::Parser;
 ///   # schema_include_list / schema_exclude_list = "inventory"                   (schema)
 ///   # column_include_list / column_exclude_list = "public.customers.email"      (schema.table.column)
 ///   # message_key_columns = "public.orders:purchaser,order_date"   # key override
-///   # signal_data_collection = "public.debezium_signal"            # captured; not acted on yet
+///   # signal_data_collection = "public.debezium_signal"  # execute-snapshot signals -> incremental snapshots
 ///   # (comma-separated regexes, anchored and case-insensitive; no tables and no filters =
 ///   #  every table; pg_catalog/information_schema are never captured)
 ///
@@ -46,13 +49,33 @@ use clap::Parser;
 ///   topic_partitions = 1
 ///   topic_replication_factor = -1       # -1 = broker default
 ///   properties = { "security.protocol" = "SASL_SSL" }   # extra librdkafka settings
+///   exactly_once = true                 # transactional producer + offsets topic (default)
+///   transactional_id = "cdc-capture.dbserver1"   # default cdc-capture.<topic_prefix>
+///   offsets_topic = "cdc-capture-offsets"        # compacted; key = topic_prefix
+///   commit_interval_ms = 100            # Kafka transactions commit at least this often
 ///
 ///   [snapshot]
 ///   mode = "initial"                    # initial | initial_only | no_data (never) |
 ///                                       # when_needed | always
 ///   fetch_size = 10000                  # rows per snapshot round trip
+///   max_threads = 4                     # connections reading each table (CTID chunks)
+///   incremental_chunk_size = 1024       # rows per incremental-snapshot chunk
 ///
-///   [state]
+///   [values]                            # Debezium handling modes
+///   decimal_handling_mode = "precise"   # | double | string
+///   time_precision_mode = "adaptive"    # | adaptive_time_microseconds | connect
+///   binary_handling_mode = "bytes"      # | base64 | base64-url-safe | hex
+///   interval_handling_mode = "numeric"  # | string
+///   hstore_handling_mode = "json"       # | map
+///
+///   [events]
+///   tombstones_on_delete = true
+///   skipped_operations = ["t"]          # c, u, d, t; ["none"] = emit truncates too
+///   provide_transaction_metadata = false   # BEGIN/END on <topic_prefix>.transaction
+///   heartbeat_interval_ms = 0           # > 0: __debezium-heartbeat.<topic_prefix>
+///   # heartbeat_action_query = "UPDATE heartbeat SET ts = now()"
+///
+///   [state]                             # exactly_once = false only
 ///   dir = "cdc-state"                   # checkpoint file <dir>/<topic_prefix>.checkpoint
 ///   checkpoint_interval_ms = 1000
 ///
@@ -76,8 +99,8 @@ use clap::Parser;
 /// ${directory:path:file} references are resolved. --check prints the translated
 /// configuration (password masked) and the warnings.
 ///
-/// SIGINT/SIGTERM stop reading, wait for Kafka to acknowledge everything sent, write the
-/// checkpoint and exit 0. Secrets never appear in logs or errors.
+/// SIGINT/SIGTERM stop reading, commit (or wait for Kafka to acknowledge) everything sent,
+/// make the position durable and exit 0. Secrets never appear in logs or errors.
 #[derive(Parser, Debug)]
 #[command(name = "cdc-capture", version, verbatim_doc_comment)]
 struct Cli {
