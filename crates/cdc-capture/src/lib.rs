@@ -188,12 +188,30 @@ async fn capture(
     } else {
         (None, store.load()?)
     };
-    let plan = source::plan(
-        config.snapshot.mode,
-        stored,
-        source::slot_exists(&sql, source).await?,
-        &source.slot_name,
-    )?;
+    let slot_exists = match source::slot_state(&sql, source).await? {
+        source::SlotState::Missing => false,
+        source::SlotState::Usable => true,
+        source::SlotState::Lost
+            if matches!(
+                config.snapshot.mode,
+                SnapshotMode::WhenNeeded | SnapshotMode::Always
+            ) =>
+        {
+            tracing::warn!(slot = %source.slot_name, mode = ?config.snapshot.mode,
+                "replication slot lost WAL it needed (wal_status=lost); dropping it and taking a new snapshot");
+            source::drop_slot(&sql, &source.slot_name).await?;
+            false
+        }
+        source::SlotState::Lost => {
+            return Err(CaptureError::SlotLost(format!(
+                "replication slot {} lost WAL it still needed (wal_status=lost, see \
+                 max_slot_wal_keep_size); changes were lost. Set snapshot.mode = when_needed \
+                 to drop it and take a new snapshot automatically",
+                source.slot_name
+            )));
+        }
+    };
+    let plan = source::plan(config.snapshot.mode, stored, slot_exists, &source.slot_name)?;
 
     // Create the slot first (a fresh start needs its consistent point for the position).
     let (start, position) = match plan {

@@ -35,8 +35,9 @@ pub async fn monitor(source: &SourceConfig, metrics: CaptureMetrics) -> CaptureE
         };
         let Some(row) = row else {
             return CaptureError::SlotLost(format!(
-                "replication slot {} was dropped while streaming; changes after the checkpoint \
-                 may be lost. Delete the checkpoint file to take a new initial snapshot",
+                "replication slot {} was dropped while streaming; changes after the stored \
+                 position may be lost. Restart with snapshot.mode = when_needed to take a new \
+                 snapshot",
                 source.slot_name
             ));
         };
@@ -57,8 +58,8 @@ pub async fn monitor(source: &SourceConfig, metrics: CaptureMetrics) -> CaptureE
         if status.as_deref() == Some("lost") {
             return CaptureError::SlotLost(format!(
                 "replication slot {} lost WAL it still needed (wal_status=lost, see \
-                 max_slot_wal_keep_size); changes were lost. Drop the slot and delete the \
-                 checkpoint file to take a new initial snapshot",
+                 max_slot_wal_keep_size); changes were lost. Restart with snapshot.mode = \
+                 when_needed to drop the slot and take a new snapshot",
                 source.slot_name
             ));
         }

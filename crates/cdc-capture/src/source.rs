@@ -147,19 +147,20 @@ pub async fn ensure_publication(
 }
 
 /// Whether the slot exists (and is a pgoutput slot of this database).
-pub async fn slot_exists(
+pub async fn slot_state(
     client: &tokio_postgres::Client,
     source: &SourceConfig,
-) -> Result<bool, CaptureError> {
+) -> Result<SlotState, CaptureError> {
     let row = client
         .query_opt(
-            "SELECT plugin::text, database::text FROM pg_replication_slots WHERE slot_name = $1",
+            "SELECT plugin::text, database::text, wal_status::text FROM pg_replication_slots \
+             WHERE slot_name = $1",
             &[&source.slot_name],
         )
         .await
         .map_err(|e| CaptureError::postgres("looking up the replication slot", e))?;
     match row {
-        None => Ok(false),
+        None => Ok(SlotState::Missing),
         Some(r) => {
             let (plugin, db): (Option<String>, Option<String>) = (r.get(0), r.get(1));
             if plugin.as_deref() != Some("pgoutput") || db.as_deref() != Some(&source.database) {
@@ -169,9 +170,22 @@ pub async fn slot_exists(
                     source.slot_name, source.database
                 )));
             }
-            Ok(true)
+            let status: Option<String> = r.get(2);
+            if status.as_deref() == Some("lost") {
+                return Ok(SlotState::Lost);
+            }
+            Ok(SlotState::Usable)
         }
     }
+}
+
+/// What [`slot_state`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotState {
+    Missing,
+    Usable,
+    /// `wal_status = lost`: the server removed WAL the slot still needed.
+    Lost,
 }
 
 /// Drops the slot (waits for a previous walsender holding it to go away).
