@@ -46,10 +46,19 @@ pub enum DbzConfigError {
 }
 
 /// A translated configuration: the TOML-shaped table and one warning per ignored option.
-#[derive(Debug)]
 pub struct Translated {
     pub table: Table,
     pub warnings: Vec<String>,
+}
+
+/// Prints the section names only: the table holds the password.
+impl std::fmt::Debug for Translated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Translated")
+            .field("sections", &self.table.keys().collect::<Vec<_>>())
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 /// Whether `path` names a Debezium connector configuration (`.properties` or `.json`)
@@ -90,6 +99,14 @@ enum Problems {
     Refused(Vec<String>),
 }
 
+/// Options Debezium requires (besides `connector.class`).
+const REQUIRED: &[&str] = &[
+    "topic.prefix",
+    "database.hostname",
+    "database.user",
+    "database.dbname",
+];
+
 const POSTGRES_CONNECTOR: &str = "io.debezium.connector.postgresql.PostgresConnector";
 
 fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
@@ -126,6 +143,11 @@ fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
         problems.push(format!(
             "connector.class is missing (expected {POSTGRES_CONNECTOR})"
         ));
+    }
+    for required in REQUIRED {
+        if !map.contains_key(*required) {
+            problems.push(format!("{required} is missing (Debezium requires it)"));
+        }
     }
     if !map.contains_key("plugin.name") {
         warnings.push(

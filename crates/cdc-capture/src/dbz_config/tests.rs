@@ -192,6 +192,18 @@ fn every_listed_option_has_a_consistent_rule() {
         options::rule("driver.loginTimeout"),
         Some(Rule::Ignore(_))
     ));
+    assert!(matches!(
+        options::rule("database.loginTimeout"),
+        Some(Rule::Ignore(_))
+    ));
+    assert!(matches!(
+        options::rule("value.converter.schema.registry.url"),
+        Some(Rule::Reject(_))
+    ));
+    assert!(matches!(
+        options::rule("value.converter.schemas.enable"),
+        Some(Rule::Only(..))
+    ));
     assert!(options::rule("no.such.option").is_none());
 }
 
@@ -210,6 +222,8 @@ fn malformed_files() {
         "{err}"
     );
     assert!(err.contains("connector.class is missing"), "{err}");
+    assert!(err.contains("topic.prefix is missing"), "{err}");
+    assert!(err.contains("database.dbname is missing"), "{err}");
     assert!(matches!(
         load(&dir.join("absent.json")),
         Err(DbzConfigError::Read { .. })
