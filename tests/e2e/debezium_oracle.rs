@@ -162,6 +162,158 @@ async fn table_include_column_include_and_key_columns_as_debezium() {
     compare_with_debezium("b", &selection, &topics).await;
 }
 
+/// Starts the Debezium oracle on `config`, writing records to `out` until `stop_file` exists.
+fn spawn_oracle(dir: &Path, config: &Path, out: &Path, stop_file: &Path) -> ManagedProcess {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("readback/debezium_oracle.py");
+    ManagedProcess::spawn(
+        &python(),
+        &[
+            &script.display().to_string(),
+            "--config",
+            &config.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+            "--state",
+            &dir.join("oracle-state").display().to_string(),
+            "--stop-file",
+            &stop_file.display().to_string(),
+        ],
+        &[],
+        &dir.join("oracle.log"),
+    )
+    .unwrap()
+}
+
+/// Starts cdc-capture on `config` (brokers, state and metrics address from the environment;
+/// optionally a snapshot mode override).
+fn spawn_capture(
+    dir: &Path,
+    config: &Path,
+    bootstrap: &str,
+    snapshot_mode: Option<&str>,
+) -> ManagedProcess {
+    let state = dir.join("state").display().to_string();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut envs = vec![
+        ("CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS", bootstrap),
+        ("CDC_CAPTURE__STATE__DIR", state.as_str()),
+        ("CDC_CAPTURE__OPS__LISTEN", listen.as_str()),
+    ];
+    if let Some(mode) = snapshot_mode {
+        envs.push(("CDC_CAPTURE__SNAPSHOT__MODE", mode));
+    }
+    ManagedProcess::spawn(
+        &workspace_binary("cdc-capture").unwrap(),
+        &["--config", &config.display().to_string()],
+        &envs,
+        &dir.join("capture.log"),
+    )
+    .unwrap()
+}
+
+async fn wait_exit(process: &mut ManagedProcess) {
+    poll_until(
+        "the process to exit",
+        Instant::now() + Duration::from_secs(60),
+        Duration::from_millis(100),
+        || {
+            let status = process.exit_status();
+            async move { Ok(status) }
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// Taking over from Debezium without a new snapshot: Debezium captures, stops; changes are
+/// made while nothing runs; cdc-capture starts on the same connector config with
+/// `snapshot.mode=no_data` and streams from Debezium's slot: every change made after
+/// Debezium stopped arrives (changes Debezium already emitted may repeat), no snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_data_takes_over_debeziums_slot() {
+    let dir = std::env::temp_dir().join(format!("cdc-e2e-dbztakeover-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pg, kafka) = tokio::try_join!(PostgresServer::start(), KafkaBroker::start()).unwrap();
+    pg.create_database("dbz").await.unwrap();
+    let client = pg.connect("dbz").await.unwrap();
+    client.batch_execute(SCHEMA).await.unwrap();
+    // No slot.name / publication.name: Debezium's defaults apply to both.
+    let mut config = connector(
+        &pg,
+        "unused",
+        &json!({ "table.include.list": "inventory.orders" }),
+    );
+    let options = config["config"].as_object_mut().unwrap();
+    options.remove("slot.name");
+    options.remove("publication.name");
+    let config_path = dir.join("connector.json");
+    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+
+    let (out, stop_file) = (dir.join("oracle.jsonl"), dir.join("oracle.stop"));
+    let topic = "dbserver1.inventory.orders";
+    let mut oracle = spawn_oracle(&dir, &config_path, &out, &stop_file);
+    wait_oracle(&out, &mut oracle, &[(topic, 2)]).await;
+    client
+        .batch_execute("UPDATE inventory.orders SET qty = 4 WHERE id = 10001")
+        .await
+        .unwrap();
+    wait_oracle(&out, &mut oracle, &[(topic, 3)]).await;
+    std::fs::write(&stop_file, "").unwrap();
+    wait_exit(&mut oracle).await;
+
+    client
+        .batch_execute(
+            "INSERT INTO inventory.orders VALUES (10003, 3, 9, 'while stopped');
+             DELETE FROM inventory.orders WHERE id = 10002;",
+        )
+        .await
+        .unwrap();
+    let bootstrap = kafka.bootstrap_servers();
+    let mut capture = spawn_capture(&dir, &config_path, &bootstrap, Some("no_data"));
+    // Poll until the tombstone of the delete made while stopped is there.
+    let ours = poll_until(
+        "the changes made while Debezium was stopped",
+        Instant::now() + Duration::from_secs(120),
+        Duration::from_millis(250),
+        || {
+            let bootstrap = bootstrap.clone();
+            async move {
+                let records = tokio::task::spawn_blocking(move || {
+                    records::read_topic(&bootstrap, topic).unwrap_or_default()
+                })
+                .await
+                .unwrap();
+                let done = records.last().is_some_and(|(_, v)| v.is_null());
+                Ok(done.then_some(records))
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let ops = records::op_codes(&ours);
+    assert!(!ops.contains(&"r".to_owned()), "no snapshot: {ops:?}");
+    assert_eq!(ops[ops.len() - 3..], ["c", "d", "tombstone"], "{ops:?}");
+    assert_eq!(
+        ours[ops.len() - 3].1["payload"]["after"]["note"],
+        "while stopped"
+    );
+    let slots: i64 = client
+        .query_one("SELECT count(*) FROM pg_replication_slots", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(slots, 1, "Debezium's slot was reused, not replaced");
+    let log = std::fs::read_to_string(dir.join("capture.log")).unwrap();
+    assert!(log.contains("streaming from the existing slot"), "{log}");
+    assert!(capture
+        .terminate(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Runs Debezium and cdc-capture with `selection` added to the same connector config, runs
 /// the workload, and compares the records of `topics` (the only topics either may write).
 async fn compare_with_debezium(name: &str, selection: &Value, topics: &[Expected]) {
@@ -180,40 +332,10 @@ async fn compare_with_debezium(name: &str, selection: &Value, topics: &[Expected
     };
     write(&oracle_config, connector(&pg, "dbz_oracle", selection));
     write(&ours_config, connector(&pg, "cdc_mirror", selection));
-    let oracle_out = dir.join("oracle.jsonl");
-    let stop_file = dir.join("oracle.stop");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("readback/debezium_oracle.py");
-    let mut oracle = ManagedProcess::spawn(
-        &python(),
-        &[
-            &script.display().to_string(),
-            "--config",
-            &oracle_config.display().to_string(),
-            "--out",
-            &oracle_out.display().to_string(),
-            "--state",
-            &dir.join("oracle-state").display().to_string(),
-            "--stop-file",
-            &stop_file.display().to_string(),
-        ],
-        &[],
-        &dir.join("oracle.log"),
-    )
-    .unwrap();
+    let (oracle_out, stop_file) = (dir.join("oracle.jsonl"), dir.join("oracle.stop"));
+    let mut oracle = spawn_oracle(&dir, &oracle_config, &oracle_out, &stop_file);
     let bootstrap = kafka.bootstrap_servers();
-    let state = dir.join("state").display().to_string();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let mut capture = ManagedProcess::spawn(
-        &workspace_binary("cdc-capture").unwrap(),
-        &["--config", &ours_config.display().to_string()],
-        &[
-            ("CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS", bootstrap.as_str()),
-            ("CDC_CAPTURE__STATE__DIR", &state),
-            ("CDC_CAPTURE__OPS__LISTEN", &listen),
-        ],
-        &dir.join("capture.log"),
-    )
-    .unwrap();
+    let mut capture = spawn_capture(&dir, &ours_config, &bootstrap, None);
 
     // Both snapshot the same rows before the workload runs.
     let snapshot: Vec<(&str, usize)> = topics.iter().map(|(t, n, _)| (*t, *n)).collect();
@@ -253,17 +375,7 @@ async fn compare_with_debezium(name: &str, selection: &Value, topics: &[Expected
         .collect();
     assert_eq!(ours_data_topics.len(), topics.len(), "{ours_data_topics:?}");
 
-    poll_until(
-        "the Debezium oracle to stop",
-        Instant::now() + Duration::from_secs(60),
-        Duration::from_millis(100),
-        || {
-            let status = oracle.exit_status();
-            async move { Ok(status) }
-        },
-    )
-    .await
-    .unwrap();
+    wait_exit(&mut oracle).await;
     assert!(capture
         .terminate(Duration::from_secs(60))
         .await

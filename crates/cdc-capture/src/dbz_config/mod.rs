@@ -99,6 +99,21 @@ enum Problems {
     Refused(Vec<String>),
 }
 
+/// `(option, our path, Debezium's default)` where our TOML default differs.
+const DEBEZIUM_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("slot.name", "source.slot_name", "debezium"),
+    (
+        "publication.name",
+        "source.publication_name",
+        "dbz_publication",
+    ),
+    (
+        "publication.autocreate.mode",
+        "source.publication_autocreate_mode",
+        "all_tables",
+    ),
+];
+
 /// Options Debezium requires (besides `connector.class`).
 const REQUIRED: &[&str] = &[
     "topic.prefix",
@@ -164,6 +179,12 @@ fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
     }
     if map.contains_key("column.include.list") && map.contains_key("column.exclude.list") {
         problems.push("column.include.list and column.exclude.list cannot both be set".into());
+    }
+    // Debezium's defaults where ours differ, so a config without them means the same.
+    for (key, path, default) in DEBEZIUM_DEFAULTS {
+        if !map.contains_key(*key) {
+            insert(&mut table, path, Value::String((*default).to_owned()));
+        }
     }
     if problems.is_empty() {
         Ok(Translated { table, warnings })

@@ -129,6 +129,13 @@ fn connect_json_and_bare_json() {
 
     let (c, warnings) = config("bare.json");
     assert_eq!(c.topic_prefix, "bare");
+    // Debezium's defaults, not ours, where they differ.
+    assert_eq!(c.source.slot_name, "debezium");
+    assert_eq!(c.source.publication_name, "dbz_publication");
+    assert_eq!(
+        c.source.publication_autocreate_mode,
+        PublicationMode::AllTables
+    );
     assert_eq!(c.kafka.bootstrap_servers, "env-broker:9092");
     assert_eq!(c.snapshot.mode, SnapshotMode::NoData, "legacy `never`");
     assert!(warnings.is_empty(), "{warnings:?}");
