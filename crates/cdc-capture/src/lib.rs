@@ -238,8 +238,25 @@ async fn capture(
         }
         None => {
             if snapshot_first {
-                snapshot_without_slot(config, selection, table_ids, &sql, &emitter, shutdown)
-                    .await?;
+                let lsn: String = sql
+                    .query_one("SELECT pg_current_wal_lsn()::text", &[])
+                    .await
+                    .map_err(|e| CaptureError::postgres("reading the current WAL position", e))?
+                    .get(0);
+                let lsn = Lsn::parse(&lsn)
+                    .map_err(|e| CaptureError::Decode(format!("WAL position {lsn:?}: {e:?}")))?;
+                let reader = source::connect_sql(&config.source).await?;
+                let tables = load_tables(&reader, config, selection, table_ids).await?;
+                snapshot::run(
+                    &reader,
+                    None,
+                    lsn.as_u64(),
+                    &tables,
+                    &emitter,
+                    config.snapshot.fetch_size,
+                    shutdown,
+                )
+                .await?;
             }
             if config.snapshot.mode == SnapshotMode::InitialOnly {
                 tracing::info!("snapshot.mode initial_only: snapshot published, stopping");
@@ -338,38 +355,6 @@ async fn load_tables(
         ));
     }
     Ok(tables)
-}
-
-/// Snapshot modes `always` (with a usable slot) and `initial_only`: reads the tables in a new
-/// REPEATABLE READ transaction; the events' LSN is the WAL position before it began.
-async fn snapshot_without_slot(
-    config: &CaptureConfig,
-    selection: &Selection,
-    table_ids: &[cdc_model::TableId],
-    sql: &tokio_postgres::Client,
-    emitter: &Emitter<'_>,
-    shutdown: &Shutdown,
-) -> Result<(), CaptureError> {
-    let lsn: String = sql
-        .query_one("SELECT pg_current_wal_lsn()::text", &[])
-        .await
-        .map_err(|e| CaptureError::postgres("reading the current WAL position", e))?
-        .get(0);
-    let lsn = Lsn::parse(&lsn)
-        .map_err(|e| CaptureError::Decode(format!("WAL position {lsn:?}: {e:?}")))?;
-    let reader = source::connect_sql(&config.source).await?;
-    let tables = load_tables(&reader, config, selection, table_ids).await?;
-    snapshot::run(
-        &reader,
-        None,
-        lsn.as_u64(),
-        &tables,
-        emitter,
-        config.snapshot.fetch_size,
-        shutdown,
-    )
-    .await?;
-    Ok(())
 }
 
 /// Takes the initial snapshot (unless disabled) from the new slot's exported snapshot, queues
