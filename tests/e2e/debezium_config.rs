@@ -10,11 +10,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use cdc_e2e::records::{self, JsonRecord};
 use cdc_testkit::{
     free_port, poll_until, workspace_binary, KafkaBroker, ManagedProcess, PostgresServer,
 };
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
 
 const SCHEMA: &str = "
@@ -61,57 +60,14 @@ fn properties(pg: &PostgresServer) -> String {
     )
 }
 
-/// Every record of `topic` so far: (key JSON, value JSON or null for a tombstone).
-fn read_topic(bootstrap: &str, topic: &str) -> Vec<(Value, Value)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "cdc-e2e-dbz-config")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let timeout = Duration::from_secs(10);
-    let Ok((low, high)) = consumer.fetch_watermarks(topic, 0, timeout) else {
-        return Vec::new();
-    };
-    if high <= low {
-        return Vec::new();
-    }
-    let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset(topic, 0, Offset::Beginning)
-        .unwrap();
-    consumer.assign(&assignment).unwrap();
-    let json = |b: Option<&[u8]>| b.map_or(Value::Null, |b| serde_json::from_slice(b).unwrap());
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while out.len() < (high - low) as usize && Instant::now() < deadline {
-        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
-            let m = m.expect("consume");
-            out.push((json(m.key()), json(m.payload())));
-        }
-    }
-    out
+async fn wait_records(bootstrap: &str, topic: &str, count: usize) -> Vec<JsonRecord> {
+    records::wait_records(bootstrap, topic, count)
+        .await
+        .unwrap()
 }
 
-/// Waits until `topic` holds at least `count` records and returns them.
-async fn wait_records(bootstrap: &str, topic: &str, count: usize) -> Vec<(Value, Value)> {
-    let (bootstrap, topic) = (bootstrap.to_owned(), topic.to_owned());
-    poll_until(
-        &format!("{count} records on {topic}"),
-        Instant::now() + Duration::from_secs(120),
-        Duration::from_millis(250),
-        || {
-            let (bootstrap, topic) = (bootstrap.clone(), topic.clone());
-            async move {
-                let records = tokio::task::spawn_blocking(move || read_topic(&bootstrap, &topic))
-                    .await
-                    .unwrap();
-                Ok((records.len() >= count).then_some(records))
-            }
-        },
-    )
-    .await
-    .unwrap()
+fn ops(records: &[JsonRecord]) -> Vec<String> {
+    records::op_codes(records)
 }
 
 fn field_names(schema: &Value) -> Vec<String> {
@@ -135,18 +91,7 @@ fn after_fields(value: &Value) -> Vec<String> {
 }
 
 fn topics_of(bootstrap: &str) -> Vec<String> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .unwrap();
-    let metadata = consumer
-        .fetch_metadata(None, Duration::from_secs(10))
-        .unwrap();
-    metadata
-        .topics()
-        .iter()
-        .map(|t| t.name().to_owned())
-        .collect()
+    records::topics(bootstrap).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,18 +303,6 @@ async fn run_to_exit(
     .await
     .unwrap();
     (status.success(), std::fs::read_to_string(&log).unwrap())
-}
-
-fn ops(records: &[(Value, Value)]) -> Vec<String> {
-    records
-        .iter()
-        .map(|(_, v)| {
-            v["payload"]["op"]
-                .as_str()
-                .unwrap_or("tombstone")
-                .to_owned()
-        })
-        .collect()
 }
 
 async fn slot_count(client: &tokio_postgres::Client) -> i64 {

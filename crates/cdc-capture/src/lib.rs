@@ -240,6 +240,20 @@ async fn capture(
                 "resuming the interrupted initial snapshot");
             (Start::ResumeSnapshot, position)
         }
+        Plan::AdoptSlot => {
+            let lsn = source::slot_confirmed_lsn(&sql, &source.slot_name).await?;
+            tracing::info!(slot = %source.slot_name, lsn = %lsn_text(lsn),
+                "snapshot.mode no_data: streaming from the existing slot's confirmed position");
+            let position = PostgresPosition {
+                slot_name: source.slot_name.clone(),
+                confirmed_lsn: lsn,
+                snapshot_lsn: lsn,
+                snapshot_completed: true,
+                ..PostgresPosition::default()
+            };
+            store.store(&position)?;
+            (Start::Stream, position)
+        }
         Plan::Fresh { drop_stale_slot } => {
             if drop_stale_slot {
                 tracing::warn!(slot = %source.slot_name,

@@ -96,7 +96,11 @@ use clap::Parser;
 /// ignored with a warning naming them; options that would change the records (transforms,
 /// column.mask.*, non-JSON converters, plugin.name=decoderbufs, …) and unknown options stop
 /// the start with an error naming each. ${env:VAR}, ${file:path:key} and
-/// ${directory:path:file} references are resolved. --check prints the translated
+/// ${directory:path:file} references are resolved. Debezium's defaults apply where ours
+/// differ (slot.name=debezium, publication.name=dbz_publication,
+/// publication.autocreate.mode=all_tables). To take over from a stopped Debezium connector
+/// without a new snapshot, start with CDC_CAPTURE__SNAPSHOT__MODE=no_data: its slot is
+/// adopted and streamed from its confirmed position. --check prints the translated
 /// configuration (password masked) and the warnings.
 ///
 /// SIGINT/SIGTERM stop reading, commit (or wait for Kafka to acknowledge) everything sent,

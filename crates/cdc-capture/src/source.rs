@@ -308,6 +308,9 @@ pub enum Plan {
     /// `initial_only`: read the tables in a new transaction and stop; no slot is created and
     /// the checkpoint is left as it is.
     SnapshotOnly,
+    /// `no_data` with an existing slot and no checkpoint of it (e.g. taking over from
+    /// Debezium): stream from the slot's confirmed position, no snapshot.
+    AdoptSlot,
 }
 
 /// Decides how to start. A completed checkpoint whose slot is gone is an error (changes
@@ -351,10 +354,32 @@ pub fn plan(
         {
             Ok(Plan::ResumeSnapshot(cp))
         }
+        _ if slot_exists && mode == SnapshotMode::NoData => Ok(Plan::AdoptSlot),
         _ => Ok(Plan::Fresh {
             drop_stale_slot: slot_exists,
         }),
     }
+}
+
+/// The slot's `confirmed_flush_lsn`: where streaming from it starts.
+pub async fn slot_confirmed_lsn(
+    client: &tokio_postgres::Client,
+    slot: &str,
+) -> Result<u64, CaptureError> {
+    let text: Option<String> = client
+        .query_one(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .await
+        .map_err(|e| CaptureError::postgres(format!("reading the position of slot {slot}"), e))?
+        .get(0);
+    let text = text.ok_or_else(|| {
+        CaptureError::Config(format!("replication slot {slot} has no confirmed position"))
+    })?;
+    Lsn::parse(&text)
+        .map(|l| l.as_u64())
+        .map_err(|e| CaptureError::Decode(format!("slot {slot} position {text:?}: {e:?}")))
 }
 
 #[cfg(test)]
@@ -408,8 +433,19 @@ mod tests {
             plan(Always, Some(cp(true)), false, "cdc").unwrap(),
             fresh(false)
         );
+        // no_data takes over an existing slot it has no checkpoint of.
+        assert_eq!(
+            plan(NoData, Some(cp(false)), true, "cdc").unwrap(),
+            Plan::AdoptSlot
+        );
+        assert_eq!(plan(NoData, None, true, "cdc").unwrap(), Plan::AdoptSlot);
+        assert_eq!(
+            plan(NoData, Some(cp(true)), true, "other").unwrap(),
+            Plan::AdoptSlot
+        );
+        assert_eq!(plan(NoData, None, false, "cdc").unwrap(), fresh(false));
         // Interrupted snapshot, no checkpoint, another slot's checkpoint: start over.
-        for mode in [Initial, NoData, WhenNeeded, Always] {
+        for mode in [Initial, WhenNeeded, Always] {
             assert_eq!(
                 plan(mode, Some(cp(false)), true, "cdc").unwrap(),
                 fresh(true)

@@ -46,10 +46,19 @@ pub enum DbzConfigError {
 }
 
 /// A translated configuration: the TOML-shaped table and one warning per ignored option.
-#[derive(Debug)]
 pub struct Translated {
     pub table: Table,
     pub warnings: Vec<String>,
+}
+
+/// Prints the section names only: the table holds the password.
+impl std::fmt::Debug for Translated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Translated")
+            .field("sections", &self.table.keys().collect::<Vec<_>>())
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 /// Whether `path` names a Debezium connector configuration (`.properties` or `.json`)
@@ -90,6 +99,29 @@ enum Problems {
     Refused(Vec<String>),
 }
 
+/// `(option, our path, Debezium's default)` where our TOML default differs.
+const DEBEZIUM_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("slot.name", "source.slot_name", "debezium"),
+    (
+        "publication.name",
+        "source.publication_name",
+        "dbz_publication",
+    ),
+    (
+        "publication.autocreate.mode",
+        "source.publication_autocreate_mode",
+        "all_tables",
+    ),
+];
+
+/// Options Debezium requires (besides `connector.class`).
+const REQUIRED: &[&str] = &[
+    "topic.prefix",
+    "database.hostname",
+    "database.user",
+    "database.dbname",
+];
+
 const POSTGRES_CONNECTOR: &str = "io.debezium.connector.postgresql.PostgresConnector";
 
 fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
@@ -127,6 +159,11 @@ fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
             "connector.class is missing (expected {POSTGRES_CONNECTOR})"
         ));
     }
+    for required in REQUIRED {
+        if !map.contains_key(*required) {
+            problems.push(format!("{required} is missing (Debezium requires it)"));
+        }
+    }
     if !map.contains_key("plugin.name") {
         warnings.push(
             "plugin.name is not set: Debezium's default is decoderbufs, cdc-capture always \
@@ -142,6 +179,12 @@ fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
     }
     if map.contains_key("column.include.list") && map.contains_key("column.exclude.list") {
         problems.push("column.include.list and column.exclude.list cannot both be set".into());
+    }
+    // Debezium's defaults where ours differ, so a config without them means the same.
+    for (key, path, default) in DEBEZIUM_DEFAULTS {
+        if !map.contains_key(*key) {
+            insert(&mut table, path, Value::String((*default).to_owned()));
+        }
     }
     if problems.is_empty() {
         Ok(Translated { table, warnings })

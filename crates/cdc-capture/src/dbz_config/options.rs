@@ -47,6 +47,10 @@ const SNAPSHOT_MODES: &[&str] = &[
     "when_needed",
     "always",
 ];
+const JSON_CONVERTER: &[&str] = &[
+    "org.apache.kafka.connect.json.JsonConverter",
+    "JsonConverter",
+];
 const PUBLICATION_MODES: &[&str] = &["all_tables", "disabled", "filtered", "no_tables"];
 
 /// Options with an exact name.
@@ -55,8 +59,8 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("connector.class", Special),
     ("name", Accept),
     ("tasks.max", Accept),
-    ("key.converter", Only(&["org.apache.kafka.connect.json.JsonConverter"], "cdc-capture writes JsonConverter JSON (schemas.enable=true) only")),
-    ("value.converter", Only(&["org.apache.kafka.connect.json.JsonConverter"], "cdc-capture writes JsonConverter JSON (schemas.enable=true) only")),
+    ("key.converter", Only(JSON_CONVERTER, "cdc-capture writes JsonConverter JSON (schemas.enable=true) only")),
+    ("value.converter", Only(JSON_CONVERTER, "cdc-capture writes JsonConverter JSON (schemas.enable=true) only")),
     ("key.converter.schemas.enable", Only(&["true"], "cdc-capture always writes the schema/payload envelope")),
     ("value.converter.schemas.enable", Only(&["true"], "cdc-capture always writes the schema/payload envelope")),
     ("key.converter.decimal.format", Only(&["base64"], "decimals are written in JsonConverter's default BASE64 format")),
@@ -77,6 +81,11 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("errors.retry.delay.max.ms", Ignore("cdc-capture stops on errors; run it under a supervisor that restarts it")),
     ("errors.max.retries", Ignore("cdc-capture stops on errors; run it under a supervisor that restarts it")),
     ("config.action.reload", Ignore("the configuration is read at start")),
+    // Embedded-engine settings (Debezium Engine / pydbzengine `.properties`).
+    ("offset.storage", Ignore("the resume position is the checkpoint file in state.dir")),
+    ("offset.storage.file.filename", Ignore("the resume position is the checkpoint file in state.dir")),
+    ("offset.flush.interval.ms", Ignore("the checkpoint is written every state.checkpoint_interval_ms")),
+    ("offset.flush.timeout.ms", Ignore("the checkpoint is written every state.checkpoint_interval_ms")),
     // --- connection ---
     ("topic.prefix", Map("topic_prefix", Str)),
     ("database.hostname", Map("source.host", Str)),
@@ -227,6 +236,12 @@ pub const PREFIXES: &[(&str, Rule)] = &[
         Reject("snapshot SELECT overrides are not supported; they change the snapshot rows"),
     ),
     ("driver.", Ignore("JDBC driver properties do not apply")),
+    ("database.", Ignore("Debezium passes unknown database.* options to the JDBC driver; they do not apply")),
+    ("key.converter.", Reject("converter settings other than schemas.enable, decimal.format and replace.null.with.default are not supported")),
+    ("value.converter.", Reject("converter settings other than schemas.enable, decimal.format and replace.null.with.default are not supported")),
+    ("header.converter.", Ignore("cdc-capture writes no record headers")),
+    ("schema.history.internal.", Ignore("the PostgreSQL connector keeps no schema history")),
+    ("snapshot.mode.configuration.based.", Reject("configuration_based snapshots are not supported")),
     (
         "producer.override.",
         Ignore(
@@ -237,18 +252,9 @@ pub const PREFIXES: &[(&str, Rule)] = &[
         "topic.creation.",
         Ignore("only topic.creation.default.partitions and .replication.factor are applied"),
     ),
-    (
-        "errors.deadletterqueue.",
-        Ignore("dead letter queues apply to sink connectors only"),
-    ),
-    (
-        "signal.kafka.",
-        Ignore("the Kafka signal channel is not read; use the signal table"),
-    ),
-    (
-        "signal.consumer.",
-        Ignore("the Kafka signal channel is not read; use the signal table"),
-    ),
+    ("errors.", Ignore("cdc-capture stops on any error; run it under a supervisor that restarts it")),
+    ("signal.kafka.", Ignore("the Kafka signal channel is not read; use the signal table")),
+    ("signal.consumer.", Ignore("the Kafka signal channel is not read; use the signal table")),
     ("notification.", Ignore("notifications are not emitted")),
 ];
 

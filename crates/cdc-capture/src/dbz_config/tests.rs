@@ -129,6 +129,13 @@ fn connect_json_and_bare_json() {
 
     let (c, warnings) = config("bare.json");
     assert_eq!(c.topic_prefix, "bare");
+    // Debezium's defaults, not ours, where they differ.
+    assert_eq!(c.source.slot_name, "debezium");
+    assert_eq!(c.source.publication_name, "dbz_publication");
+    assert_eq!(
+        c.source.publication_autocreate_mode,
+        PublicationMode::AllTables
+    );
     assert_eq!(c.kafka.bootstrap_servers, "env-broker:9092");
     assert_eq!(c.snapshot.mode, SnapshotMode::NoData, "legacy `never`");
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -192,6 +199,18 @@ fn every_listed_option_has_a_consistent_rule() {
         options::rule("driver.loginTimeout"),
         Some(Rule::Ignore(_))
     ));
+    assert!(matches!(
+        options::rule("database.loginTimeout"),
+        Some(Rule::Ignore(_))
+    ));
+    assert!(matches!(
+        options::rule("value.converter.schema.registry.url"),
+        Some(Rule::Reject(_))
+    ));
+    assert!(matches!(
+        options::rule("value.converter.schemas.enable"),
+        Some(Rule::Only(..))
+    ));
     assert!(options::rule("no.such.option").is_none());
 }
 
@@ -210,6 +229,8 @@ fn malformed_files() {
         "{err}"
     );
     assert!(err.contains("connector.class is missing"), "{err}");
+    assert!(err.contains("topic.prefix is missing"), "{err}");
+    assert!(err.contains("database.dbname is missing"), "{err}");
     assert!(matches!(
         load(&dir.join("absent.json")),
         Err(DbzConfigError::Read { .. })
