@@ -8,16 +8,9 @@
 use std::time::{Duration, Instant};
 
 use cdc_e2e::pipeline::Pipeline;
-use cdc_e2e::topics::{read_topic, Record};
+use cdc_e2e::topics::{payload, read_topic, Record};
 use cdc_testkit::wait_until;
 use serde_json::{json, Value as Json};
-
-fn payload(bytes: Option<&[u8]>) -> Json {
-    match bytes {
-        Some(b) => serde_json::from_slice::<Json>(b).expect("JSON")["payload"].clone(),
-        None => Json::Null,
-    }
-}
 
 fn records(bootstrap: &str, topic: &str) -> Vec<Record> {
     read_topic(bootstrap, topic)
@@ -29,11 +22,10 @@ fn records(bootstrap: &str, topic: &str) -> Vec<Record> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_truncate_key_change_transactions_and_heartbeats() {
-    let dir = std::env::temp_dir().join(format!("cdc-e2e-aux-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut p = Pipeline::start(&dir)
+    let mut p = Pipeline::start_named("aux")
         .await
         .expect("start PostgreSQL and Kafka");
+    let dir = p.dir.clone();
     let client = p.connect().await.unwrap();
     client
         .batch_execute(
@@ -42,17 +34,11 @@ async fn messages_truncate_key_change_transactions_and_heartbeats() {
         )
         .await
         .unwrap();
-    p.edit_capture_config(|toml| {
-        let start = toml.find("tables = [").expect("tables line");
-        let end = start + toml[start..].find('\n').expect("end of line");
-        format!(
-            "{}tables = [\"public.t\"]{}\n[events]\nskipped_operations = [\"none\"]\n\
-             provide_transaction_metadata = true\nheartbeat_interval_ms = 300\n\
-             heartbeat_action_query = \"INSERT INTO hb VALUES (now())\"\n",
-            &toml[..start],
-            &toml[end..]
-        )
-    })
+    p.set_capture_tables(&["public.t"], "").unwrap();
+    p.append_capture_config(
+        "[events]\nskipped_operations = [\"none\"]\nprovide_transaction_metadata = true\n\
+         heartbeat_interval_ms = 300\nheartbeat_action_query = \"INSERT INTO hb VALUES (now())\"",
+    )
     .unwrap();
     p.start_capture().unwrap();
     p.wait_for_snapshot(0, Duration::from_secs(120))

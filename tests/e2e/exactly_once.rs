@@ -14,11 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cdc_e2e::pipeline::Pipeline;
-use cdc_e2e::topics::read_topic;
+use cdc_e2e::topics::{payload, read_topic};
 use cdc_testkit::wait_until;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::Value as Json;
 
 const KILLS: usize = 10;
 const SEED_ROWS: i64 = 200;
@@ -101,11 +100,6 @@ impl Load {
     }
 }
 
-fn payload(bytes: &[u8]) -> Json {
-    let v: Json = serde_json::from_slice(bytes).expect("record is JSON");
-    v["payload"].clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_ten_times_every_change_exactly_once_in_order() {
     let seed: u64 = std::env::var("CDC_E2E_SEED")
@@ -116,11 +110,10 @@ async fn kill9_ten_times_every_change_exactly_once_in_order() {
             now.map_or(1, |d| d.as_nanos() as u64)
         });
     println!("exactly-once: seed={seed} (re-run with CDC_E2E_SEED={seed})");
-    let dir = std::env::temp_dir().join(format!("cdc-e2e-eos-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut p = Pipeline::start(&dir)
+    let mut p = Pipeline::start_named("eos")
         .await
         .expect("start PostgreSQL and Kafka");
+    let dir = p.dir.clone();
     let client = p.connect().await.unwrap();
     client
         .batch_execute(&format!(
@@ -129,16 +122,10 @@ async fn kill9_ten_times_every_change_exactly_once_in_order() {
         ))
         .await
         .unwrap();
-    p.edit_capture_config(|toml| {
-        let start = toml.find("tables = [").expect("tables line");
-        let end = start + toml[start..].find('\n').expect("end of line");
-        format!(
-            "{}tables = [\"public.eo\"]{}\n[events]\nprovide_transaction_metadata = true\n\
-             heartbeat_interval_ms = 1000\n",
-            &toml[..start],
-            &toml[end..]
-        )
-    })
+    p.set_capture_tables(&["public.eo"], "").unwrap();
+    p.append_capture_config(
+        "[events]\nprovide_transaction_metadata = true\nheartbeat_interval_ms = 1000",
+    )
     .unwrap();
     let truth: Arc<Mutex<Truth>> = Arc::new(Mutex::new(
         (1..=SEED_ROWS).map(|id| (id, vec![Ev::Read(id)])).collect(),
@@ -243,10 +230,8 @@ async fn kill9_ten_times_every_change_exactly_once_in_order() {
         {
             let Some(value) = value else { continue };
             records += 1;
-            let v = payload(value);
-            let id = payload(key.as_deref().expect("key"))["id"]
-                .as_i64()
-                .expect("id");
+            let v = payload(Some(value));
+            let id = payload(key.as_deref())["id"].as_i64().expect("id");
             let after_v = || v["after"]["v"].as_i64().expect("after.v");
             let ev = match v["op"].as_str() {
                 Some("r") => Ev::Read(after_v()),
@@ -291,7 +276,7 @@ async fn kill9_ten_times_every_change_exactly_once_in_order() {
     let mut ends: HashMap<String, (u32, u64)> = HashMap::new();
     for recs in txs.values() {
         for cdc_e2e::topics::Record { value, .. } in recs {
-            let v = payload(value.as_deref().expect("transaction record value"));
+            let v = payload(value.as_deref());
             let xid = v["id"]
                 .as_str()
                 .unwrap()

@@ -10,25 +10,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cdc_e2e::pipeline::Pipeline;
-use cdc_e2e::topics::{read_topic, Record};
+use cdc_e2e::topics::{payload, read_topic, Record};
 use cdc_testkit::wait_until;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::Value as Json;
 
 const ROWS: i64 = 5_000;
 
-fn payload(bytes: &[u8]) -> Json {
-    serde_json::from_slice::<Json>(bytes).expect("JSON")["payload"].clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signal_table_incremental_snapshot_under_load_converges() {
-    let dir = std::env::temp_dir().join(format!("cdc-e2e-incr-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut p = Pipeline::start(&dir)
+    let mut p = Pipeline::start_named("incr")
         .await
         .expect("start PostgreSQL and Kafka");
+    let dir = p.dir.clone();
     let client = p.connect().await.unwrap();
     client
         .batch_execute(&format!(
@@ -39,20 +33,13 @@ async fn signal_table_incremental_snapshot_under_load_converges() {
         ))
         .await
         .unwrap();
-    p.edit_capture_config(|toml| {
-        let start = toml.find("tables = [").expect("tables line");
-        let end = start + toml[start..].find('\n').expect("end of line");
-        format!(
-            "{}tables = [\"public.inc\"]\nsignal_data_collection = \"public.debezium_signal\"{}",
-            &toml[..start],
-            &toml[end..]
-        )
-        .replace(
-            "fetch_size = 100\n",
-            "fetch_size = 100\nmode = \"no_data\"\nincremental_chunk_size = 400\n",
-        )
-    })
+    p.set_capture_tables(
+        &["public.inc"],
+        "signal_data_collection = \"public.debezium_signal\"\n",
+    )
     .unwrap();
+    p.set_capture_snapshot("fetch_size = 100\nmode = \"no_data\"\nincremental_chunk_size = 400")
+        .unwrap();
     p.start_capture().unwrap();
     p.wait_for_snapshot(0, Duration::from_secs(120))
         .await
@@ -124,11 +111,9 @@ async fn signal_table_incremental_snapshot_under_load_converges() {
     let mut reads: BTreeMap<i64, u32> = BTreeMap::new();
     let mut touched: std::collections::BTreeSet<i64> = Default::default();
     for Record { key, value, .. } in data.values().flatten() {
-        let id = payload(key.as_deref().expect("key"))["id"]
-            .as_i64()
-            .unwrap();
+        let id = payload(key.as_deref())["id"].as_i64().unwrap();
         let Some(value) = value else { continue };
-        let v = payload(value);
+        let v = payload(Some(value));
         match v["op"].as_str() {
             Some("r") => {
                 assert_eq!(v["source"]["snapshot"], "incremental", "{v}");

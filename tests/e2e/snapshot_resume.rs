@@ -7,16 +7,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use cdc_e2e::pipeline::Pipeline;
-use cdc_e2e::topics::read_topic;
+use cdc_e2e::topics::{payload, read_topic};
 use cdc_testkit::wait_until;
-use serde_json::Value as Json;
 
 const ROWS: i64 = 60_000;
-
-fn payload(bytes: &[u8]) -> Json {
-    let v: Json = serde_json::from_slice(bytes).expect("record is JSON");
-    v["payload"].clone()
-}
 
 async fn snapshot_rows(p: &Pipeline) -> f64 {
     match Pipeline::http_get(&p.capture_metrics, "/metrics").await {
@@ -27,11 +21,10 @@ async fn snapshot_rows(p: &Pipeline) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_parallel_snapshot_resumes_without_duplicates() {
-    let dir = std::env::temp_dir().join(format!("cdc-e2e-snapresume-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut p = Pipeline::start(&dir)
+    let mut p = Pipeline::start_named("snapresume")
         .await
         .expect("start PostgreSQL and Kafka");
+    let dir = p.dir.clone();
     let client = p.connect().await.unwrap();
     client
         .batch_execute(&format!(
@@ -41,17 +34,9 @@ async fn interrupted_parallel_snapshot_resumes_without_duplicates() {
         ))
         .await
         .unwrap();
-    p.edit_capture_config(|toml| {
-        let start = toml.find("tables = [").expect("tables line");
-        let end = start + toml[start..].find('\n').expect("end of line");
-        format!(
-            "{}tables = [\"public.big\"]{}",
-            &toml[..start],
-            &toml[end..]
-        )
-        .replace("fetch_size = 100\n", "fetch_size = 500\nmax_threads = 3\n")
-    })
-    .unwrap();
+    p.set_capture_tables(&["public.big"], "").unwrap();
+    p.set_capture_snapshot("fetch_size = 500\nmax_threads = 3")
+        .unwrap();
 
     p.start_capture().unwrap();
     let deadline = Instant::now() + Duration::from_secs(180);
@@ -87,7 +72,7 @@ async fn interrupted_parallel_snapshot_resumes_without_duplicates() {
     let mut creates = 0;
     for recs in data.values() {
         for cdc_e2e::topics::Record { value, .. } in recs {
-            let v = payload(value.as_deref().expect("no deletes"));
+            let v = payload(value.as_deref());
             let id = v["after"]["id"].as_i64().expect("after.id");
             match v["op"].as_str() {
                 Some("r") => {

@@ -119,6 +119,48 @@ impl Pipeline {
         )?)
     }
 
+    /// A fresh run directory `<tmp>/cdc-e2e-<name>-<pid>` and the services in it.
+    pub async fn start_named(name: &str) -> Result<Pipeline> {
+        let dir = std::env::temp_dir().join(format!("cdc-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Pipeline::start(&dir).await
+    }
+
+    /// Captures exactly `tables` (`schema.table`), plus `extra` TOML lines of `[source]`.
+    pub fn set_capture_tables(&self, tables: &[&str], extra: &str) -> Result<()> {
+        let list = tables
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.edit_capture_config(|toml| match toml.find("tables = [") {
+            Some(start) => {
+                let end = toml[start..].find('\n').map_or(toml.len(), |e| start + e);
+                format!(
+                    "{}tables = [{list}]\n{extra}{}",
+                    &toml[..start],
+                    &toml[end + 1..]
+                )
+            }
+            None => toml,
+        })
+    }
+
+    /// Replaces the `[snapshot]` settings with `lines` (TOML, one setting per line).
+    pub fn set_capture_snapshot(&self, lines: &str) -> Result<()> {
+        self.edit_capture_config(|toml| {
+            toml.replace(
+                "[snapshot]\nfetch_size = 100\n",
+                &format!("[snapshot]\n{lines}\n"),
+            )
+        })
+    }
+
+    /// Appends `text` (whole TOML sections) to the capture configuration.
+    pub fn append_capture_config(&self, text: &str) -> Result<()> {
+        self.edit_capture_config(|toml| format!("{toml}\n{text}\n"))
+    }
+
     /// Rewrites the capture configuration (before the capture starts).
     pub fn edit_capture_config(&self, edit: impl FnOnce(String) -> String) -> Result<()> {
         let text =

@@ -33,6 +33,15 @@ pub struct TopicReport {
     pub ops: BTreeMap<String, u64>,
 }
 
+/// The `payload` of a JsonConverter record (`null` for an absent key or value).
+pub fn payload(bytes: Option<&[u8]>) -> serde_json::Value {
+    match bytes.map(serde_json::from_slice::<serde_json::Value>) {
+        Some(Ok(json)) => json["payload"].clone(),
+        Some(Err(e)) => panic!("record is not JSON: {e}"),
+        None => serde_json::Value::Null,
+    }
+}
+
 /// One record: key, value, offset and headers.
 #[derive(Debug, Clone)]
 pub struct Record {
