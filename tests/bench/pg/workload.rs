@@ -33,7 +33,10 @@ const INSERT_COLUMNS: &str = "customer_id, product_id, quantity, status, price, 
 /// Creates the tables, the backlog procedure and the publication `publication` (orders only),
 /// and seeds `orders` with one transaction's worth of rows so the first backlog transaction
 /// has rows to update and delete.
-pub async fn create_schema(client: &Client, publication: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn create_schema(
+    client: &Client,
+    publication: &str,
+) -> Result<(), tokio_postgres::Error> {
     let procedure = format!(
         "CREATE PROCEDURE bench_backlog(txs int) LANGUAGE plpgsql AS $$ \
          DECLARE hi bigint; \
@@ -67,10 +70,10 @@ pub async fn fill_snapshot_table(client: &Client, rows: u64) -> Result<(), tokio
     client
         .batch_execute(&format!(
             "INSERT INTO snap_orders ({INSERT_COLUMNS}) \
-               SELECT {ORDER_VALUES} FROM generate_series(1, {rows}) g; \
-             VACUUM ANALYZE snap_orders;"
+               SELECT {ORDER_VALUES} FROM generate_series(1, {rows}) g"
         ))
-        .await
+        .await?;
+    client.batch_execute("VACUUM ANALYZE snap_orders").await
 }
 
 /// Runs `txs` backlog transactions (`txs * CHANGES_PER_TX` row changes).
