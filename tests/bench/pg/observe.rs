@@ -20,6 +20,60 @@ pub struct Drain {
     pub drain: Duration,
 }
 
+/// Outcome of [`wait_drained_partial`].
+#[derive(Debug, Clone, Copy)]
+pub struct PartialDrain {
+    pub drain: Drain,
+    /// Whether the target was reached before the timeout.
+    pub complete: bool,
+    /// Fraction of the WAL between `from` and the target the slot had confirmed.
+    pub fraction: f64,
+}
+
+/// As [`wait_drained`], but a timeout is not an error: it reports how far the slot got,
+/// as the fraction of the WAL from `from` to `target` it confirmed (the backlog is uniform,
+/// so this is also the fraction of its row changes).
+pub async fn wait_drained_partial(
+    client: &Client,
+    slot: &str,
+    from: &str,
+    target: &str,
+    spawned: Instant,
+    timeout: Duration,
+    alive: impl FnMut() -> Result<(), BenchError>,
+) -> Result<PartialDrain, BenchError> {
+    let result = wait_drained(client, slot, target, spawned, timeout, alive).await;
+    match result {
+        Ok(drain) => Ok(PartialDrain {
+            drain,
+            complete: true,
+            fraction: 1.0,
+        }),
+        Err(BenchError::Timeout { active_at }) => {
+            let fraction: f64 = client
+                .query_one(
+                    "SELECT ((confirmed_flush_lsn - $2::text::pg_lsn) \
+                       / (($3::text::pg_lsn - $2::text::pg_lsn)))::float8 \
+                     FROM pg_replication_slots WHERE slot_name = $1",
+                    &[&slot, &from, &target],
+                )
+                .await?
+                .get(0);
+            let now = Instant::now();
+            let active_at = active_at.unwrap_or(now);
+            Ok(PartialDrain {
+                drain: Drain {
+                    startup: active_at - spawned,
+                    drain: now - active_at,
+                },
+                complete: false,
+                fraction: fraction.clamp(0.0, 1.0),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Polls until `slot` is active, then until its `confirmed_flush_lsn >= target`; `spawned` is
 /// when the consumer process was started. `alive` is checked on every poll so a consumer that
 /// died fails fast.
@@ -55,9 +109,8 @@ pub async fn wait_drained(
             });
         }
         if now >= deadline {
-            return Err(BenchError::Check(format!(
-                "slot {slot} did not confirm {target} within {timeout:?}"
-            )));
+            eprintln!("bench: slot {slot} did not confirm {target} within {timeout:?}");
+            return Err(BenchError::Timeout { active_at });
         }
         tokio::time::sleep(POLL).await;
     }

