@@ -171,6 +171,42 @@ pub fn memory(pid: u32) -> Result<Memory, BenchError> {
     })
 }
 
+/// CPU seconds (user + system, all threads) `pid` has used so far, from `/proc/<pid>/stat`.
+pub fn cpu_seconds(pid: u32) -> Result<f64, BenchError> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path)
+        .map_err(|e| BenchError::Check(format!("reading {path}: {e}")))?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| BenchError::Check(format!("malformed {path}")))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64, BenchError> {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .ok_or_else(|| BenchError::Check(format!("malformed {path}")))
+    };
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    // `rest` starts at field 3 (state), so utime (14) is index 11 and stime (15) index 12.
+    Ok((ticks(11)? + ticks(12)?) / hz)
+}
+
+/// PID of the walsender serving `slot` (`active_pid`), if active.
+pub async fn walsender_pid(client: &Client, slot: &str) -> Result<Option<u32>, BenchError> {
+    let row = client
+        .query_opt(
+            "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .await?;
+    Ok(row
+        .and_then(|r| r.get::<_, Option<i32>>(0))
+        .and_then(|p| u32::try_from(p).ok()))
+}
+
 /// Value of the unlabelled sample `name` on the capture's `/metrics` (0 when absent or the
 /// endpoint is not up yet).
 pub async fn capture_metric(listen: &str, name: &str) -> f64 {

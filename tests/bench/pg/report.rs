@@ -10,6 +10,16 @@ use crate::observe::{Drain, Memory};
 pub struct Throughput {
     pub drain: Drain,
     pub rows: u64,
+    /// CPU seconds of the consumer process (all threads, whole life) and of the walsender
+    /// decoding for it.
+    pub cpu: Cpu,
+}
+
+/// CPU seconds used by a consumer and by its walsender.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    pub consumer: f64,
+    pub walsender: Option<f64>,
 }
 
 impl Throughput {
@@ -36,6 +46,8 @@ pub struct Figures {
     pub snapshot_rows: u64,
     pub copy_binary: Option<Duration>,
     pub snapshot: Option<Duration>,
+    /// CPU seconds of the snapshotting capture process.
+    pub snapshot_cpu: Option<f64>,
     pub big_tx_bytes: u64,
     pub big_tx_rows: u64,
     pub big_tx_drain: Option<Drain>,
@@ -91,11 +103,16 @@ impl Figures {
                 || "skipped".to_owned(),
                 |t| {
                     format!(
-                        "{:.0} rows/s ({} rows in {:.2} s; start-up {:.2} s)",
+                        "{:.0} rows/s ({} rows in {:.2} s; start-up {:.2} s; CPU {:.1} s in the \
+                         consumer, {} in its walsender)",
                         t.rows_per_sec(),
                         t.rows,
                         t.drain.drain.as_secs_f64(),
-                        t.drain.startup.as_secs_f64()
+                        t.drain.startup.as_secs_f64(),
+                        t.cpu.consumer,
+                        t.cpu
+                            .walsender
+                            .map_or_else(|| "n/a".to_owned(), |w| format!("{w:.1} s"))
                     )
                 },
             )
@@ -167,7 +184,7 @@ impl Figures {
             "## Snapshot (P4)\n\n- table of {} rows (~150 bytes each)\n\
              - `psql -c \"COPY snap_orders TO STDOUT (FORMAT binary)\" > /dev/null`: {} ({})\n\
              - `cdc-capture` snapshot.mode=initial, from process start until every row is read and \
-             acknowledged by Kafka: {} ({})\n",
+             acknowledged by Kafka: {} ({}; capture CPU {})\n",
             self.snapshot_rows,
             secs(self.copy_binary),
             self.copy_rows_per_sec()
@@ -175,6 +192,8 @@ impl Figures {
             secs(self.snapshot),
             self.snapshot_rows_per_sec()
                 .map_or_else(|| "n/a".into(), |r| format!("{r:.0} rows/s")),
+            self.snapshot_cpu
+                .map_or_else(|| "n/a".into(), |c| format!("{c:.1} s")),
         );
         let _ = writeln!(
             md,

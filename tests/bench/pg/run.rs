@@ -7,7 +7,7 @@ use tokio_postgres::Client;
 
 use crate::consumers::{self, Capture, CaptureSpec, DebeziumSpec};
 use crate::observe::{self, Drain};
-use crate::report::{Figures, Throughput};
+use crate::report::{Cpu, Figures, Throughput};
 use crate::workload::{self, CHANGES_PER_TX, WIDE_ROW_BYTES};
 use crate::{profile, BenchError, Options};
 
@@ -129,11 +129,13 @@ pub async fn run(o: &Options) -> Result<(), BenchError> {
         consumers::check_alive("pg_recvlogical", Some(&mut recv))
     })
     .await?;
+    let cpu = cpu_of(&client, SLOT_RECV, recv.pid()).await?;
     recv.terminate(Duration::from_secs(10)).await?;
     workload::drop_slot(&client, SLOT_RECV).await?;
     f.recvlogical = Some(Throughput {
         drain,
         rows: f.backlog_rows,
+        cpu,
     });
     println!(
         "bench: pg_recvlogical {:.0} rows/s",
@@ -153,10 +155,12 @@ pub async fn run(o: &Options) -> Result<(), BenchError> {
     )
     .await?;
     f.capture_memory = Some(observe::memory(pid)?);
+    let cpu = cpu_of(&client, SLOT_CAPTURE, pid).await?;
     capture.stop().await?;
     f.capture = Some(Throughput {
         drain,
         rows: f.backlog_rows,
+        cpu,
     });
     println!(
         "bench: cdc-capture {:.0} rows/s, peak RSS {:.1} MB",
@@ -290,6 +294,7 @@ async fn debezium(
     )
     .await?;
     f.debezium_memory = Some(observe::memory(pid)?);
+    let cpu = cpu_of(client, SLOT_DEBEZIUM, pid).await?;
     let stats = consumers::debezium_stats(&dir)?;
     process.kill9()?;
     workload::drop_slot(client, SLOT_DEBEZIUM).await?;
@@ -305,6 +310,7 @@ async fn debezium(
     f.debezium = Some(Throughput {
         drain: partial.drain,
         rows,
+        cpu,
     });
     f.debezium_records = stats.records;
     f.debezium_handler_seconds = stats.handler_seconds;
@@ -386,13 +392,14 @@ async fn snapshot(
         },
     )?;
     let t = Instant::now();
-    capture.start()?;
+    let pid = capture.start()?;
     let metrics = capture.metrics.clone();
     observe::wait_snapshot_done(&metrics, o.snapshot_rows, DRAIN_TIMEOUT, || {
         capture.check_alive()
     })
     .await?;
     f.snapshot = Some(t.elapsed());
+    f.snapshot_cpu = observe::cpu_seconds(pid).ok();
     capture.stop().await?;
     println!(
         "bench: snapshot {:.0} rows/s, COPY binary {:.0} rows/s",
@@ -400,6 +407,18 @@ async fn snapshot(
         f.copy_rows_per_sec().unwrap_or(0.0)
     );
     Ok(())
+}
+
+/// CPU used so far by consumer `pid` and by the walsender serving `slot`.
+async fn cpu_of(client: &Client, slot: &str, pid: u32) -> Result<Cpu, BenchError> {
+    let walsender = match observe::walsender_pid(client, slot).await? {
+        Some(w) => observe::cpu_seconds(w).ok(),
+        None => None,
+    };
+    Ok(Cpu {
+        consumer: observe::cpu_seconds(pid)?,
+        walsender,
+    })
 }
 
 async fn wal_bytes(client: &Client, since: &str) -> Result<u64, BenchError> {
