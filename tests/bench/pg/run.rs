@@ -219,6 +219,18 @@ pub async fn run(o: &Options) -> Result<(), BenchError> {
     }
 
     f.total = started.elapsed();
+    f.notes.push(format!(
+        "Machine load (/proc/loadavg) at the end: {}. The 2 cores are shared with other \
+         builds, so figures vary between runs; compare runs on an idle machine.",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    ));
+    f.notes.push(
+        "Our capture's producer compresses with LZ4 (librdkafka, linger 5 ms); the Debezium \
+         handler's confluent-kafka producer sends uncompressed (linger 5 ms)."
+            .to_owned(),
+    );
     for line in f.lines() {
         println!("{line}");
     }
