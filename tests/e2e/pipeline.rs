@@ -1,25 +1,38 @@
 //! e2e: two tables with every captured type; pre-existing rows (snapshot) plus 1,000 inserts,
 //! 300 updates (10 of them primary-key changes) and 100 deletes → every Kafka record is a
 //! valid Debezium envelope → the changelog tables' latest state per key equals PostgreSQL,
-//! read back with pyiceberg.
+//! read back with pyiceberg. Runs once per supported PostgreSQL major version (15 from Debian,
+//! 17 from `dev/lib/install.sh`).
 
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use cdc_e2e::pipeline::Pipeline;
 use cdc_e2e::workload::{Spec, Workload};
+use cdc_testkit::PgInstall;
 
 const SEED_CUSTOMERS: usize = 120;
 const SEED_ORDERS: usize = 180;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
-    let dir = std::env::temp_dir().join(format!("cdc-e2e-pipeline-{}", std::process::id()));
+async fn snapshot_and_streaming_of_all_types_reach_iceberg_on_postgres_15() {
+    run(PgInstall::debian(15).unwrap(), 15).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_and_streaming_of_all_types_reach_iceberg_on_postgres_17() {
+    run(PgInstall::pg17().unwrap(), 17).await;
+}
+
+async fn run(install: PgInstall, major: u32) {
+    let dir =
+        std::env::temp_dir().join(format!("cdc-e2e-pipeline-pg{major}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let started = Instant::now();
-    let mut p = Pipeline::start(&dir)
+    let mut p = Pipeline::start_with(&dir, &install)
         .await
         .expect("start PostgreSQL and Kafka");
+    assert_eq!(p.server_major_version().await.unwrap(), major);
     let services_ready = started.elapsed();
     let client = p.connect().await.unwrap();
     let mut workload = Workload::setup(&client, 42, SEED_CUSTOMERS, SEED_ORDERS)
@@ -125,7 +138,7 @@ async fn snapshot_and_streaming_of_all_types_reach_iceberg() {
         );
     }
     println!(
-        "e2e timings: services {:.1}s, snapshot of {} rows read {:.1}s after start, workload {:.1}s ({} transactions), iceberg in sync {:.1}s after start, {} Kafka records checked",
+        "e2e (PostgreSQL {major}) timings: services {:.1}s, snapshot of {} rows read {:.1}s after start, workload {:.1}s ({} transactions), iceberg in sync {:.1}s after start, {} Kafka records checked",
         services_ready.as_secs_f64(),
         SEED_CUSTOMERS + SEED_ORDERS,
         snapshot_done.as_secs_f64(),

@@ -1,6 +1,7 @@
 //! e2e: `kill -9` of `cdc-capture` and of `cdc-sink` in the middle of a write load, then
 //! restarts: no change is lost (duplicates are allowed until exactly-once lands), every
-//! record is still a valid envelope, and Iceberg's latest state equals PostgreSQL.
+//! record is still a valid envelope, and Iceberg's latest state equals PostgreSQL. Runs once
+//! per supported PostgreSQL major version (15 from Debian, 17 from `dev/lib/install.sh`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use cdc_e2e::pipeline::Pipeline;
 use cdc_e2e::workload::{Spec, Workload};
-use cdc_testkit::wait_until;
+use cdc_testkit::{wait_until, PgInstall};
 
 async fn wait_progress(progress: &AtomicUsize, at_least: usize) {
     wait_until(
@@ -21,12 +22,23 @@ async fn wait_progress(progress: &AtomicUsize, at_least: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill9_of_capture_and_sink_mid_stream_loses_nothing() {
-    let dir = std::env::temp_dir().join(format!("cdc-e2e-restart-{}", std::process::id()));
+async fn kill9_of_capture_and_sink_mid_stream_loses_nothing_on_postgres_15() {
+    run(PgInstall::debian(15).unwrap(), 15).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_of_capture_and_sink_mid_stream_loses_nothing_on_postgres_17() {
+    run(PgInstall::pg17().unwrap(), 17).await;
+}
+
+async fn run(install: PgInstall, major: u32) {
+    let dir =
+        std::env::temp_dir().join(format!("cdc-e2e-restart-pg{major}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut p = Pipeline::start(&dir)
+    let mut p = Pipeline::start_with(&dir, &install)
         .await
         .expect("start PostgreSQL and Kafka");
+    assert_eq!(p.server_major_version().await.unwrap(), major);
     let client = p.connect().await.unwrap();
     let mut workload = Workload::setup(&client, 7, 100, 100).await.unwrap();
     p.start_capture().unwrap();
@@ -95,7 +107,7 @@ async fn kill9_of_capture_and_sink_mid_stream_loses_nothing() {
         );
     }
     println!(
-        "restart: in sync {:.1}s after the load ended; {} Kafka records ({:?})",
+        "restart (PostgreSQL {major}): in sync {:.1}s after the load ended; {} Kafka records ({:?})",
         t0.elapsed().as_secs_f64(),
         report.records,
         report.ops

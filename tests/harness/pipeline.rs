@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cdc_testkit::{free_port, workspace_binary, KafkaBroker, ManagedProcess, PostgresServer};
+use cdc_testkit::{
+    free_port, workspace_binary, KafkaBroker, ManagedProcess, PgInstall, PostgresServer,
+};
 
 use crate::{io, schema, HarnessError, Result};
 
@@ -27,10 +29,17 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts PostgreSQL and Kafka, creates the database, and writes both configs into `dir`.
+    /// Starts PostgreSQL ([`PgInstall::from_env`]) and Kafka, creates the database, and
+    /// writes both configs into `dir`.
     pub async fn start(dir: &Path) -> Result<Pipeline> {
+        Self::start_with(dir, &PgInstall::from_env()).await
+    }
+
+    /// As [`start`](Self::start), running the PostgreSQL installation `install`.
+    pub async fn start_with(dir: &Path, install: &PgInstall) -> Result<Pipeline> {
         std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        let (pg, kafka) = tokio::try_join!(PostgresServer::start(), KafkaBroker::start())?;
+        let (pg, kafka) =
+            tokio::try_join!(PostgresServer::start_with(install), KafkaBroker::start())?;
         pg.create_database(DATABASE).await?;
         let capture_metrics = format!("127.0.0.1:{}", free_port());
         let sink_metrics = format!("127.0.0.1:{}", free_port());
@@ -96,6 +105,18 @@ impl Pipeline {
 
     pub async fn connect(&self) -> Result<tokio_postgres::Client> {
         Ok(self.pg.connect(DATABASE).await?)
+    }
+
+    /// The running server's major version (`server_version_num / 10000`).
+    pub async fn server_major_version(&self) -> Result<u32> {
+        let client = self.connect().await?;
+        let num: String = client
+            .query_one("SHOW server_version_num", &[])
+            .await?
+            .get(0);
+        num.parse::<u32>()
+            .map(|n| n / 10000)
+            .map_err(|e| HarnessError::Check(format!("server_version_num {num:?}: {e}")))
     }
 
     /// Starts (or restarts) `cdc-capture`.

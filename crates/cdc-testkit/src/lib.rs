@@ -13,6 +13,7 @@
 //! | `process`    | [`ManagedProcess`]: a child with a log file, SIGKILL/SIGTERM, killed on drop |
 //! | `binaries`   | [`workspace_binary`]: find `cdc-capture` etc. built by `cargo build --bins` |
 //! | `os_user`    | (private) running PostgreSQL as the unprivileged `postgres` user when root |
+//! | `pg_install` | [`PgInstall`]: which PostgreSQL runs (Debian 15 by default, 17 from `dev/lib/install.sh`) |
 //! | `pg_init`    | (private) initdb and the cluster's `postgresql.conf` / `pg_hba.conf`     |
 //! | `postgres`   | [`PostgresServer`]: initdb + postmaster, superuser `postgres`/`postgres` |
 //! | `kafka`      | [`KafkaBroker`]: KRaft broker+controller from the jars in `$KAFKA_LIBS`   |
@@ -46,6 +47,7 @@ mod error;
 mod kafka;
 mod os_user;
 mod pg_init;
+mod pg_install;
 mod ports;
 mod postgres;
 mod process;
@@ -54,6 +56,7 @@ mod wait;
 pub use binaries::workspace_binary;
 pub use error::TestkitError;
 pub use kafka::KafkaBroker;
+pub use pg_install::PgInstall;
 pub use ports::free_port;
 pub use postgres::PostgresServer;
 pub use process::ManagedProcess;

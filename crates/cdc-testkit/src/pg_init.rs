@@ -3,10 +3,11 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::os_user::ServiceUser;
+use crate::pg_install::PgInstall;
 use crate::TestkitError;
 
 /// The superuser created by initdb.
@@ -54,6 +55,7 @@ pub(crate) fn prepare_dir(dir: &Path, user: Option<&ServiceUser>) -> Result<(), 
 
 /// Runs initdb into `data` and writes the testkit's configuration.
 pub(crate) fn init_cluster(
+    install: &PgInstall,
     dir: &Path,
     data: &Path,
     user: Option<&ServiceUser>,
@@ -64,7 +66,8 @@ pub(crate) fn init_cluster(
     if let Some(user) = user {
         user.chown(&pwfile)?;
     }
-    let mut command = Command::new(pg_binary("initdb"));
+    let initdb = install.binary("initdb");
+    let mut command = Command::new(&initdb);
     command
         .arg("-D")
         .arg(data)
@@ -82,7 +85,7 @@ pub(crate) fn init_cluster(
     }
     let output = command
         .output()
-        .map_err(|e| TestkitError::io(format!("run {}", pg_binary("initdb").display()), e))?;
+        .map_err(|e| TestkitError::io(format!("run {}", initdb.display()), e))?;
     let _ = std::fs::remove_file(&pwfile);
     if !output.status.success() {
         return Err(TestkitError::Command {
@@ -104,23 +107,4 @@ pub(crate) fn init_cluster(
     let hba = data.join("pg_hba.conf");
     std::fs::write(&hba, PG_HBA)
         .map_err(|e| TestkitError::io(format!("write {}", hba.display()), e))
-}
-
-/// Path of a PostgreSQL server binary: `$PG_BIN_DIR/<name>` if set, else the
-/// newest `/usr/lib/postgresql/<version>/bin/<name>`, else bare `<name>` (PATH).
-pub(crate) fn pg_binary(name: &str) -> PathBuf {
-    if let Some(dir) = std::env::var_os("PG_BIN_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join(name);
-    }
-    let newest = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let version: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let path = entry.path().join("bin").join(name);
-            path.exists().then_some((version, path))
-        })
-        .max_by_key(|(version, _)| *version);
-    newest.map_or_else(|| PathBuf::from(name), |(_, path)| path)
 }

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::os_user::ServiceUser;
-use crate::pg_init::{init_cluster, pg_binary, prepare_dir, PASSWORD, USER};
+use crate::pg_init::{init_cluster, prepare_dir, PASSWORD, USER};
+use crate::pg_install::PgInstall;
 use crate::process::{log_tail, ManagedProcess};
 use crate::{free_port, poll_until, TestkitError};
 
@@ -41,6 +42,7 @@ const MAX_SOCKET_PATH: usize = 100;
 #[derive(Debug)]
 pub struct PostgresServer {
     process: Option<ManagedProcess>,
+    install: PgInstall,
     dir: PathBuf,
     port: u16,
     /// Held only for a temp dir: removes it when the server is dropped
@@ -49,19 +51,25 @@ pub struct PostgresServer {
 }
 
 impl PostgresServer {
-    /// Starts a server in a fresh temp dir on a free port.
+    /// Starts a server of [`PgInstall::from_env`] in a fresh temp dir on a free port.
     ///
     /// Runs initdb, configures logical replication (`wal_level=logical`,
     /// `max_replication_slots=10`, `max_wal_senders=10`, `fsync=off`), trust
     /// auth on the unix socket and SCRAM password auth on 127.0.0.1, and waits
     /// until a password login succeeds.
     pub async fn start() -> Result<PostgresServer, TestkitError> {
+        Self::start_with(&PgInstall::from_env()).await
+    }
+
+    /// As [`start`](Self::start), running the given installation (e.g.
+    /// [`PgInstall::pg17`]).
+    pub async fn start_with(install: &PgInstall) -> Result<PostgresServer, TestkitError> {
         let temp = tempfile::Builder::new()
             .prefix("cdc-testkit-pg-")
             .tempdir()
             .map_err(|e| TestkitError::io("create temp dir for PostgreSQL", e))?;
         let dir = temp.path().to_path_buf();
-        Self::launch(&dir, free_port(), Some(temp)).await
+        Self::launch(install, &dir, free_port(), Some(temp)).await
     }
 
     /// Starts a server keeping its data in `dir` (created if missing; an
@@ -82,19 +90,23 @@ impl PostgresServer {
         let dir = absolute
             .canonicalize()
             .map_err(|e| TestkitError::io(format!("resolve {}", absolute.display()), e))?;
-        Self::launch(&dir, port, None).await
+        Self::launch(&PgInstall::from_env(), &dir, port, None).await
     }
 
     async fn launch(
+        install: &PgInstall,
         dir: &Path,
         port: u16,
         temp: Option<TempDir>,
     ) -> Result<PostgresServer, TestkitError> {
         let user = ServiceUser::for_postgres()?;
+        if let (Some(user), Some(bin_dir)) = (&user, install.bin_dir()) {
+            user.check_can_reach(&bin_dir.join("postgres"))?;
+        }
         prepare_dir(dir, user.as_ref())?;
         let data = dir.join("data");
         if !data.join("PG_VERSION").exists() {
-            init_cluster(dir, &data, user.as_ref())?;
+            init_cluster(install, dir, &data, user.as_ref())?;
         }
         let log = dir.join("postgres.log");
         let socket_dir = if dir.join(format!(".s.PGSQL.{port}")).as_os_str().len() < MAX_SOCKET_PATH
@@ -103,7 +115,7 @@ impl PostgresServer {
         } else {
             String::new() // no unix socket; TCP only
         };
-        let mut command = Command::new(pg_binary("postgres"));
+        let mut command = Command::new(install.binary("postgres"));
         command
             .arg("-D")
             .arg(&data)
@@ -117,6 +129,7 @@ impl PostgresServer {
         let process = ManagedProcess::spawn_command(command, &log)?;
         let mut server = PostgresServer {
             process: Some(process),
+            install: install.clone(),
             dir: dir.to_path_buf(),
             port,
             _temp: temp,
@@ -173,6 +186,11 @@ impl PostgresServer {
             log: self.log_path(),
             log_tail: self.log_tail(ERROR_LOG_LINES),
         }
+    }
+
+    /// The installation this server runs.
+    pub fn install(&self) -> &PgInstall {
+        &self.install
     }
 
     /// The TCP port (on 127.0.0.1).

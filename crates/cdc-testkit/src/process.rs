@@ -130,6 +130,12 @@ impl ManagedProcess {
             .await
     }
 
+    /// As [`terminate`](Self::terminate) with SIGINT (Ctrl-C), for programs that finish
+    /// their output on it (e.g. `perf record`).
+    pub async fn interrupt(&mut self, timeout: Duration) -> Result<ExitStatus, TestkitError> {
+        self.signal_and_wait(libc::SIGINT, "SIGINT", timeout).await
+    }
+
     /// Sends `signal` and waits up to `timeout` for exit; SIGKILL and a
     /// timeout error if the process does not exit in time.
     pub(crate) async fn signal_and_wait(
