@@ -5,7 +5,8 @@
 //! - [`config`]: the TOML configuration and its validation.
 //! - `source`: SQL and replication connections; publication, slot and the resume plan.
 //! - `pgoutput`: the pgoutput v1 decoder (bounds-checked, never panics).
-//! - `pgtypes`: PostgreSQL types → model types; text output → values.
+//! - `pgtypes`: PostgreSQL types (resolved through the catalog) → model types.
+//! - `pgtext`: PostgreSQL text output → values (arrays, hstore, geometry, infinity, BC, …).
 //! - `table`: captured tables (schema, topic, codec) and tuple/row conversion.
 //! - `snapshot`: the initial snapshot from the slot's exported snapshot.
 //! - `stream`: replication events → change events.
@@ -28,6 +29,7 @@ mod checkpoint;
 mod emit;
 mod metrics;
 mod pgoutput;
+mod pgtext;
 mod pgtypes;
 mod publisher;
 mod slot_health;
@@ -208,7 +210,13 @@ async fn capture(
     let slot_monitor = slot_health::monitor(source, emitter.metrics.clone());
     tokio::pin!(slot_monitor);
     let captured: HashSet<_> = table_ids.iter().cloned().collect();
-    let mut streamer = stream::Streamer::new(&sql, &emitter, &config.topic_prefix, captured);
+    let mut streamer = stream::Streamer::new(
+        &sql,
+        &emitter,
+        &config.topic_prefix,
+        &config.values,
+        captured,
+    );
     let streamed: Result<(), CaptureError> = loop {
         tokio::select! {
             biased;
@@ -290,6 +298,7 @@ async fn slot_then_snapshot(
                 id.clone(),
                 &columns,
                 &config.topic_prefix,
+                &config.values,
             ));
         }
         snapshot::run(

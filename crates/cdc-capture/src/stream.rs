@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use cdc_model::debezium::ValueOptions;
 use cdc_model::{Op, SnapshotMarker, TableId};
 use pgwire_replication::ReplicationEvent;
 
@@ -23,6 +24,8 @@ pub struct Streamer<'a> {
     sql: &'a tokio_postgres::Client,
     emitter: &'a Emitter<'a>,
     topic_prefix: String,
+    /// Handling modes for the codecs of tables registered while streaming.
+    values: &'a ValueOptions,
     captured: HashSet<TableId>,
     relations: HashMap<u32, CapturedTable>,
     tx: Option<Transaction>,
@@ -34,12 +37,14 @@ impl<'a> Streamer<'a> {
         sql: &'a tokio_postgres::Client,
         emitter: &'a Emitter<'a>,
         topic_prefix: &str,
+        values: &'a ValueOptions,
         captured: HashSet<TableId>,
     ) -> Streamer<'a> {
         Streamer {
             sql,
             emitter,
             topic_prefix: topic_prefix.to_owned(),
+            values,
             captured,
             relations: HashMap::new(),
             tx: None,
@@ -115,8 +120,13 @@ impl<'a> Streamer<'a> {
                     return Ok(());
                 }
                 let catalog = load_columns(self.sql, &id).await?;
-                let table =
-                    CapturedTable::from_relation(id, &columns, &catalog, &self.topic_prefix);
+                let table = CapturedTable::from_relation(
+                    id,
+                    &columns,
+                    &catalog,
+                    &self.topic_prefix,
+                    self.values,
+                );
                 tracing::debug!(table = %table.schema.id, rel_id, "relation registered");
                 self.relations.insert(rel_id, table);
             }
