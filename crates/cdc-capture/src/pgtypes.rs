@@ -280,6 +280,9 @@ mod tests {
         );
         assert!(ty(named(90004, "_mood"), Some(mood)).is_some());
         assert_eq!(ty(named(791, "_money"), Some(named(790, "money"))), None);
-        assert_eq!(ty(named(1187, "_interval"), Some(named(1186, "interval"))), None);
+        assert_eq!(
+            ty(named(1187, "_interval"), Some(named(1186, "interval"))),
+            None
+        );
     }
 }

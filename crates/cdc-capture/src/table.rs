@@ -294,8 +294,11 @@ pub fn quote_ident(name: &str) -> String {
 /// none.
 fn default_value(ty: &ColumnType, expr: &str) -> Option<Value> {
     let is_call = |e: &str| {
-        e.split_once('(')
-            .is_some_and(|(f, _)| !f.is_empty() && f.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.'))
+        e.split_once('(').is_some_and(|(f, _)| {
+            !f.is_empty()
+                && f.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        })
     };
     if is_call(expr) {
         return Some(ty.zero_value());
@@ -368,14 +371,7 @@ mod tests {
                 TupleValue::Null,
             ])
             .unwrap();
-        assert_eq!(
-            row,
-            vec![
-                Value::Unavailable,
-                Value::Int32(5),
-                Value::Null
-            ]
-        );
+        assert_eq!(row, vec![Value::Unavailable, Value::Int32(5), Value::Null]);
         assert!(t.row_from_tuple(&[TupleValue::Null]).is_err());
         assert!(t
             .row_from_tuple(&[

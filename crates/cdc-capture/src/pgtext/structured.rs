@@ -201,7 +201,12 @@ mod tests {
         );
         assert_eq!(
             array_items("{1,2,NULL,4}"),
-            Some(vec![Some("1".into()), Some("2".into()), None, Some("4".into())])
+            Some(vec![
+                Some("1".into()),
+                Some("2".into()),
+                None,
+                Some("4".into())
+            ])
         );
         assert_eq!(array_items("{}"), Some(vec![]));
         assert_eq!(array_items("{{1,2},{3,4}}"), None);
