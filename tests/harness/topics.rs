@@ -31,10 +31,15 @@ pub struct TopicReport {
     pub ops: BTreeMap<String, u64>,
 }
 
-type Record = (Option<Vec<u8>>, Option<Vec<u8>>, i64);
+/// Key, value and offset of one record.
+pub type Record = (Option<Vec<u8>>, Option<Vec<u8>>, i64);
 
-/// Reads and checks `topics` completely. Blocking: call from `spawn_blocking`.
-pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
+/// Reads every record of `topics` (read_committed), by topic and partition in offset order.
+/// Blocking: call from `spawn_blocking`.
+pub fn read_topics(
+    bootstrap: &str,
+    topics: &[String],
+) -> Result<BTreeMap<(String, i32), Vec<Record>>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "cdc-e2e-topic-check")
@@ -80,6 +85,12 @@ pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
             remaining.remove(&tp);
         }
     }
+    Ok(records)
+}
+
+/// Reads and checks `topics` completely. Blocking: call from `spawn_blocking`.
+pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
+    let records = read_topics(bootstrap, topics)?;
     let mut report = TopicReport::default();
     for ((topic, partition), recs) in &records {
         check_partition(topic, *partition, recs, &mut report)?;

@@ -105,7 +105,8 @@ pub async fn run(
                 fetched += 1;
                 let row = table.row_from_text((0..r.len()).map(|i| r.get(i)))?;
                 if let Some(mut p) = pending.take() {
-                    p.last_in_table = false;
+                    // The held row was the last of its table when this row opens a new one.
+                    p.last_in_table = table_rows == 0;
                     emit_read(emitter, p, false, consistent_lsn, xmin).await?;
                 }
                 pending = Some(Pending {

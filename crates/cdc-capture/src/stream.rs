@@ -67,7 +67,9 @@ impl<'a> Streamer<'a> {
             }
             ReplicationEvent::Commit { lsn, end_lsn, .. } => {
                 self.tx = None;
-                self.last_commit_lsn = Some(lsn.as_u64());
+                // Debezium's `sequence` names the end of the previous commit record (the WAL
+                // position pgoutput streams the Commit message at), not its start.
+                self.last_commit_lsn = Some(end_lsn.as_u64());
                 self.emitter.metrics.transactions.inc();
                 self.emitter.publisher.commit(end_lsn.as_u64()).await?;
             }
@@ -144,12 +146,15 @@ impl<'a> Streamer<'a> {
                 let Some(table) = self.relations.get(&rel_id) else {
                     return Ok(());
                 };
-                let after = table.row_from_tuple(&new)?;
+                let mut after = table.row_from_tuple(&new)?;
                 let origin = self.origin(lsn)?;
                 let before = match &old {
                     Some((kind, tuple)) => Some((*kind, table.row_from_tuple(tuple)?)),
                     None => None,
                 };
+                if let Some((OldKind::Full, b)) = &before {
+                    crate::table::fill_unavailable(&mut after, b);
+                }
                 let key_changed = before.as_ref().is_some_and(|(_, b)| {
                     !table.schema.key.is_empty()
                         && table.schema.key.iter().any(|&i| b[i] != after[i])

@@ -269,6 +269,16 @@ impl CapturedTable {
     }
 }
 
+/// Replaces unchanged-TOAST markers in `after` by the values of a full old image (REPLICA
+/// IDENTITY FULL), as Debezium does.
+pub fn fill_unavailable(after: &mut Row, before: &Row) {
+    for (a, b) in after.iter_mut().zip(before) {
+        if *a == Value::Unavailable && *b != Value::Unavailable {
+            *a = b.clone();
+        }
+    }
+}
+
 /// `<prefix>.<schema>.<table>`, characters outside `[A-Za-z0-9._-]` replaced by `_` as
 /// Debezium's topic naming strategy does.
 pub fn topic_name(prefix: &str, id: &TableId) -> String {
