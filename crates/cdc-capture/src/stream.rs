@@ -65,7 +65,7 @@ impl<'a> Streamer<'a> {
                     commit_us: commit_time_micros.saturating_add(PG_EPOCH_OFFSET_US),
                 });
             }
-            ReplicationEvent::Commit { lsn, end_lsn, .. } => {
+            ReplicationEvent::Commit { end_lsn, .. } => {
                 self.tx = None;
                 // Debezium's `sequence` names the end of the previous commit record (the WAL
                 // position pgoutput streams the Commit message at), not its start.

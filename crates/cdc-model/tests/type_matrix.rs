@@ -68,6 +68,28 @@ struct Record {
     value: Option<String>,
 }
 
+/// Asserts equality, showing the text around the first difference.
+fn assert_same(at: &str, ours: &str, theirs: &str) {
+    if ours == theirs {
+        return;
+    }
+    let first = ours
+        .bytes()
+        .zip(theirs.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(ours.len().min(theirs.len()));
+    let window = |t: &str| {
+        let start = t.floor_char_boundary(first.saturating_sub(150));
+        let end = t.ceil_char_boundary((first + 80).min(t.len()));
+        t[start..end].to_owned()
+    };
+    panic!(
+        "{at}: value differs at byte {first}\n  ours:     …{}…\n  debezium: …{}…",
+        window(ours),
+        window(theirs)
+    );
+}
+
 fn check_profile(name: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden/type_matrix")
@@ -92,10 +114,10 @@ fn check_profile(name: &str) {
         let value = codec
             .encode_value(&event)
             .unwrap_or_else(|e| panic!("{at}: {e}"));
-        assert_eq!(
-            String::from_utf8(value).unwrap(),
-            record.value.unwrap(),
-            "{at}: value differs"
+        assert_same(
+            &at,
+            &String::from_utf8(value).unwrap(),
+            &record.value.unwrap(),
         );
         let key = codec
             .encode_key(&event)

@@ -52,4 +52,22 @@ INSERT INTO type_matrix VALUES (
     DEFAULT, DEFAULT, DEFAULT,
     NULL, NULL
 );
+-- More edge values: the other infinities, BC, large hours, escapes, an hstore large enough
+-- to resize Java's HashMap, high bits.
+INSERT INTO type_matrix (id, c_num, c_num_arr, c_real, c_double, c_char, c_text, c_date, c_time,
+    c_time3, c_timetz, c_ts, c_ts3, c_tstz, c_tstz0, c_interval, c_json, c_xml, c_bit10,
+    c_varbit16, c_varbit, c_text_arr, c_hstore, c_money, c_point, c_geom, c_date_arr, c_req_ts)
+VALUES (6, 'Infinity', '{-Infinity,NaN,0.000}', 'Infinity', 'NaN', 'a', E'quote " backslash \\ tab \t nl \n é 😀',
+    'infinity', '24:00:00', '00:00:00.001', '24:00:00+00', '0001-01-01 00:00:00 BC',
+    'infinity', '0001-01-01 00:00:00+00 BC', '9999-12-31 23:59:59+00',
+    '-1 years -2 mons +3 days 100:00:00.000001', '{"k": "\u00e9 \" x"}', '<a b="c">&amp;</a>',
+    B'1000000000', B'10000000', B'1',
+    '{"x,y","{}","\\",NULL,"NULL"}',
+    'k01=>1, k02=>2, k03=>3, k04=>4, k05=>5, k06=>6, k07=>7, k08=>8, k09=>9, k10=>10, k11=>11, k12=>12, k13=>13, "a\"b"=>"c\\d"',
+    '0.01', '(-0.5,1e300)', 'SRID=4326;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))',
+    '{0044-03-15 BC,infinity}', '2024-02-29 13:45:01.999999+00'),
+  (7, '-Infinity', NULL, '-Infinity', '-0', 'abcde', '', '0044-03-15 BC', '12:00:00', NULL,
+    '23:59:59.999999-14:59', '2000-02-29 00:00:00', NULL, '2000-01-01 00:00:00.000001+00',
+    '2000-01-01 00:00:00.5+00', '00:00:00.000007', 'null', NULL, NULL, NULL, NULL, NULL, NULL,
+    '-0.01', NULL, NULL, NULL, '2024-01-01 00:00:00+00');
 INSERT INTO type_matrix_full SELECT * FROM type_matrix;

@@ -82,7 +82,9 @@ pub fn parse_text(ty: &ColumnType, text: &str, origin: Origin) -> Result<Value, 
                     .into_iter()
                     .map(|item| match item {
                         None => Ok(Value::Null),
-                        Some(t) => parse_text(element, &t, origin),
+                        // Debezium converts array elements through pgjdbc in both phases, so
+                        // they follow the snapshot's (JDBC) conversions.
+                        Some(t) => parse_text(element, &t, Origin::Snapshot),
                     })
                     .collect::<Result<_, _>>()?,
             )

@@ -19,6 +19,9 @@ const DATE_INFINITY_STREAM: i32 = i32::MIN + 10_956;
 /// Snapshot `date` `-infinity` as real Debezium 3.6.3 emits it (pgjdbc's
 /// `DATE_NEGATIVE_INFINITY` through `java.sql.Date.toLocalDate`).
 const DATE_NEG_INFINITY_SNAPSHOT: i32 = -625_821_272;
+/// Snapshot `date` `infinity` as real Debezium 3.6.3 emits it (pgjdbc's
+/// `DATE_POSITIVE_INFINITY` through `java.sql.Date.toLocalDate`).
+const DATE_INFINITY_SNAPSHOT: i32 = -622_191_234;
 
 /// Splits a trailing ` BC` off, returning the text without it and whether it was there.
 fn split_era(text: &str) -> (&str, bool) {
@@ -46,6 +49,7 @@ pub(super) fn date(text: &str, origin: Origin) -> Option<i32> {
         ("infinity", Origin::Stream) => return Some(DATE_INFINITY_STREAM),
         ("-infinity", Origin::Stream) => return Some(DATE_NEG_INFINITY_STREAM),
         ("-infinity", Origin::Snapshot) => return Some(DATE_NEG_INFINITY_SNAPSHOT),
+        ("infinity", Origin::Snapshot) => return Some(DATE_INFINITY_SNAPSHOT),
         _ => {}
     }
     let (body, bc) = split_era(text);

@@ -101,9 +101,41 @@ impl Out {
     }
 }
 
+/// Writes a JSON string as Jackson does: short escapes for `"`, `\\`, `\b`, `\t`, `\n`, `\f`,
+/// `\r`; other control characters and characters outside the Basic Multilingual Plane as
+/// `\uXXXX` (upper-case hex, the latter as a UTF-16 surrogate pair); everything else as is.
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Serialising a string into memory cannot fail.
-    serde_json::to_writer(&mut *out, s).expect("serialising a JSON string into memory");
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let unit = |out: &mut Vec<u8>, u: u16| {
+        out.extend_from_slice(b"\\u");
+        for shift in [12, 8, 4, 0] {
+            out.push(HEX[usize::from((u >> shift) & 0xf)]);
+        }
+    };
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            c if (c as u32) < 0x20 => unit(out, c as u16),
+            c if (c as u32) > 0xFFFF => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    unit(out, *u);
+                }
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
 }
 
 fn non_finite(v: f64) -> Option<&'static str> {
@@ -184,5 +216,13 @@ mod tests {
         assert_eq!(text(Out::float(1.5)), "1.5");
         assert_eq!(text(Out::float(f32::NEG_INFINITY)), "\"-Infinity\"");
         assert_eq!(text(Out::float(0.1)), "0.1");
+    }
+
+    #[test]
+    fn strings_as_jackson_escapes_them() {
+        assert_eq!(
+            text(Out::Str("q\" b\\ t\t n\n \u{1} é 😀".into())),
+            r#""q\" b\\ t\t n\n \u0001 é \uD83D\uDE00""#
+        );
     }
 }

@@ -155,6 +155,12 @@ impl Renderer<'_> {
                     ),
                 ])
             }
+            // pgjdbc cannot convert NaN/Infinity inside a numeric[]; Debezium writes null.
+            (ColumnType::Array(_), Value::Array(items))
+                if items.iter().any(|v| matches!(v, Value::SpecialDecimal(_))) =>
+            {
+                Out::Null
+            }
             (ColumnType::Array(element), Value::Array(items)) => Out::Array(
                 items
                     .iter()
