@@ -249,7 +249,52 @@ fn describe_difference(topic: &str, i: usize, d: Option<&Json>, m: Option<&Json>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cdc_capture_output_equals_real_debezium_for_every_type() {
-    let dir = std::env::temp_dir().join(format!("cdc-e2e-differential-{}", std::process::id()));
+    differential("default", &[], "").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equals_real_debezium_with_string_hex_map_connect_modes() {
+    differential(
+        "string-modes",
+        &[
+            "decimal.handling.mode=string",
+            "binary.handling.mode=hex",
+            "interval.handling.mode=string",
+            "hstore.handling.mode=map",
+            "time.precision.mode=connect",
+            "money.fraction.digits=3",
+        ],
+        "decimal_handling_mode = \"string\"\nbinary_handling_mode = \"hex\"\n\
+         interval_handling_mode = \"string\"\nhstore_handling_mode = \"map\"\n\
+         time_precision_mode = \"connect\"\nmoney_fraction_digits = 3\n",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equals_real_debezium_with_double_url_safe_microsecond_modes() {
+    differential(
+        "double-modes",
+        &[
+            "decimal.handling.mode=double",
+            "binary.handling.mode=base64-url-safe",
+            "time.precision.mode=adaptive_time_microseconds",
+            "unavailable.value.placeholder=toasted",
+        ],
+        "decimal_handling_mode = \"double\"\nbinary_handling_mode = \"base64-url-safe\"\n\
+         time_precision_mode = \"adaptive_time_microseconds\"\n\
+         unavailable_value_placeholder = \"toasted\"\n",
+    )
+    .await;
+}
+
+/// Runs both captures with the same handling modes: `debezium_props` for Debezium,
+/// `values_toml` as cdc-capture's `[values]` section.
+async fn differential(profile: &str, debezium_props: &[&str], values_toml: &str) {
+    let dir = std::env::temp_dir().join(format!(
+        "cdc-e2e-differential-{profile}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let started = Instant::now();
@@ -268,7 +313,7 @@ async fn cdc_capture_output_equals_real_debezium_for_every_type() {
     let work_dir = dir.join("debezium");
     let include = format!("table.include.list={}", TABLES.join(","));
     let prefix = format!("topic.prefix={TOPIC_PREFIX}");
-    let args = [
+    let mut args = vec![
         oracle_script.to_str().unwrap(),
         "--host",
         pg.host(),
@@ -295,6 +340,9 @@ async fn cdc_capture_output_equals_real_debezium_for_every_type() {
         "--prop",
         &prefix,
     ];
+    for p in debezium_props {
+        args.extend(["--prop", p]);
+    }
     let mut oracle =
         ManagedProcess::spawn(&python(), &args, &[], &dir.join("debezium.log")).unwrap();
     wait_for_file(&ready, &mut oracle).await;
@@ -314,7 +362,7 @@ async fn cdc_capture_output_equals_real_debezium_for_every_type() {
              user = \"{user}\"\npassword = {{ env = \"CDC_TEST_PG_PASSWORD\" }}\n\
              database = \"{DATABASE}\"\ntables = [{tables}]\n\n[kafka]\n\
              bootstrap_servers = \"{bootstrap}\"\n\n[state]\ndir = \"{state}\"\n\n\
-             [ops]\nlisten = \"{metrics}\"\n",
+             [ops]\nlisten = \"{metrics}\"\n\n[values]\n{values_toml}",
             host = pg.host(),
             port = pg.port(),
             user = pg.user(),
@@ -368,7 +416,7 @@ async fn cdc_capture_output_equals_real_debezium_for_every_type() {
     )
     .await;
     println!(
-        "differential: {} Debezium records, {} cdc-capture records, {:.1}s",
+        "differential {profile}: {} Debezium records, {} cdc-capture records, {:.1}s",
         theirs.len(),
         ours.len(),
         started.elapsed().as_secs_f64()

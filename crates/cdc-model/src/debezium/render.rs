@@ -211,7 +211,13 @@ impl Renderer<'_> {
             | ColumnType::Ltree
             | ColumnType::Tsvector
             | ColumnType::Enum { .. } => Out::Str(p.clone()),
-            ColumnType::Bytes => self.binary(p.as_bytes()),
+            // What real Debezium 3.6.3 writes per binary.handling.mode: the placeholder's
+            // bytes, the placeholder text (hex), or null (base64 modes).
+            ColumnType::Bytes => match self.options.binary_handling_mode {
+                BinaryMode::Bytes => self.binary(p.as_bytes()),
+                BinaryMode::Hex => Out::Str(p.clone()),
+                BinaryMode::Base64 | BinaryMode::Base64UrlSafe => Out::Null,
+            },
             ColumnType::Hstore => self.hstore(&[(p.clone(), Some(p.clone()))]),
             ColumnType::Array(element) => match element.as_ref() {
                 ColumnType::Int16 | ColumnType::Int32 | ColumnType::Int64 => {
