@@ -139,7 +139,7 @@ pub(super) fn point(text: &str) -> Option<Value> {
 /// PostGIS text output (hex EWKB) → the EWKB bytes and the SRID they carry, as Debezium's
 /// `Geometry`/`Geography` hold them.
 pub(super) fn ewkb_hex(text: &str) -> Option<Value> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let wkb: Vec<u8> = (0..text.len())

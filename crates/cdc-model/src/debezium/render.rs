@@ -184,7 +184,7 @@ impl Renderer<'_> {
         })
     }
 
-    fn hstore(&self, entries: &[(String, Option<String>)]) -> Out {
+    fn hstore(&self, entries: &[HstoreEntry]) -> Out {
         let ordered = java_hash_map_order(entries);
         let fields: Vec<(String, Out)> = ordered
             .into_iter()
@@ -291,6 +291,9 @@ fn point_wkb(x: f64, y: f64) -> Vec<u8> {
     wkb
 }
 
+/// One hstore key and its optional value.
+type HstoreEntry = (String, Option<String>);
+
 /// Java's `String.hashCode` (over UTF-16 code units).
 fn java_string_hash(s: &str) -> i32 {
     s.encode_utf16()
@@ -300,14 +303,12 @@ fn java_string_hash(s: &str) -> i32 {
 /// Iteration order of a `java.util.HashMap` filled with `entries` in order (pgjdbc's
 /// `HStoreConverter.fromString` result, which Debezium serialises as is): by bucket of the
 /// final table, then insertion order.
-pub(crate) fn java_hash_map_order(
-    entries: &[(String, Option<String>)],
-) -> Vec<&(String, Option<String>)> {
+pub(crate) fn java_hash_map_order(entries: &[HstoreEntry]) -> Vec<&HstoreEntry> {
     let mut capacity: usize = 16;
     while entries.len() > capacity * 3 / 4 {
         capacity *= 2;
     }
-    let mut indexed: Vec<(usize, usize, &(String, Option<String>))> = entries
+    let mut indexed: Vec<(usize, usize, &HstoreEntry)> = entries
         .iter()
         .enumerate()
         .map(|(i, e)| {
