@@ -70,4 +70,15 @@ VALUES (6, 'Infinity', '{-Infinity,NaN,0.000}', 'Infinity', 'NaN', 'a', E'quote 
     '23:59:59.999999-14:59', '2000-02-29 00:00:00', NULL, '2000-01-01 00:00:00.000001+00',
     '2000-01-01 00:00:00.5+00', '00:00:00.000007', 'null', NULL, NULL, NULL, NULL, NULL, NULL,
     '-0.01', NULL, NULL, NULL, '2024-01-01 00:00:00+00');
+UPDATE type_matrix SET c_citext = 'MiXeD', c_enum_arr = '{happy,NULL,meh}',
+    c_bool_arr = '{t,NULL,f}', c_float_arr = '{1.5,NaN,-Infinity,NULL}',
+    c_varchar_arr = '{"a b",""}', c_bytea_arr = '{"\\xdeadbeef",NULL}',
+    c_jsonb_arr = ARRAY['{"a": 1}'::jsonb, NULL], c_inet_arr = '{10.0.0.1/8,::1}',
+    c_ts_arr = '{"2024-02-29 11:45:01.123456",NULL}', c_tstz_arr = '{"2024-02-29 13:45:01.5+02"}',
+    c_time_arr = '{11:45:01.5}', c_hstore_arr = ARRAY['a=>1'::hstore, NULL],
+    c_ltree_arr = '{Top.Science,a}', c_int8range_arr = '{"[1,5)",empty}',
+    c_interval_arr = '{1 day}', c_box = '((0,0),(1,1))'
+  WHERE id IN (1, 6);
+UPDATE type_matrix SET c_enum_arr = '{}', c_bool_arr = '{}', c_float_arr = '{}', c_citext = ''
+  WHERE id = 2;
 INSERT INTO type_matrix_full SELECT * FROM type_matrix;

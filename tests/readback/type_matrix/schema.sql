@@ -4,6 +4,7 @@
 CREATE EXTENSION IF NOT EXISTS hstore;
 CREATE EXTENSION IF NOT EXISTS ltree;
 CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE EXTENSION IF NOT EXISTS citext;
 
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ok';
@@ -76,7 +77,24 @@ CREATE TABLE type_matrix (
     c_req_int integer NOT NULL DEFAULT 42,
     c_req_ts timestamptz NOT NULL DEFAULT now(),
     c_toast_text text,
-    c_toast_bytea bytea
+    c_toast_bytea bytea,
+    c_citext citext,
+    c_enum_arr mood[],
+    c_bool_arr boolean[],
+    c_float_arr double precision[],
+    c_varchar_arr varchar(5)[],
+    c_bytea_arr bytea[],
+    c_jsonb_arr jsonb[],
+    c_inet_arr inet[],
+    c_ts_arr timestamp[],
+    c_tstz_arr timestamptz[],
+    c_time_arr time[],
+    c_hstore_arr hstore[],
+    c_ltree_arr ltree[],
+    c_int8range_arr int8range[],
+    -- Not mapped by Debezium 3.6: left out of events.
+    c_interval_arr interval[],
+    c_box box
 );
 
 CREATE TABLE type_matrix_full (LIKE type_matrix INCLUDING ALL);

@@ -213,9 +213,12 @@ impl Renderer<'_> {
             }
             ColumnType::Array(element) => {
                 m.insert("type".into(), json!("array"));
+                // Debezium declares enum array elements required (so an array holding a NULL
+                // label cannot be converted and is written as null).
+                let items_optional = !matches!(element.as_ref(), ColumnType::Enum { .. });
                 m.insert(
                     "items".into(),
-                    Json::Object(self.type_schema(element, true)),
+                    Json::Object(self.type_schema(element, items_optional)),
                 );
                 m.insert("optional".into(), json!(optional));
             }

@@ -161,6 +161,14 @@ impl Renderer<'_> {
             {
                 Out::Null
             }
+            // Enum arrays have required elements (see `connect`): a NULL label makes the
+            // whole value null.
+            (ColumnType::Array(element), Value::Array(items))
+                if matches!(element.as_ref(), ColumnType::Enum { .. })
+                    && items.iter().any(|v| *v == Value::Null) =>
+            {
+                Out::Null
+            }
             (ColumnType::Array(element), Value::Array(items)) => Out::Array(
                 items
                     .iter()
