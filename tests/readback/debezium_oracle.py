@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -177,7 +178,7 @@ def main() -> int:
             if args.workload:
                 run_sql_file(args, args.workload)
             wait_for(recorder.stop_seen, deadline, thread, f"an event of {args.stop_table}")
-        except (RuntimeError, TimeoutError) as e:
+        except Exception as e:  # noqa: BLE001 (any failure ends the run with its reason)
             print(f"debezium_oracle: {e}; {recorder.count} records written", file=sys.stderr)
             for f in failure:
                 print(f"debezium_oracle: engine failure: {f!r}", file=sys.stderr)
@@ -191,4 +192,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The JVM's non-daemon threads must not keep a failed run alive.
+    os._exit(code)

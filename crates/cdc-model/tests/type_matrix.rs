@@ -46,7 +46,7 @@ fn profile(name: &str) -> ValueOptions {
 fn timestamptz_precision(column: &str) -> Option<u8> {
     match column {
         "c_tstz0" => Some(0),
-        "c_tstz3" => Some(3),
+        "c_tstz3" | "c_opt_ts" => Some(3),
         _ => Some(6),
     }
 }

@@ -79,6 +79,8 @@ UPDATE type_matrix SET c_citext = 'MiXeD', c_enum_arr = '{happy,NULL,meh}',
     c_ltree_arr = '{Top.Science,a}', c_int8range_arr = '{"[1,5)",empty}',
     c_interval_arr = '{1 day}', c_box = '((0,0),(1,1))'
   WHERE id IN (1, 6);
-UPDATE type_matrix SET c_enum_arr = '{}', c_bool_arr = '{}', c_float_arr = '{}', c_citext = ''
+UPDATE type_matrix SET c_enum_arr = '{}', c_bool_arr = '{}', c_float_arr = '{}', c_citext = '',
+    c_opt_text = NULL, c_opt_ts = NULL
   WHERE id = 2;
+UPDATE type_matrix SET c_opt_ts = '2024-02-29 13:45:01.5+00' WHERE id <> 2;
 INSERT INTO type_matrix_full SELECT * FROM type_matrix;

@@ -92,6 +92,9 @@ CREATE TABLE type_matrix (
     c_hstore_arr hstore[],
     c_ltree_arr ltree[],
     c_int8range_arr int8range[],
+    -- Nullable columns with defaults: JsonConverter writes the schema default for null.
+    c_opt_text text DEFAULT 'opt',
+    c_opt_ts timestamptz(3) DEFAULT now(),
     -- Not mapped by Debezium 3.6: left out of events.
     c_interval_arr interval[],
     c_box box
