@@ -165,7 +165,7 @@ impl Renderer<'_> {
             // whole value null.
             (ColumnType::Array(element), Value::Array(items))
                 if matches!(element.as_ref(), ColumnType::Enum { .. })
-                    && items.iter().any(|v| *v == Value::Null) =>
+                    && items.contains(&Value::Null) =>
             {
                 Out::Null
             }
