@@ -59,7 +59,8 @@ pub enum ColumnType {
     TimestampTz {
         precision: Option<u8>,
     },
-    /// Time of day without zone; `precision` = fractional-second digits (0–6).
+    /// Time of day without zone; `precision` = fractional-second digits (0–6; 9 when decoded
+    /// from a nanosecond schema).
     Time {
         precision: u8,
     },

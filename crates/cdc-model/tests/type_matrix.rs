@@ -37,6 +37,8 @@ fn profile(name: &str) -> ValueOptions {
             o.binary_handling_mode = BinaryMode::Base64UrlSafe;
             o.unavailable_value_placeholder = "toasted".into();
         }
+        "microseconds" => o.time_precision_mode = TimePrecisionMode::Microseconds,
+        "nanoseconds" => o.time_precision_mode = TimePrecisionMode::Nanoseconds,
         other => panic!("unknown profile {other}"),
     }
     o
@@ -150,4 +152,14 @@ fn double_base64_microsecond_modes_reencode_byte_for_byte() {
 #[test]
 fn url_safe_binary_and_custom_placeholder_reencode_byte_for_byte() {
     check_profile("urlsafe");
+}
+
+#[test]
+fn microseconds_time_precision_reencodes_byte_for_byte() {
+    check_profile("microseconds");
+}
+
+#[test]
+fn nanoseconds_time_precision_reencodes_byte_for_byte() {
+    check_profile("nanoseconds");
 }

@@ -19,11 +19,13 @@ declare -A profiles=(
   [string_modes]="decimal.handling.mode=string binary.handling.mode=hex interval.handling.mode=string hstore.handling.mode=map time.precision.mode=connect money.fraction.digits=3"
   [double_modes]="decimal.handling.mode=double binary.handling.mode=base64 time.precision.mode=adaptive_time_microseconds"
   [urlsafe]="binary.handling.mode=base64-url-safe unavailable.value.placeholder=toasted"
+  [microseconds]="time.precision.mode=microseconds"
+  [nanoseconds]="time.precision.mode=nanoseconds"
 )
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-for profile in "${!profiles[@]}"; do
+for profile in ${PROFILES:-"${!profiles[@]}"}; do
   work="$(mktemp -d /tmp/type-matrix.XXXXXX)"
   chmod 755 "$work"
   [ "$(id -u)" = 0 ] && chown postgres "$work"

@@ -23,10 +23,12 @@ const DATE: &str = "io.debezium.time.Date";
 const CONNECT_DATE: &str = "org.apache.kafka.connect.data.Date";
 const TIME: &str = "io.debezium.time.Time";
 const MICRO_TIME: &str = "io.debezium.time.MicroTime";
+const NANO_TIME: &str = "io.debezium.time.NanoTime";
 const CONNECT_TIME: &str = "org.apache.kafka.connect.data.Time";
 const ZONED_TIME: &str = "io.debezium.time.ZonedTime";
 const TIMESTAMP: &str = "io.debezium.time.Timestamp";
 const MICRO_TIMESTAMP: &str = "io.debezium.time.MicroTimestamp";
+const NANO_TIMESTAMP: &str = "io.debezium.time.NanoTimestamp";
 const CONNECT_TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
 const ZONED_TIMESTAMP: &str = "io.debezium.time.ZonedTimestamp";
 const MICRO_DURATION: &str = "io.debezium.time.MicroDuration";
@@ -37,6 +39,7 @@ const INTERVAL: &str = "io.debezium.time.Interval";
 pub(crate) enum TimeUnit {
     Millis,
     Micros,
+    Nanos,
 }
 
 impl Renderer<'_> {
@@ -45,6 +48,7 @@ impl Renderer<'_> {
         match self.options.time_precision_mode {
             TimePrecisionMode::Adaptive if precision <= 3 => TimeUnit::Millis,
             TimePrecisionMode::Connect => TimeUnit::Millis,
+            TimePrecisionMode::Nanoseconds => TimeUnit::Nanos,
             _ => TimeUnit::Micros,
         }
     }
@@ -53,6 +57,8 @@ impl Renderer<'_> {
     pub(crate) fn timestamp_unit(&self, precision: u8) -> TimeUnit {
         match self.options.time_precision_mode {
             TimePrecisionMode::Connect => TimeUnit::Millis,
+            TimePrecisionMode::Microseconds => TimeUnit::Micros,
+            TimePrecisionMode::Nanoseconds => TimeUnit::Nanos,
             _ if precision <= 3 => TimeUnit::Millis,
             _ => TimeUnit::Micros,
         }
@@ -159,6 +165,7 @@ impl Renderer<'_> {
                 }
                 TimeUnit::Millis => put(&mut m, "int32", Some(TIME)),
                 TimeUnit::Micros => put(&mut m, "int64", Some(MICRO_TIME)),
+                TimeUnit::Nanos => put(&mut m, "int64", Some(NANO_TIME)),
             },
             ColumnType::TimeTz => put(&mut m, "string", Some(ZONED_TIME)),
             ColumnType::Timestamp { precision } => match self.timestamp_unit(*precision) {
@@ -167,6 +174,7 @@ impl Renderer<'_> {
                 }
                 TimeUnit::Millis => put(&mut m, "int64", Some(TIMESTAMP)),
                 TimeUnit::Micros => put(&mut m, "int64", Some(MICRO_TIMESTAMP)),
+                TimeUnit::Nanos => put(&mut m, "int64", Some(NANO_TIMESTAMP)),
             },
             ColumnType::TimestampTz { .. } => put(&mut m, "string", Some(ZONED_TIMESTAMP)),
             ColumnType::Interval => match o.interval_handling_mode {
@@ -278,8 +286,10 @@ pub(crate) fn column_type(schema: &Json) -> Result<ColumnType, String> {
         ("int32", Some(DATE | CONNECT_DATE)) => ColumnType::Date,
         ("int32", Some(TIME | CONNECT_TIME)) => ColumnType::Time { precision: 3 },
         ("int64", Some(MICRO_TIME)) => ColumnType::Time { precision: 6 },
+        ("int64", Some(NANO_TIME)) => ColumnType::Time { precision: 9 },
         ("int64", Some(TIMESTAMP | CONNECT_TIMESTAMP)) => ColumnType::Timestamp { precision: 3 },
         ("int64", Some(MICRO_TIMESTAMP)) => ColumnType::Timestamp { precision: 6 },
+        ("int64", Some(NANO_TIMESTAMP)) => ColumnType::Timestamp { precision: 9 },
         ("map", _) => ColumnType::Hstore,
         ("array", _) => ColumnType::Array(Box::new(column_type(
             schema.get("items").ok_or("array schema without items")?,

@@ -321,6 +321,7 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
         ColumnType::Time { precision } if *precision <= 3 => {
             Value::Time(int()?.checked_mul(1000).ok_or_else(mismatch)?)
         }
+        ColumnType::Time { precision: 9 } => Value::Time(nanos_to_micros(int()?)),
         ColumnType::Time { .. } => Value::Time(int()?),
         ColumnType::TimeTz => {
             let s = v.as_str().ok_or_else(mismatch)?;
@@ -380,6 +381,7 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
         ColumnType::Timestamp { precision } if *precision <= 3 => {
             Value::Timestamp(int()?.checked_mul(1000).ok_or_else(mismatch)?)
         }
+        ColumnType::Timestamp { precision: 9 } => Value::Timestamp(nanos_to_micros(int()?)),
         ColumnType::Timestamp { .. } => Value::Timestamp(int()?),
         ColumnType::TimestampTz { .. } => {
             let s = v.as_str().ok_or_else(mismatch)?;
@@ -391,6 +393,15 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
             })
         }
     })
+}
+
+/// Microseconds of a nanosecond count; the saturated extremes (infinity) stay saturated.
+fn nanos_to_micros(ns: i64) -> i64 {
+    if ns == i64::MAX || ns == i64::MIN {
+        ns
+    } else {
+        ns.div_euclid(1000)
+    }
 }
 
 /// An interval whose `MicroDuration` rendering is `micros` (Debezium truncates its double

@@ -105,6 +105,7 @@ impl Renderer<'_> {
                 Out::Int(match self.time_unit(*precision) {
                     TimeUnit::Millis => us.div_euclid(1000),
                     TimeUnit::Micros => *us,
+                    TimeUnit::Nanos => us.saturating_mul(1000),
                 })
             }
             (ColumnType::TimeTz, Value::TimeTz(us)) => Out::Str(
@@ -115,6 +116,7 @@ impl Renderer<'_> {
                 Out::Int(match self.timestamp_unit(*precision) {
                     TimeUnit::Millis => us.div_euclid(1000),
                     TimeUnit::Micros => *us,
+                    TimeUnit::Nanos => us.saturating_mul(1000),
                 })
             }
             (ColumnType::TimestampTz { .. }, Value::TimestampTz(TIMESTAMPTZ_INFINITY)) => {
