@@ -288,6 +288,16 @@ async fn equals_real_debezium_with_double_url_safe_microsecond_modes() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equals_real_debezium_with_nanosecond_time_precision() {
+    differential(
+        "nanoseconds",
+        &["time.precision.mode=nanoseconds"],
+        "time_precision_mode = \"nanoseconds\"\n",
+    )
+    .await;
+}
+
 /// Runs both captures with the same handling modes: `debezium_props` for Debezium,
 /// `values_toml` as cdc-capture's `[values]` section.
 async fn differential(profile: &str, debezium_props: &[&str], values_toml: &str) {

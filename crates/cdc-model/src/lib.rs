@@ -18,4 +18,5 @@ pub use event::{ChangeEvent, Op, Position, SnapshotMarker, SourceInfo, Transacti
 pub use schema::{Column, ColumnType, TableId, TableSchema};
 pub use value::{
     Decimal, Row, SpecialDecimal, Value, TIMESTAMPTZ_INFINITY, TIMESTAMPTZ_NEG_INFINITY,
+    TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY,
 };

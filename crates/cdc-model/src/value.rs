@@ -201,6 +201,12 @@ pub enum SpecialDecimal {
     NegativeInfinity,
 }
 
+/// `Value::Timestamp` of PostgreSQL `infinity`, as Debezium represents it: pgjdbc's
+/// `DATE_POSITIVE_INFINITY` (a millisecond constant) taken as microseconds.
+pub const TIMESTAMP_INFINITY: i64 = 9_223_372_036_825_200_000;
+/// `Value::Timestamp` of PostgreSQL `-infinity` (pgjdbc's `DATE_NEGATIVE_INFINITY` as µs).
+pub const TIMESTAMP_NEG_INFINITY: i64 = -9_223_372_036_832_400_000;
+
 /// `Value::TimestampTz` of PostgreSQL `infinity`.
 pub const TIMESTAMPTZ_INFINITY: i64 = i64::MAX;
 /// `Value::TimestampTz` of PostgreSQL `-infinity`.

@@ -2,15 +2,14 @@
 //! with the special values Debezium gives `infinity`, `-infinity` and BC dates.
 
 use cdc_model::time::{days_from_date, micros_from_naive};
-use cdc_model::{Value, TIMESTAMPTZ_INFINITY, TIMESTAMPTZ_NEG_INFINITY};
+use cdc_model::{
+    Value, TIMESTAMPTZ_INFINITY, TIMESTAMPTZ_NEG_INFINITY, TIMESTAMP_INFINITY,
+    TIMESTAMP_NEG_INFINITY,
+};
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::Origin;
 
-/// Debezium's `timestamp` `infinity`: pgjdbc's `DATE_POSITIVE_INFINITY` taken as µs.
-const TIMESTAMP_INFINITY: i64 = 9_223_372_036_825_200_000;
-/// Debezium's `timestamp` `-infinity`: pgjdbc's `DATE_NEGATIVE_INFINITY` taken as µs.
-const TIMESTAMP_NEG_INFINITY: i64 = -9_223_372_036_832_400_000;
 /// Streamed `date` `-infinity`: PostgreSQL's `DATEVAL_NOBEGIN` (i32::MIN days after
 /// 2000-01-01) rebased on 1970 (Debezium's `NEGATIVE_INFINITY_LOCAL_DATE`).
 const DATE_NEG_INFINITY_STREAM: i32 = i32::MIN + 10_957;

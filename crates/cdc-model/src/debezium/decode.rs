@@ -321,7 +321,7 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
         ColumnType::Time { precision } if *precision <= 3 => {
             Value::Time(int()?.checked_mul(1000).ok_or_else(mismatch)?)
         }
-        ColumnType::Time { precision: 9 } => Value::Time(nanos_to_micros(int()?)),
+        ColumnType::Time { precision: 9 } => Value::Time(int()?.div_euclid(1000)),
         ColumnType::Time { .. } => Value::Time(int()?),
         ColumnType::TimeTz => {
             let s = v.as_str().ok_or_else(mismatch)?;
@@ -395,12 +395,12 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
     })
 }
 
-/// Microseconds of a nanosecond count; the saturated extremes (infinity) stay saturated.
+/// Microseconds of a `NanoTimestamp`; the saturated extremes are Debezium's infinities.
 fn nanos_to_micros(ns: i64) -> i64 {
-    if ns == i64::MAX || ns == i64::MIN {
-        ns
-    } else {
-        ns.div_euclid(1000)
+    match ns {
+        i64::MAX => crate::TIMESTAMP_INFINITY,
+        i64::MIN => crate::TIMESTAMP_NEG_INFINITY,
+        ns => ns.div_euclid(1000),
     }
 }
 

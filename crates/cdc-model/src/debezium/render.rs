@@ -8,7 +8,7 @@ use super::jsonout::Out;
 use super::options::{BinaryMode, DecimalMode, HstoreMode, IntervalMode, ValueOptions};
 use crate::{
     Column, ColumnType, Decimal, SpecialDecimal, Value, TIMESTAMPTZ_INFINITY,
-    TIMESTAMPTZ_NEG_INFINITY,
+    TIMESTAMPTZ_NEG_INFINITY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY,
 };
 
 /// Average days per month in Debezium's `MicroDuration` (365.25 / 12).
@@ -113,11 +113,17 @@ impl Renderer<'_> {
                     .ok_or_else(|| ValueMismatch(format!("time {us}µs is out of range")))?,
             ),
             (ColumnType::Timestamp { precision }, Value::Timestamp(us)) => {
-                Out::Int(match self.timestamp_unit(*precision) {
-                    TimeUnit::Millis => us.div_euclid(1000),
-                    TimeUnit::Micros => *us,
-                    TimeUnit::Nanos => us.saturating_mul(1000),
-                })
+                match self.timestamp_unit(*precision) {
+                    TimeUnit::Millis => Out::Int(us.div_euclid(1000)),
+                    TimeUnit::Micros => Out::Int(*us),
+                    // Infinity saturates; other values beyond the i64 nanosecond range
+                    // (before 1677, after 2262) cannot be converted and are written as null.
+                    TimeUnit::Nanos => match *us {
+                        TIMESTAMP_INFINITY => Out::Int(i64::MAX),
+                        TIMESTAMP_NEG_INFINITY => Out::Int(i64::MIN),
+                        us => us.checked_mul(1000).map_or(Out::Null, Out::Int),
+                    },
+                }
             }
             (ColumnType::TimestampTz { .. }, Value::TimestampTz(TIMESTAMPTZ_INFINITY)) => {
                 Out::Str("infinity".into())
