@@ -137,6 +137,27 @@ fn array_supported(element: &PgScalar, ty: &ColumnType) -> bool {
     ) || matches!(element.name.as_str(), "citext" | "geometry" | "geography")
 }
 
+/// Whether Debezium has an unchanged-TOAST placeholder for a column of this type: every
+/// non-array type, and arrays of text, varchar, bpchar, json, jsonb, bytea, int4, date, int8
+/// and uuid (`UnchangedToastedReplicationMessageColumn`); other arrays become null.
+pub fn has_toast_placeholder(ty: &PgType) -> bool {
+    ty.element.as_ref().is_none_or(|e| {
+        matches!(
+            e.oid,
+            oid::TEXT
+                | oid::VARCHAR
+                | oid::BPCHAR
+                | oid::JSON
+                | oid::JSONB
+                | oid::BYTEA
+                | oid::INT4
+                | oid::DATE
+                | oid::INT8
+                | oid::UUID
+        )
+    })
+}
+
 fn scalar_type(s: &PgScalar, typmod: i32) -> Option<ColumnType> {
     if let Some(labels) = &s.enum_labels {
         return Some(ColumnType::Enum {

@@ -153,7 +153,7 @@ impl<'a> Streamer<'a> {
                     None => None,
                 };
                 if let Some((OldKind::Full, b)) = &before {
-                    crate::table::fill_unavailable(&mut after, b);
+                    table.fill_unchanged_toast(&mut after, &new, b);
                 }
                 let key_changed = before.as_ref().is_some_and(|(_, b)| {
                     !table.schema.key.is_empty()

@@ -105,6 +105,8 @@ pub struct CapturedTable {
     source_columns: Vec<Option<usize>>,
     /// Quoted names of the mapped columns, for snapshot queries.
     select_list: String,
+    /// Per model column: whether an unchanged TOAST value has a placeholder form.
+    toast_placeholder: Vec<bool>,
 }
 
 impl CapturedTable {
@@ -116,6 +118,7 @@ impl CapturedTable {
     ) -> CapturedTable {
         let mut model_columns = Vec::new();
         let mut source_columns = Vec::with_capacity(columns.len());
+        let mut toast_placeholder = Vec::with_capacity(columns.len());
         let mut keyed: Vec<(i32, usize)> = Vec::new();
         for c in columns {
             let Some(ty) = pgtypes::column_type(&c.pg_type) else {
@@ -132,6 +135,7 @@ impl CapturedTable {
                 keyed.push((p, model_columns.len()));
             }
             source_columns.push(Some(model_columns.len()));
+            toast_placeholder.push(pgtypes::has_toast_placeholder(&c.pg_type));
             model_columns.push(Column {
                 name: c.name.clone(),
                 ty,
@@ -157,6 +161,7 @@ impl CapturedTable {
             topic,
             source_columns,
             select_list,
+            toast_placeholder,
         }
     }
 
@@ -218,8 +223,10 @@ impl CapturedTable {
             let column = &self.schema.columns[i];
             row.push(match value {
                 TupleValue::Null => Value::Null,
-                // Rendered as `unavailable.value.placeholder` in the column's representation.
-                TupleValue::UnchangedToast => Value::Unavailable,
+                // Rendered as `unavailable.value.placeholder` in the column's representation;
+                // arrays Debezium has no placeholder for are null.
+                TupleValue::UnchangedToast if self.toast_placeholder[i] => Value::Unavailable,
+                TupleValue::UnchangedToast => Value::Null,
                 TupleValue::Text(bytes) => {
                     let text = std::str::from_utf8(bytes).map_err(|_| {
                         self.value_error(column, "text value is not valid UTF-8".into())
@@ -261,21 +268,25 @@ impl CapturedTable {
         Ok(row)
     }
 
+    /// Gives the columns `new` left as unchanged TOAST the values of a full old image
+    /// (REPLICA IDENTITY FULL), as Debezium does.
+    pub fn fill_unchanged_toast(&self, after: &mut Row, new: &[TupleValue], before: &Row) {
+        for (value, target) in new.iter().zip(&self.source_columns) {
+            if let (TupleValue::UnchangedToast, Some(i)) = (value, *target) {
+                if let (Some(a), Some(b)) = (after.get_mut(i), before.get(i)) {
+                    if *b != Value::Unavailable {
+                        *a = b.clone();
+                    }
+                }
+            }
+        }
+    }
+
     fn value_error(&self, column: &Column, reason: String) -> CaptureError {
         CaptureError::Decode(format!(
             "table {}, column {}: {reason}",
             self.schema.id, column.name
         ))
-    }
-}
-
-/// Replaces unchanged-TOAST markers in `after` by the values of a full old image (REPLICA
-/// IDENTITY FULL), as Debezium does.
-pub fn fill_unavailable(after: &mut Row, before: &Row) {
-    for (a, b) in after.iter_mut().zip(before) {
-        if *a == Value::Unavailable && *b != Value::Unavailable {
-            *a = b.clone();
-        }
     }
 }
 

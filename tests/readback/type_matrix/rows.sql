@@ -83,4 +83,10 @@ UPDATE type_matrix SET c_enum_arr = '{}', c_bool_arr = '{}', c_float_arr = '{}',
     c_opt_text = NULL, c_opt_ts = NULL
   WHERE id = 2;
 UPDATE type_matrix SET c_opt_ts = '2024-02-29 13:45:01.5+00' WHERE id <> 2;
+UPDATE type_matrix SET
+    c_toast_geom = (SELECT ST_MakeLine(array_agg(ST_MakePoint(i * 1.37, sin(i) * 1000)))
+                    FROM generate_series(1, 2000) AS i),
+    c_toast_jsonb = (SELECT jsonb_agg(md5(i::text)) FROM generate_series(1, 300) AS i),
+    c_toast_int_arr = (SELECT array_agg((i * 7919) % 100003) FROM generate_series(1, 3000) AS i)
+  WHERE id = 1;
 INSERT INTO type_matrix_full SELECT * FROM type_matrix;

@@ -95,6 +95,10 @@ CREATE TABLE type_matrix (
     -- Nullable columns with defaults: JsonConverter writes the schema default for null.
     c_opt_text text DEFAULT 'opt',
     c_opt_ts timestamptz(3) DEFAULT now(),
+    -- TOASTed values of other types, left unchanged by an UPDATE.
+    c_toast_geom geometry,
+    c_toast_jsonb jsonb,
+    c_toast_int_arr integer[],
     -- Not mapped by Debezium 3.6: left out of events.
     c_interval_arr interval[],
     c_box box

@@ -9,7 +9,7 @@ INSERT INTO type_matrix SELECT 4, c_int2, c_int4, c_int8, 4, c_bool, c_num, c_nu
     c_geom, c_geog, c_req_text, c_req_int, c_req_ts, c_toast_text, c_toast_bytea, c_citext,
     c_enum_arr, c_bool_arr, c_float_arr, c_varchar_arr, c_bytea_arr, c_jsonb_arr, c_inet_arr,
     c_ts_arr, c_tstz_arr, c_time_arr, c_hstore_arr, c_ltree_arr, c_int8range_arr,
-    c_opt_text, c_opt_ts, c_interval_arr, c_box
+    c_opt_text, c_opt_ts, c_toast_geom, c_toast_jsonb, c_toast_int_arr, c_interval_arr, c_box
     FROM type_matrix WHERE id = 2;
 INSERT INTO type_matrix (id, c_req_ts, c_opt_ts) VALUES (5, '2000-01-01 00:00:00+00', '2000-01-01 00:00:00+00');
 COMMIT;
@@ -23,7 +23,7 @@ INSERT INTO type_matrix SELECT 100 + id, c_int2, c_int4, c_int8, 100 + id, c_boo
     c_oid, c_point, c_geom, c_geog, c_req_text, c_req_int, c_req_ts, c_toast_text, c_toast_bytea,
     c_citext, c_enum_arr, c_bool_arr, c_float_arr, c_varchar_arr, c_bytea_arr, c_jsonb_arr,
     c_inet_arr, c_ts_arr, c_tstz_arr, c_time_arr, c_hstore_arr, c_ltree_arr, c_int8range_arr,
-    c_opt_text, c_opt_ts, c_interval_arr, c_box
+    c_opt_text, c_opt_ts, c_toast_geom, c_toast_jsonb, c_toast_int_arr, c_interval_arr, c_box
     FROM type_matrix WHERE id IN (1, 3, 6, 7) ORDER BY id;
 UPDATE type_matrix SET c_int4 = 99, c_text = 'updated', c_enum = 'sad' WHERE id = 1;
 UPDATE type_matrix SET c_num = 1e-7, c_double = '-Infinity', c_real = '-Infinity' WHERE id = 2;

@@ -5,7 +5,9 @@ use base64::Engine as _;
 
 use super::connect::TimeUnit;
 use super::jsonout::Out;
-use super::options::{BinaryMode, DecimalMode, HstoreMode, IntervalMode, ValueOptions};
+use super::options::{
+    BinaryMode, DecimalMode, HstoreMode, IntervalMode, TimePrecisionMode, ValueOptions,
+};
 use crate::{
     Column, ColumnType, Decimal, SpecialDecimal, Value, TIMESTAMPTZ_INFINITY,
     TIMESTAMPTZ_NEG_INFINITY, TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY,
@@ -219,6 +221,7 @@ impl Renderer<'_> {
     /// `unavailable.value.placeholder` in the representation of `ty` (Debezium's
     /// `UnchangedToastedPlaceholder`).
     fn placeholder(&self, ty: &ColumnType) -> Result<Out, ValueMismatch> {
+        // (Infallible today; kept fallible like every other rendering path.)
         let p = &self.options.unavailable_value_placeholder;
         Ok(match ty {
             ColumnType::String
@@ -235,20 +238,50 @@ impl Renderer<'_> {
                 BinaryMode::Base64 | BinaryMode::Base64UrlSafe => Out::Null,
             },
             ColumnType::Hstore => self.hstore(&[(p.clone(), Some(p.clone()))]),
+            // Debezium's `UnchangedToastedReplicationMessageColumn`: text/varchar/bpchar/json
+            // arrays hold the text, int4/date/int8 arrays its bytes as numbers, bytea arrays
+            // its bytes, uuid arrays its name-based UUID; other arrays are null. (The capture
+            // only sends `Unavailable` for the arrays that have a placeholder.)
             ColumnType::Array(element) => match element.as_ref() {
-                ColumnType::Int16 | ColumnType::Int32 | ColumnType::Int64 => {
+                // Kafka Connect's own `Date` (time.precision.mode=connect) rejects the numbers.
+                ColumnType::Date
+                    if self.options.time_precision_mode == TimePrecisionMode::Connect =>
+                {
+                    Out::Null
+                }
+                ColumnType::Int32 | ColumnType::Date | ColumnType::Int64 => {
                     Out::Array(p.bytes().map(|b| Out::Int(i64::from(b as i8))).collect())
                 }
-                ColumnType::Bytes => Out::Array(vec![self.binary(p.as_bytes())]),
-                _ => Out::Array(vec![Out::Str(p.clone())]),
+                // Only binary.handling.mode=bytes converts the placeholder bytes.
+                ColumnType::Bytes if self.options.binary_handling_mode == BinaryMode::Bytes => {
+                    Out::Array(vec![self.binary(p.as_bytes())])
+                }
+                ColumnType::Uuid => Out::Array(vec![Out::Str(name_uuid(p.as_bytes()))]),
+                ColumnType::String | ColumnType::Json => Out::Array(vec![Out::Str(p.clone())]),
+                _ => Out::Null,
             },
-            other => {
-                return Err(ValueMismatch(format!(
-                    "no unavailable-value placeholder for type {other:?}"
-                )))
-            }
+            // Other types have no placeholder form; Debezium's converters cannot convert the
+            // marker and write null (seen for PostGIS geometries).
+            _ => Out::Null,
         })
     }
+}
+
+/// Java's `UUID.nameUUIDFromBytes`: MD5 of the bytes as a version-3 UUID.
+fn name_uuid(bytes: &[u8]) -> String {
+    use md5::Digest as _;
+    let mut b: [u8; 16] = md5::Md5::digest(bytes).into();
+    b[6] = (b[6] & 0x0f) | 0x30;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// The value a required column takes when the source supplies none (Debezium's fallback:
@@ -351,6 +384,14 @@ mod tests {
         assert_eq!(iso_interval(0, -3, -1_500_000), "P0Y0M-3DT0H0M-1.5S");
         assert_eq!(iso_interval(14, 3, micros), "P1Y2M3DT4H5M6.78S");
         assert_eq!(iso_interval(0, 0, 0), "P0Y0M0DT0H0M0S");
+    }
+
+    #[test]
+    fn name_uuid_matches_java() {
+        assert_eq!(
+            name_uuid(b"__debezium_unavailable_value"),
+            "b68a35a7-17ad-35b3-af2a-ae46edb4545a"
+        );
     }
 
     #[test]
