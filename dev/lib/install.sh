@@ -35,6 +35,8 @@ install_apt() {
   dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
   dpkg -s libsasl2-dev >/dev/null 2>&1 || need+=(libsasl2-dev)
   command -v curl >/dev/null 2>&1 || need+=(curl)
+  # PostGIS for the type-matrix differential test (geometry/geography columns)
+  dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need+=(postgresql-15-postgis-3)
   if [ ${#need[@]} -gt 0 ]; then
     _log "apt-get install ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

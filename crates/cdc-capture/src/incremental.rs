@@ -50,6 +50,7 @@ pub struct Signals {
     sql: tokio_postgres::Client,
     chunk_size: u32,
     topic_prefix: String,
+    values: cdc_model::debezium::ValueOptions,
     /// The running snapshot (mirrors the position's `incremental` field).
     state: Option<IncrementalSnapshot>,
     window: Option<Window>,
@@ -90,6 +91,7 @@ impl Signals {
             sql,
             chunk_size: config.snapshot.incremental_chunk_size,
             topic_prefix: config.topic_prefix.clone(),
+            values: config.values.clone(),
             state: resumed,
             window: None,
             chunk_seq: 0,
@@ -263,6 +265,7 @@ impl Signals {
                 &columns,
                 &self.topic_prefix,
                 selection,
+                &self.values,
             ));
             if table.schema.key.is_empty() {
                 tracing::warn!(table = %id, "incremental snapshot needs a primary key; table skipped");

@@ -9,7 +9,8 @@
 //!   `message.key.columns`.
 //! - `source`: SQL and replication connections; publication, slot and the resume plan.
 //! - `pgoutput`: the pgoutput v1 decoder (bounds-checked, never panics).
-//! - `pgtypes`: PostgreSQL types → model types; text output → values.
+//! - `pgtext`: PostgreSQL text output → values (arrays, hstore, geometry, infinity, BC, …).
+//! - `pgtypes`: PostgreSQL types (resolved through the catalog) → model types.
 //! - `table`: captured tables (schema, topic, codec) and tuple/row conversion.
 //! - `snapshot`: the initial snapshot: parallel CTID chunks, resumable.
 //! - `stream`: replication events → change events.
@@ -42,6 +43,7 @@ mod incremental;
 mod metrics;
 mod offsets;
 mod pgoutput;
+mod pgtext;
 mod pgtypes;
 mod publisher;
 mod selection;
@@ -386,6 +388,7 @@ async fn capture(
         &emitter,
         &config.topic_prefix,
         selection,
+        &config.values,
         captured,
         resume_partial,
     );
@@ -545,6 +548,7 @@ async fn load_tables(
             &columns,
             &config.topic_prefix,
             selection,
+            &config.values,
         )));
     }
     Ok(tables)

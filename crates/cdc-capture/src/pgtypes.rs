@@ -1,24 +1,18 @@
-//! PostgreSQL types → model column types, and PostgreSQL text output → typed values.
+//! PostgreSQL types → model column types. Types are resolved through the catalog (see
+//! `table::load_columns`): domains to their base type and type modifier, arrays to their
+//! element type, enums with their labels, and extension types (`hstore`, `ltree`, `citext`,
+//! PostGIS `geometry`/`geography`) by name, since their oids differ per database.
 //!
-//! Text parsing assumes the session settings the capture pins on every connection
-//! (`DateStyle=ISO`, `TimeZone=UTC`, `IntervalStyle=postgres`, `bytea_output=hex`).
+//! Text parsing of values lives in [`crate::pgtext`].
 
-use cdc_model::time::{days_from_date, micros_from_naive};
-use cdc_model::{ColumnType, Decimal, Value};
-use chrono::{NaiveDate, NaiveDateTime};
+use cdc_model::ColumnType;
 
-/// Session settings every capture connection runs with, so text output is parseable.
-pub const SESSION_SETTINGS: &[(&str, &str)] = &[
-    ("DateStyle", "ISO"),
-    ("TimeZone", "UTC"),
-    ("IntervalStyle", "postgres"),
-    ("bytea_output", "hex"),
-    ("extra_float_digits", "1"),
-];
+pub use crate::pgtext::SESSION_SETTINGS;
 
 mod oid {
     pub const BOOL: u32 = 16;
     pub const BYTEA: u32 = 17;
+    pub const CHAR: u32 = 18;
     pub const NAME: u32 = 19;
     pub const INT8: u32 = 20;
     pub const INT2: u32 = 21;
@@ -26,23 +20,151 @@ mod oid {
     pub const TEXT: u32 = 25;
     pub const OID: u32 = 26;
     pub const JSON: u32 = 114;
+    pub const XML: u32 = 142;
+    pub const POINT: u32 = 600;
+    pub const CIDR: u32 = 650;
     pub const FLOAT4: u32 = 700;
     pub const FLOAT8: u32 = 701;
+    pub const MACADDR8: u32 = 774;
+    pub const MONEY: u32 = 790;
+    pub const MACADDR: u32 = 829;
+    pub const INET: u32 = 869;
     pub const BPCHAR: u32 = 1042;
     pub const VARCHAR: u32 = 1043;
     pub const DATE: u32 = 1082;
+    pub const TIME: u32 = 1083;
     pub const TIMESTAMP: u32 = 1114;
     pub const TIMESTAMPTZ: u32 = 1184;
+    pub const INTERVAL: u32 = 1186;
+    pub const TIMETZ: u32 = 1266;
+    pub const BIT: u32 = 1560;
+    pub const VARBIT: u32 = 1562;
     pub const NUMERIC: u32 = 1700;
     pub const UUID: u32 = 2950;
+    pub const TSVECTOR: u32 = 3614;
     pub const JSONB: u32 = 3802;
+    pub const INT4RANGE: u32 = 3904;
+    pub const NUMRANGE: u32 = 3906;
+    pub const TSRANGE: u32 = 3908;
+    pub const TSTZRANGE: u32 = 3910;
+    pub const DATERANGE: u32 = 3912;
+    pub const INT8RANGE: u32 = 3926;
 }
 
-/// The column type for a PostgreSQL type oid and type modifier, or `None` when the type is
-/// not mapped yet (such columns are left out of events, as Debezium does with
-/// `include.unknown.datatypes=false`).
-pub fn column_type(type_oid: u32, typmod: i32) -> Option<ColumnType> {
-    Some(match type_oid {
+/// A scalar PostgreSQL type as the catalog describes it (domains already resolved).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PgScalar {
+    pub oid: u32,
+    /// `pg_type.typname`; empty when unknown (types named only by oid).
+    pub name: String,
+    /// Labels in `enumsortorder` order when the type is an enum.
+    pub enum_labels: Option<Vec<String>>,
+}
+
+/// A column's type: the scalar (or the array's element) and the effective type modifier.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PgType {
+    pub scalar: PgScalar,
+    /// Set for array types: the element type (`scalar` is then the array type itself).
+    pub element: Option<PgScalar>,
+    pub typmod: i32,
+}
+
+impl PgType {
+    /// A built-in type known only by oid and modifier (no catalog lookup).
+    pub fn builtin(oid: u32, typmod: i32) -> PgType {
+        PgType {
+            scalar: PgScalar {
+                oid,
+                ..PgScalar::default()
+            },
+            element: None,
+            typmod,
+        }
+    }
+}
+
+/// The column type Debezium 3.6 maps `ty` to, or `None` when it does not map it (such
+/// columns are left out of events, as Debezium does with `include.unknown.datatypes=false`).
+pub fn column_type(ty: &PgType) -> Option<ColumnType> {
+    match &ty.element {
+        Some(element) => {
+            let element_type = scalar_type(element, ty.typmod)?;
+            array_supported(element, &element_type)
+                .then(|| ColumnType::Array(Box::new(element_type)))
+        }
+        None => scalar_type(&ty.scalar, ty.typmod),
+    }
+}
+
+/// The array element types Debezium's PostgreSQL connector converts (`money[]`, `name[]`,
+/// `interval[]`, `varbit[]`, `xml[]`, `point[]`, … are not).
+fn array_supported(element: &PgScalar, ty: &ColumnType) -> bool {
+    matches!(
+        element.oid,
+        oid::INT2
+            | oid::INT4
+            | oid::INT8
+            | oid::OID
+            | oid::TEXT
+            | oid::VARCHAR
+            | oid::BPCHAR
+            | oid::INET
+            | oid::CIDR
+            | oid::MACADDR
+            | oid::INT4RANGE
+            | oid::INT8RANGE
+            | oid::NUMRANGE
+            | oid::TSRANGE
+            | oid::TSTZRANGE
+            | oid::DATERANGE
+            | oid::NUMERIC
+            | oid::FLOAT4
+            | oid::FLOAT8
+            | oid::BOOL
+            | oid::DATE
+            | oid::TIME
+            | oid::TIMETZ
+            | oid::TIMESTAMP
+            | oid::TIMESTAMPTZ
+            | oid::UUID
+            | oid::JSON
+            | oid::JSONB
+            | oid::BYTEA
+    ) || matches!(
+        ty,
+        ColumnType::Enum { .. } | ColumnType::Hstore | ColumnType::Ltree
+    ) || matches!(element.name.as_str(), "citext" | "geometry" | "geography")
+}
+
+/// Whether Debezium has an unchanged-TOAST placeholder for a column of this type: every
+/// non-array type, and arrays of text, varchar, bpchar, json, jsonb, bytea, int4, date, int8
+/// and uuid (`UnchangedToastedReplicationMessageColumn`); other arrays become null.
+pub fn has_toast_placeholder(ty: &PgType) -> bool {
+    ty.element.as_ref().is_none_or(|e| {
+        matches!(
+            e.oid,
+            oid::TEXT
+                | oid::VARCHAR
+                | oid::BPCHAR
+                | oid::JSON
+                | oid::JSONB
+                | oid::BYTEA
+                | oid::INT4
+                | oid::DATE
+                | oid::INT8
+                | oid::UUID
+        )
+    })
+}
+
+fn scalar_type(s: &PgScalar, typmod: i32) -> Option<ColumnType> {
+    if let Some(labels) = &s.enum_labels {
+        return Some(ColumnType::Enum {
+            allowed: labels.clone(),
+        });
+    }
+    Some(match s.oid {
         oid::BOOL => ColumnType::Boolean,
         oid::INT2 => ColumnType::Int16,
         oid::INT4 => ColumnType::Int32,
@@ -57,18 +179,49 @@ pub fn column_type(type_oid: u32, typmod: i32) -> Option<ColumnType> {
             }
         }
         oid::NUMERIC => ColumnType::VariableDecimal,
-        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME => ColumnType::String,
+        oid::MONEY => ColumnType::Money,
+        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::CHAR => ColumnType::String,
+        oid::INET | oid::CIDR | oid::MACADDR | oid::MACADDR8 => ColumnType::String,
+        oid::INT4RANGE
+        | oid::INT8RANGE
+        | oid::NUMRANGE
+        | oid::TSRANGE
+        | oid::TSTZRANGE
+        | oid::DATERANGE => ColumnType::String,
         oid::JSON | oid::JSONB => ColumnType::Json,
+        oid::XML => ColumnType::Xml,
         oid::UUID => ColumnType::Uuid,
+        oid::TSVECTOR => ColumnType::Tsvector,
         oid::BYTEA => ColumnType::Bytes,
+        // bit(1) and varbit(1) are booleans; varbit without a length has 2^31-1 bits.
+        oid::BIT | oid::VARBIT if typmod == 1 => ColumnType::Boolean,
+        oid::BIT => ColumnType::Bits {
+            length: u32::try_from(typmod).unwrap_or(1),
+        },
+        oid::VARBIT => ColumnType::Bits {
+            length: u32::try_from(typmod).unwrap_or(i32::MAX as u32),
+        },
         oid::DATE => ColumnType::Date,
+        oid::TIME => ColumnType::Time {
+            precision: fractional_digits(typmod),
+        },
+        oid::TIMETZ => ColumnType::TimeTz,
         oid::TIMESTAMP => ColumnType::Timestamp {
             precision: fractional_digits(typmod),
         },
         oid::TIMESTAMPTZ => ColumnType::TimestampTz {
             precision: Some(fractional_digits(typmod)),
         },
-        _ => return None,
+        oid::INTERVAL => ColumnType::Interval,
+        oid::POINT => ColumnType::Point,
+        _ => match s.name.as_str() {
+            "citext" => ColumnType::String,
+            "hstore" => ColumnType::Hstore,
+            "ltree" => ColumnType::Ltree,
+            "geometry" => ColumnType::Geometry,
+            "geography" => ColumnType::Geography,
+            _ => return None,
+        },
     })
 }
 
@@ -80,147 +233,77 @@ fn fractional_digits(typmod: i32) -> u8 {
     }
 }
 
-/// Parses PostgreSQL text output of a value of type `ty`. `Err` says what was wrong.
-pub fn parse_text(ty: &ColumnType, text: &str) -> Result<Value, String> {
-    let bad = || format!("cannot parse {text:?} as {ty:?}");
-    Ok(match ty {
-        ColumnType::Boolean => match text {
-            "t" | "true" => Value::Boolean(true),
-            "f" | "false" => Value::Boolean(false),
-            _ => return Err(bad()),
-        },
-        ColumnType::Int16 => Value::Int16(text.parse().map_err(|_| bad())?),
-        ColumnType::Int32 => Value::Int32(text.parse().map_err(|_| bad())?),
-        ColumnType::Int64 => Value::Int64(text.parse().map_err(|_| bad())?),
-        ColumnType::Float32 => Value::Float32(text.parse().map_err(|_| bad())?),
-        ColumnType::Float64 => Value::Float64(text.parse().map_err(|_| bad())?),
-        ColumnType::Decimal { .. } | ColumnType::VariableDecimal => {
-            Value::Decimal(Decimal::parse(text).ok_or_else(|| {
-                format!(
-                    "numeric value {text:?} cannot be represented with \
-                     decimal.handling.mode=precise"
-                )
-            })?)
-        }
-        ColumnType::String | ColumnType::Json | ColumnType::Uuid => Value::String(text.to_owned()),
-        ColumnType::Bytes => Value::Bytes(parse_bytea_hex(text).ok_or_else(bad)?),
-        ColumnType::Date => {
-            let d = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| unsupported(text))?;
-            Value::Date(days_from_date(d))
-        }
-        ColumnType::Timestamp { .. } => {
-            let ts = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
-                .map_err(|_| unsupported(text))?;
-            Value::Timestamp(micros_from_naive(ts))
-        }
-        ColumnType::TimestampTz { .. } => Value::TimestampTz(parse_timestamptz(text)?),
-    })
-}
-
-fn unsupported(text: &str) -> String {
-    format!("temporal value {text:?} is not supported yet (infinity and BC dates come later)")
-}
-
-/// `2024-02-29 11:45:01.5+00`, `…+05:30`, `…-03` → microseconds since the epoch.
-fn parse_timestamptz(text: &str) -> Result<i64, String> {
-    // The offset starts at the last '+' or '-' after the time part.
-    let split = text
-        .char_indices()
-        .skip(11)
-        .filter(|(_, c)| *c == '+' || *c == '-')
-        .map(|(i, _)| i)
-        .last()
-        .ok_or_else(|| unsupported(text))?;
-    let (local, offset) = text.split_at(split);
-    let ts = NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S%.f")
-        .map_err(|_| unsupported(text))?;
-    let sign: i64 = if offset.starts_with('-') { -1 } else { 1 };
-    let mut parts = offset[1..].split(':');
-    let mut next = || -> Result<i64, String> {
-        parts
-            .next()
-            .map_or(Ok(0), |p| p.parse::<i64>().map_err(|_| unsupported(text)))
-    };
-    let offset_secs = sign * (next()? * 3600 + next()? * 60 + next()?);
-    Ok(micros_from_naive(ts) - offset_secs * 1_000_000)
-}
-
-/// `\x0102ff` → bytes.
-fn parse_bytea_hex(text: &str) -> Option<Vec<u8>> {
-    let hex = text.strip_prefix("\\x")?;
-    if hex.len() % 2 != 0 {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn named(oid: u32, name: &str) -> PgScalar {
+        PgScalar {
+            oid,
+            name: name.into(),
+            enum_labels: None,
+        }
+    }
+
     #[test]
     fn maps_types_with_modifiers() {
+        let b = |oid, typmod| column_type(&PgType::builtin(oid, typmod));
         assert_eq!(
-            column_type(1700, (10 << 16) + 2 + 4),
+            b(1700, (10 << 16) + 2 + 4),
             Some(ColumnType::Decimal {
                 precision: Some(10),
                 scale: 2
             })
         );
-        assert_eq!(column_type(1700, -1), Some(ColumnType::VariableDecimal));
+        assert_eq!(b(1700, -1), Some(ColumnType::VariableDecimal));
+        assert_eq!(b(1114, 3), Some(ColumnType::Timestamp { precision: 3 }));
+        assert_eq!(b(1114, -1), Some(ColumnType::Timestamp { precision: 6 }));
         assert_eq!(
-            column_type(1114, 3),
-            Some(ColumnType::Timestamp { precision: 3 })
-        );
-        assert_eq!(
-            column_type(1114, -1),
-            Some(ColumnType::Timestamp { precision: 6 })
-        );
-        assert_eq!(
-            column_type(1184, 0),
+            b(1184, 0),
             Some(ColumnType::TimestampTz { precision: Some(0) })
         );
-        assert_eq!(column_type(600, -1), None); // point: not mapped yet
+        assert_eq!(b(1083, 3), Some(ColumnType::Time { precision: 3 }));
+        assert_eq!(b(1560, 1), Some(ColumnType::Boolean));
+        assert_eq!(b(1560, 10), Some(ColumnType::Bits { length: 10 }));
+        assert_eq!(b(1562, -1), Some(ColumnType::Bits { length: 2147483647 }));
+        assert_eq!(b(600, -1), Some(ColumnType::Point));
+        assert_eq!(b(603, -1), None); // box: not mapped by Debezium 3.6
     }
 
     #[test]
-    fn parses_text_output() {
-        let ts6 = ColumnType::Timestamp { precision: 6 };
-        let tz = ColumnType::TimestampTz { precision: Some(6) };
+    fn maps_extension_enum_and_array_types() {
+        let ty = |scalar: PgScalar, element: Option<PgScalar>| {
+            column_type(&PgType {
+                scalar,
+                element,
+                typmod: -1,
+            })
+        };
+        assert_eq!(ty(named(90001, "hstore"), None), Some(ColumnType::Hstore));
         assert_eq!(
-            parse_text(&ts6, "2024-02-29 13:45:01.123456").unwrap(),
-            Value::Timestamp(1_709_214_301_123_456)
+            ty(named(90002, "geography"), None),
+            Some(ColumnType::Geography)
+        );
+        let mood = PgScalar {
+            oid: 90003,
+            name: "mood".into(),
+            enum_labels: Some(vec!["sad".into(), "ok".into()]),
+        };
+        assert_eq!(
+            ty(mood.clone(), None),
+            Some(ColumnType::Enum {
+                allowed: vec!["sad".into(), "ok".into()]
+            })
         );
         assert_eq!(
-            parse_text(&tz, "2024-02-29 11:45:01.5+00").unwrap(),
-            Value::TimestampTz(1_709_207_101_500_000)
+            ty(named(1007, "_int4"), Some(named(23, "int4"))),
+            Some(ColumnType::Array(Box::new(ColumnType::Int32)))
         );
+        assert!(ty(named(90004, "_mood"), Some(mood)).is_some());
+        assert_eq!(ty(named(791, "_money"), Some(named(790, "money"))), None);
         assert_eq!(
-            parse_text(&tz, "2024-02-29 13:45:01.5+02").unwrap(),
-            Value::TimestampTz(1_709_207_101_500_000)
+            ty(named(1187, "_interval"), Some(named(1186, "interval"))),
+            None
         );
-        assert_eq!(
-            parse_text(&tz, "2024-02-29 06:15:01.5-05:30").unwrap(),
-            Value::TimestampTz(1_709_207_101_500_000)
-        );
-        assert_eq!(
-            parse_text(&ColumnType::Date, "2024-02-29").unwrap(),
-            Value::Date(19782)
-        );
-        assert_eq!(
-            parse_text(&ColumnType::Bytes, "\\x0102ff").unwrap(),
-            Value::Bytes(vec![1, 2, 255])
-        );
-        assert_eq!(
-            parse_text(&ColumnType::Boolean, "t").unwrap(),
-            Value::Boolean(true)
-        );
-        assert!(parse_text(&ColumnType::VariableDecimal, "NaN").is_err());
-        assert!(parse_text(&ColumnType::Date, "infinity").is_err());
-        assert!(parse_text(&ColumnType::Bytes, "\\x0").is_err());
-        assert!(parse_text(&ColumnType::Int16, "70000").is_err());
     }
 }

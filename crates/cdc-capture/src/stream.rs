@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use cdc_model::debezium::ValueOptions;
 use cdc_model::{Op, SnapshotMarker, TableId};
 use cdc_proto::checkpoint::v1::{CollectionCount, PartialTransaction};
 use pgwire_replication::ReplicationEvent;
@@ -43,6 +44,8 @@ pub struct Streamer<'a> {
     emitter: &'a Emitter<'a>,
     topic_prefix: String,
     selection: &'a Selection,
+    /// Handling modes for the codecs of tables registered while streaming.
+    values: &'a ValueOptions,
     captured: HashSet<TableId>,
     relations: HashMap<u32, CapturedTable>,
     tx: Option<Transaction>,
@@ -59,6 +62,7 @@ impl<'a> Streamer<'a> {
         emitter: &'a Emitter<'a>,
         topic_prefix: &str,
         selection: &'a Selection,
+        values: &'a ValueOptions,
         captured: HashSet<TableId>,
         resume: Option<PartialTransaction>,
     ) -> Streamer<'a> {
@@ -67,6 +71,7 @@ impl<'a> Streamer<'a> {
             emitter,
             topic_prefix: topic_prefix.to_owned(),
             selection,
+            values,
             captured,
             relations: HashMap::new(),
             tx: None,
@@ -196,7 +201,9 @@ impl<'a> Streamer<'a> {
                     )
                     .await?;
                 tx.counters = TxCounters::default();
-                self.last_commit_lsn = Some(lsn.as_u64());
+                // Debezium's `sequence` names the end of the previous commit record (the WAL
+                // position pgoutput streams the Commit message at), not its start.
+                self.last_commit_lsn = Some(end_lsn.as_u64());
                 self.last_commit_us = Some(tx.commit_us);
                 self.emitter.metrics.transactions.inc();
                 let end = end_lsn.as_u64();
@@ -404,6 +411,7 @@ impl<'a> Streamer<'a> {
                     &catalog,
                     &self.topic_prefix,
                     self.selection,
+                    self.values,
                 );
                 tracing::debug!(table = %table.schema.id, rel_id, "relation registered");
                 self.relations.insert(rel_id, table);
@@ -476,11 +484,15 @@ impl<'a> Streamer<'a> {
                 let Some(table) = self.relations.get(&rel_id) else {
                     return Ok(());
                 };
-                let after = table.row_from_tuple(&new)?;
+                let mut after = table.row_from_tuple(&new)?;
                 let before = match &old {
                     Some((kind, tuple)) => Some((*kind, table.row_from_tuple(tuple)?)),
                     None => None,
                 };
+                // REPLICA IDENTITY FULL: unchanged TOAST values come from the old image.
+                if let Some((OldKind::Full, b)) = &before {
+                    table.fill_unchanged_toast(&mut after, &new, b);
+                }
                 let key_changed = before.as_ref().is_some_and(|(_, b)| {
                     !table.schema.key.is_empty()
                         && table.schema.key.iter().any(|&i| b[i] != after[i])

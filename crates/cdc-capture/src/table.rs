@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cdc_model::debezium::{TableCodec, UNAVAILABLE_VALUE_PLACEHOLDER};
+use cdc_model::debezium::{TableCodec, ValueOptions};
 use cdc_model::{Column, ColumnType, Row, TableId, TableSchema, Value};
 
 use crate::pgoutput::TupleValue;
-use crate::pgtypes;
+use crate::pgtext::{self, Origin};
+use crate::pgtypes::{self, PgScalar, PgType};
 use crate::selection::Selection;
 use crate::CaptureError;
 
@@ -16,8 +17,11 @@ use crate::CaptureError;
 #[derive(Debug, Clone)]
 pub struct PgColumn {
     pub name: String,
+    /// The declared type (`pg_attribute.atttypid`; a domain's own oid).
     pub type_oid: u32,
     pub type_modifier: i32,
+    /// The type resolved through the catalog (domain → base type and its modifier).
+    pub pg_type: PgType,
     pub not_null: bool,
     /// `pg_get_expr` of the column default.
     pub default_expr: Option<String>,
@@ -30,12 +34,24 @@ pub async fn load_columns(
     client: &tokio_postgres::Client,
     table: &TableId,
 ) -> Result<Vec<PgColumn>, CaptureError> {
+    // Domains resolve to their base type and its modifier (one level, as Debezium does);
+    // arrays to their element; enums carry their labels in sort order.
     const SQL: &str = "SELECT a.attname::text, a.atttypid::oid, a.atttypmod, a.attnotnull, \
                pg_get_expr(d.adbin, d.adrelid), \
-               array_position(i.indkey::int2[], a.attnum)::int4 \
+               array_position(i.indkey::int2[], a.attnum)::int4, \
+               bt.oid::oid, bt.typname::text, \
+               CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END, \
+               (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) \
+                  FROM pg_enum e WHERE e.enumtypid = bt.oid), \
+               et.oid::oid, et.typname::text, \
+               (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) \
+                  FROM pg_enum e WHERE e.enumtypid = et.oid) \
         FROM pg_attribute a \
         JOIN pg_class c ON c.oid = a.attrelid \
         JOIN pg_namespace n ON n.oid = c.relnamespace \
+        JOIN pg_type t ON t.oid = a.atttypid \
+        JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+        LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A' \
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
         LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary \
         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
@@ -52,13 +68,29 @@ pub async fn load_columns(
     }
     Ok(rows
         .iter()
-        .map(|r| PgColumn {
-            name: r.get(0),
-            type_oid: r.get(1),
-            type_modifier: r.get(2),
-            not_null: r.get(3),
-            default_expr: r.get(4),
-            pk_position: r.get(5),
+        .map(|r| {
+            let element_oid: Option<u32> = r.get(10);
+            PgColumn {
+                name: r.get(0),
+                type_oid: r.get(1),
+                type_modifier: r.get(2),
+                not_null: r.get(3),
+                default_expr: r.get(4),
+                pk_position: r.get(5),
+                pg_type: PgType {
+                    scalar: PgScalar {
+                        oid: r.get(6),
+                        name: r.get(7),
+                        enum_labels: r.get(9),
+                    },
+                    element: element_oid.map(|oid| PgScalar {
+                        oid,
+                        name: r.get(11),
+                        enum_labels: r.get(12),
+                    }),
+                    typmod: r.get(8),
+                },
+            }
         })
         .collect())
 }
@@ -74,6 +106,8 @@ pub struct CapturedTable {
     source_columns: Vec<Option<usize>>,
     /// Quoted names of the mapped columns, for snapshot queries.
     select_list: String,
+    /// Per model column: whether an unchanged TOAST value has a placeholder form.
+    toast_placeholder: Vec<bool>,
 }
 
 impl CapturedTable {
@@ -84,16 +118,18 @@ impl CapturedTable {
         columns: &[PgColumn],
         topic_prefix: &str,
         selection: &Selection,
+        options: &ValueOptions,
     ) -> CapturedTable {
         let mut model_columns = Vec::new();
         let mut source_columns = Vec::with_capacity(columns.len());
+        let mut toast_placeholder = Vec::with_capacity(columns.len());
         let mut keyed: Vec<(i32, usize)> = Vec::new();
         for c in columns {
             if !selection.column_included(&id, &c.name) {
                 source_columns.push(None);
                 continue;
             }
-            let Some(ty) = pgtypes::column_type(c.type_oid, c.type_modifier) else {
+            let Some(ty) = pgtypes::column_type(&c.pg_type) else {
                 tracing::warn!(table = %id, column = %c.name, type_oid = c.type_oid,
                     "column type is not supported yet; the column is left out of events");
                 source_columns.push(None);
@@ -107,6 +143,7 @@ impl CapturedTable {
                 keyed.push((p, model_columns.len()));
             }
             source_columns.push(Some(model_columns.len()));
+            toast_placeholder.push(pgtypes::has_toast_placeholder(&c.pg_type));
             model_columns.push(Column {
                 name: c.name.clone(),
                 ty,
@@ -131,11 +168,12 @@ impl CapturedTable {
             key,
         });
         CapturedTable {
-            codec: TableCodec::new(schema.clone(), &topic),
+            codec: TableCodec::new(schema.clone(), &topic, options),
             schema,
             topic,
             source_columns,
             select_list,
+            toast_placeholder,
         }
     }
 
@@ -147,6 +185,7 @@ impl CapturedTable {
         catalog: &[PgColumn],
         topic_prefix: &str,
         selection: &Selection,
+        options: &ValueOptions,
     ) -> CapturedTable {
         let by_name: HashMap<&str, &PgColumn> =
             catalog.iter().map(|c| (c.name.as_str(), c)).collect();
@@ -154,17 +193,26 @@ impl CapturedTable {
             .iter()
             .map(|r| {
                 let known = by_name.get(r.name.as_str());
+                // The catalog's resolution holds while the relation still declares the same
+                // type; otherwise only built-in types are known by oid.
+                let pg_type = match known {
+                    Some(c) if c.type_oid == r.type_oid && c.type_modifier == r.type_modifier => {
+                        c.pg_type.clone()
+                    }
+                    _ => PgType::builtin(r.type_oid, r.type_modifier),
+                };
                 PgColumn {
                     name: r.name.clone(),
                     type_oid: r.type_oid,
                     type_modifier: r.type_modifier,
+                    pg_type,
                     not_null: known.is_some_and(|c| c.not_null),
                     default_expr: known.and_then(|c| c.default_expr.clone()),
                     pk_position: known.and_then(|c| c.pk_position),
                 }
             })
             .collect();
-        CapturedTable::new(id, &columns, topic_prefix, selection)
+        CapturedTable::new(id, &columns, topic_prefix, selection, options)
     }
 
     /// `SELECT` list of the captured columns.
@@ -188,12 +236,15 @@ impl CapturedTable {
             let column = &self.schema.columns[i];
             row.push(match value {
                 TupleValue::Null => Value::Null,
-                TupleValue::UnchangedToast => self.unchanged_toast(column)?,
+                // Rendered as `unavailable.value.placeholder` in the column's representation;
+                // arrays Debezium has no placeholder for are null.
+                TupleValue::UnchangedToast if self.toast_placeholder[i] => Value::Unavailable,
+                TupleValue::UnchangedToast => Value::Null,
                 TupleValue::Text(bytes) => {
                     let text = std::str::from_utf8(bytes).map_err(|_| {
                         self.value_error(column, "text value is not valid UTF-8".into())
                     })?;
-                    pgtypes::parse_text(&column.ty, text)
+                    pgtext::parse_text(&column.ty, text, Origin::Stream)
                         .map_err(|reason| self.value_error(column, reason))?
                 }
                 TupleValue::Binary(_) => {
@@ -215,7 +266,7 @@ impl CapturedTable {
             .zip(&self.schema.columns)
             .map(|(v, column)| match v {
                 None => Ok(Value::Null),
-                Some(text) => pgtypes::parse_text(&column.ty, text)
+                Some(text) => pgtext::parse_text(&column.ty, text, Origin::Snapshot)
                     .map_err(|reason| self.value_error(column, reason)),
             })
             .collect::<Result<_, _>>()?;
@@ -230,16 +281,17 @@ impl CapturedTable {
         Ok(row)
     }
 
-    fn unchanged_toast(&self, column: &Column) -> Result<Value, CaptureError> {
-        match column.ty {
-            ColumnType::String | ColumnType::Json => {
-                Ok(Value::String(UNAVAILABLE_VALUE_PLACEHOLDER.into()))
+    /// Gives the columns `new` left as unchanged TOAST the values of a full old image
+    /// (REPLICA IDENTITY FULL), as Debezium does.
+    pub fn fill_unchanged_toast(&self, after: &mut Row, new: &[TupleValue], before: &Row) {
+        for (value, target) in new.iter().zip(&self.source_columns) {
+            if let (TupleValue::UnchangedToast, Some(i)) = (value, *target) {
+                if let (Some(a), Some(b)) = (after.get_mut(i), before.get(i)) {
+                    if *b != Value::Unavailable {
+                        *a = b.clone();
+                    }
+                }
             }
-            ColumnType::Bytes => Ok(Value::Bytes(UNAVAILABLE_VALUE_PLACEHOLDER.into())),
-            _ => Err(self.value_error(
-                column,
-                "unchanged TOAST value for a type without a placeholder".into(),
-            )),
         }
     }
 
@@ -271,10 +323,18 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The schema default Debezium propagates for a column default expression: sequence
-/// defaults become the type's zero, plain literals their value; anything else none.
+/// The schema default Debezium propagates for a column default expression: plain literals
+/// their value; function calls (`nextval(…)`, `now()`, …) the type's zero; anything else
+/// none.
 fn default_value(ty: &ColumnType, expr: &str) -> Option<Value> {
-    if expr.starts_with("nextval(") {
+    let is_call = |e: &str| {
+        e.split_once('(').is_some_and(|(f, _)| {
+            !f.is_empty()
+                && f.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        })
+    };
+    if is_call(expr) {
         return Some(ty.zero_value());
     }
     let literal = match expr.strip_prefix('\'') {
@@ -288,7 +348,7 @@ fn default_value(ty: &ColumnType, expr: &str) -> Option<Value> {
             .trim_matches(|c| c == '(' || c == ')')
             .to_owned(),
     };
-    pgtypes::parse_text(ty, &literal).ok()
+    pgtext::parse_text(ty, &literal, Origin::Stream).ok()
 }
 
 #[cfg(test)]
@@ -306,6 +366,7 @@ mod tests {
             name: name.into(),
             type_oid: oid,
             type_modifier: -1,
+            pg_type: PgType::builtin(oid, -1),
             not_null,
             default_expr: default.map(Into::into),
             pk_position: pk,
@@ -318,12 +379,13 @@ mod tests {
             TableId::new("public", "t x"),
             &[
                 col("b", 25, false, Some("'x''y'::text"), Some(2)),
-                col("geo", 600, false, None, None),
+                col("geo", 603, false, None, None),
                 col("a", 23, true, Some("nextval('t_a_seq'::regclass)"), Some(1)),
                 col("n", 23, false, Some("7"), None),
             ],
             "srv",
             &Selection::default(),
+            &ValueOptions::default(),
         );
         assert_eq!(t.topic, "srv.public.t_x");
         let names: Vec<_> = t.schema.columns.iter().map(|c| c.name.as_str()).collect();
@@ -339,19 +401,12 @@ mod tests {
         let row = t
             .row_from_tuple(&[
                 TupleValue::UnchangedToast,
-                TupleValue::Text("POINT".into()),
+                TupleValue::Text("(0,0),(1,1)".into()),
                 TupleValue::Text("5".into()),
                 TupleValue::Null,
             ])
             .unwrap();
-        assert_eq!(
-            row,
-            vec![
-                Value::String(UNAVAILABLE_VALUE_PLACEHOLDER.into()),
-                Value::Int32(5),
-                Value::Null
-            ]
-        );
+        assert_eq!(row, vec![Value::Unavailable, Value::Int32(5), Value::Null]);
         assert!(t.row_from_tuple(&[TupleValue::Null]).is_err());
         assert!(t
             .row_from_tuple(&[

@@ -16,4 +16,7 @@ pub mod value;
 
 pub use event::{ChangeEvent, Op, Position, SnapshotMarker, SourceInfo, TransactionBlock};
 pub use schema::{Column, ColumnType, TableId, TableSchema};
-pub use value::{Decimal, Row, Value};
+pub use value::{
+    Decimal, Row, SpecialDecimal, Value, TIMESTAMPTZ_INFINITY, TIMESTAMPTZ_NEG_INFINITY,
+    TIMESTAMP_INFINITY, TIMESTAMP_NEG_INFINITY,
+};

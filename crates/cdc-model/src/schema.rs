@@ -59,6 +59,41 @@ pub enum ColumnType {
     TimestampTz {
         precision: Option<u8>,
     },
+    /// Time of day without zone; `precision` = fractional-second digits (0–6; 9 when decoded
+    /// from a nanosecond schema).
+    Time {
+        precision: u8,
+    },
+    /// Time of day with zone, held normalised to UTC (`io.debezium.time.ZonedTime`).
+    TimeTz,
+    /// Calendar interval: months, days and microseconds (PostgreSQL `interval`).
+    Interval,
+    /// PostgreSQL `money`: a decimal whose scale is `money.fraction.digits`.
+    Money,
+    /// Bit string (`bit(n>1)`, `varbit`), `length` = declared bits (`io.debezium.data.Bits`).
+    Bits {
+        length: u32,
+    },
+    /// Enumerated type with its labels in sort order (`io.debezium.data.Enum`).
+    Enum {
+        allowed: Vec<String>,
+    },
+    /// XML document as text (`io.debezium.data.Xml`).
+    Xml,
+    /// PostgreSQL `ltree` label path (`io.debezium.data.Ltree`).
+    Ltree,
+    /// PostgreSQL `tsvector` in its text form (`io.debezium.data.Tsvector`).
+    Tsvector,
+    /// PostgreSQL `hstore`: string keys to optional string values.
+    Hstore,
+    /// PostgreSQL `point` (`io.debezium.data.geometry.Point`).
+    Point,
+    /// PostGIS `geometry`: EWKB and SRID (`io.debezium.data.geometry.Geometry`).
+    Geometry,
+    /// PostGIS `geography`: EWKB and SRID (`io.debezium.data.geometry.Geography`).
+    Geography,
+    /// One-dimensional array whose elements (each nullable) have the given type.
+    Array(Box<ColumnType>),
 }
 
 impl ColumnType {
@@ -81,7 +116,31 @@ impl ColumnType {
                 unscaled: 0.into(),
                 scale: 0,
             }),
-            ColumnType::String | ColumnType::Json => Value::String(String::new()),
+            ColumnType::String
+            | ColumnType::Json
+            | ColumnType::Xml
+            | ColumnType::Ltree
+            | ColumnType::Tsvector
+            | ColumnType::Enum { .. } => Value::String(String::new()),
+            ColumnType::Money => Value::Decimal(Decimal {
+                unscaled: 0.into(),
+                scale: 0,
+            }),
+            ColumnType::Time { .. } => Value::Time(0),
+            ColumnType::TimeTz => Value::TimeTz(0),
+            ColumnType::Interval => Value::Interval {
+                months: 0,
+                days: 0,
+                micros: 0,
+            },
+            ColumnType::Bits { .. } => Value::Bytes(Vec::new()),
+            ColumnType::Hstore => Value::Map(Vec::new()),
+            ColumnType::Point => Value::Point { x: 0.0, y: 0.0 },
+            ColumnType::Geometry | ColumnType::Geography => Value::Geometry {
+                wkb: Vec::new(),
+                srid: None,
+            },
+            ColumnType::Array(_) => Value::Array(Vec::new()),
             ColumnType::Uuid => Value::String("00000000-0000-0000-0000-000000000000".into()),
             ColumnType::Bytes => Value::Bytes(Vec::new()),
             ColumnType::Date => Value::Date(0),

@@ -41,11 +41,57 @@ pub fn zoned_timestamp_text(micros: i64, precision: u8) -> Option<String> {
     Some(format!("{base}.{}Z", &frac[..digits]))
 }
 
+/// Debezium `io.debezium.time.ZonedTime` text of a UTC time of day (Java's
+/// `ISO_OFFSET_TIME`): `HH:MM:SS`, the fraction without trailing zeros, `Z`.
+pub fn zoned_time_text(micros: i64) -> Option<String> {
+    if !(0..86_400_000_000).contains(&micros) {
+        return None;
+    }
+    let secs = micros / 1_000_000;
+    let frac = micros % 1_000_000;
+    let mut text = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if frac != 0 {
+        let digits = format!("{frac:06}");
+        text.push('.');
+        text.push_str(digits.trim_end_matches('0'));
+    }
+    text.push('Z');
+    Some(text)
+}
+
+/// Parses `HH:MM:SS[.f]Z` (see [`zoned_time_text`]) into microseconds past midnight.
+pub fn parse_zoned_time(text: &str) -> Option<i64> {
+    let t = text.strip_suffix('Z')?;
+    let (hms, frac) = match t.split_once('.') {
+        Some((a, b)) => (a, b),
+        None => (t, ""),
+    };
+    let mut parts = hms.split(':');
+    let h: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let s: i64 = parts.next().unwrap_or("0").parse().ok()?;
+    if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_us: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<6}").parse().ok()?
+    };
+    Some(((h * 60 + m) * 60 + s) * 1_000_000 + frac_us)
+}
+
 /// Parses RFC 3339 text (any offset) into microseconds since the epoch.
 pub fn parse_instant_micros(text: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc).timestamp_micros())
+        .or_else(|| {
+            // Years before 0 or after 9999 (`-0043-…`, `+12345-…`), UTC only.
+            NaiveDateTime::parse_from_str(text.strip_suffix('Z')?, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(micros_from_naive)
+        })
 }
 
 #[cfg(test)]

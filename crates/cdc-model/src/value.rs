@@ -48,6 +48,28 @@ impl Decimal {
         })
     }
 
+    /// Parses decimal text with an optional exponent (`1.0E-7`, `6.78`, `-2e3`).
+    pub fn parse_scientific(text: &str) -> Option<Decimal> {
+        let (mantissa, exp) = match text.find(['e', 'E']) {
+            Some(i) => (&text[..i], text[i + 1..].parse::<i64>().ok()?),
+            None => (text, 0),
+        };
+        let d = Decimal::parse(mantissa)?;
+        let scale = i64::from(d.scale) - exp;
+        if scale >= 0 {
+            Some(Decimal {
+                unscaled: d.unscaled,
+                scale: u32::try_from(scale).ok()?,
+            })
+        } else {
+            let factor = BigInt::from(10u32).pow(u32::try_from(-scale).ok()?);
+            Some(Decimal {
+                unscaled: d.unscaled * factor,
+                scale: 0,
+            })
+        }
+    }
+
     /// Rescales to `scale` if that loses no digits; `None` otherwise.
     pub fn rescale(&self, scale: u32) -> Option<Decimal> {
         use std::cmp::Ordering;
@@ -69,6 +91,23 @@ impl Decimal {
                 })
             }
         }
+    }
+
+    /// Rescales to `scale`, rounding half away from zero (Java's `RoundingMode.HALF_UP`).
+    pub fn rescale_half_up(&self, scale: u32) -> Decimal {
+        if scale >= self.scale {
+            return self.rescale(scale).unwrap_or_else(|| self.clone());
+        }
+        let factor = BigInt::from(10u32).pow(self.scale - scale);
+        let half = &factor / BigInt::from(2u32);
+        let magnitude = BigInt::from(self.unscaled.magnitude().clone());
+        let rounded = (magnitude + half) / factor;
+        let unscaled = if self.unscaled.sign() == num_bigint::Sign::Minus {
+            -rounded
+        } else {
+            rounded
+        };
+        Decimal { unscaled, scale }
     }
 
     /// Removes trailing fractional zeros (Debezium's `VariableScaleDecimal` form).
@@ -120,9 +159,58 @@ pub enum Value {
     Date(i32),
     /// Microseconds since 1970-01-01T00:00:00 of the wall clock (no zone).
     Timestamp(i64),
-    /// Microseconds since the Unix epoch (an instant).
+    /// Microseconds since the Unix epoch (an instant); [`TIMESTAMPTZ_INFINITY`] and
+    /// [`TIMESTAMPTZ_NEG_INFINITY`] stand for PostgreSQL's `infinity` and `-infinity`.
     TimestampTz(i64),
+    /// Microseconds past midnight.
+    Time(i64),
+    /// Microseconds past midnight, UTC.
+    TimeTz(i64),
+    /// A calendar interval. `micros` is the time part (it may exceed a day).
+    Interval {
+        months: i32,
+        days: i32,
+        micros: i64,
+    },
+    /// A decimal column holding `NaN` or an infinity (PostgreSQL `numeric`).
+    SpecialDecimal(SpecialDecimal),
+    /// String keys to optional string values, in source order (hstore).
+    Map(Vec<(String, Option<String>)>),
+    /// A 2-D point.
+    Point {
+        x: f64,
+        y: f64,
+    },
+    /// Extended WKB as PostGIS writes it, with the SRID it carries (if any).
+    Geometry {
+        wkb: Vec<u8>,
+        srid: Option<i32>,
+    },
+    /// Array elements (each possibly `Null`).
+    Array(Vec<Value>),
+    /// An unchanged TOASTed value the source did not send: rendered as
+    /// `unavailable.value.placeholder` in the column's representation.
+    Unavailable,
 }
+
+/// PostgreSQL `numeric` values that are not numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecialDecimal {
+    NaN,
+    PositiveInfinity,
+    NegativeInfinity,
+}
+
+/// `Value::Timestamp` of PostgreSQL `infinity`, as Debezium represents it: pgjdbc's
+/// `DATE_POSITIVE_INFINITY` (a millisecond constant) taken as microseconds.
+pub const TIMESTAMP_INFINITY: i64 = 9_223_372_036_825_200_000;
+/// `Value::Timestamp` of PostgreSQL `-infinity` (pgjdbc's `DATE_NEGATIVE_INFINITY` as µs).
+pub const TIMESTAMP_NEG_INFINITY: i64 = -9_223_372_036_832_400_000;
+
+/// `Value::TimestampTz` of PostgreSQL `infinity`.
+pub const TIMESTAMPTZ_INFINITY: i64 = i64::MAX;
+/// `Value::TimestampTz` of PostgreSQL `-infinity`.
+pub const TIMESTAMPTZ_NEG_INFINITY: i64 = i64::MIN;
 
 /// A row: one value per column, in table column order.
 pub type Row = Vec<Value>;

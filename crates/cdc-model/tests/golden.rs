@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cdc_model::debezium::{decode_record, Decoded, TableCodec};
+use cdc_model::debezium::{decode_record, Decoded, TableCodec, ValueOptions};
 use cdc_model::{
     ChangeEvent, Column, ColumnType, Decimal, Op, Position, SnapshotMarker, SourceInfo, TableId,
     TableSchema, TransactionBlock, Value,
@@ -88,7 +88,11 @@ fn insert_matches_real_debezium_byte_for_byte() {
         }),
         ts_ns: 1_795_307_391_200_500_290,
     };
-    let codec = TableCodec::new(table, "dbserver1.public.customers");
+    let codec = TableCodec::new(
+        table,
+        "dbserver1.public.customers",
+        &ValueOptions::default(),
+    );
     let key = codec.encode_key(&event).unwrap().unwrap();
     let value = codec.encode_value(&event).unwrap();
     assert_golden("debezium_3.6.3_customers_insert.key.json", &key);
@@ -101,7 +105,11 @@ fn insert_matches_real_debezium_byte_for_byte() {
 
 /// Encodes `event` and compares its payload with a payload real Debezium emitted.
 fn assert_payload_golden(event: &ChangeEvent, name: &str) {
-    let codec = TableCodec::new(event.table.clone(), "dbserver1.public.customers");
+    let codec = TableCodec::new(
+        event.table.clone(),
+        "dbserver1.public.customers",
+        &ValueOptions::default(),
+    );
     let value: serde_json::Value =
         serde_json::from_slice(&codec.encode_value(event).unwrap()).unwrap();
     assert_golden(name, value["payload"].to_string().as_bytes());
@@ -248,7 +256,11 @@ fn alltypes_row() -> Vec<Value> {
 #[test]
 fn alltypes_snapshot_read_golden_and_round_trip() {
     let table = alltypes();
-    let codec = TableCodec::new(table.clone(), "dbserver1.public.alltypes");
+    let codec = TableCodec::new(
+        table.clone(),
+        "dbserver1.public.alltypes",
+        &ValueOptions::default(),
+    );
     let event = ChangeEvent {
         table,
         op: Op::Read,

@@ -65,6 +65,9 @@ enum Cell<'a> {
     Date(i32),
     Ts(i64),
     TsTz(i64),
+    /// A value stored as text or binary (see [`other_text`]): time, interval, hstore, point,
+    /// geometry, arrays, NaN/Infinity decimals.
+    Other(&'a Value),
 }
 
 impl<'a> Cell<'a> {
@@ -82,6 +85,7 @@ impl<'a> Cell<'a> {
             Cell::Date(_) => "date",
             Cell::Ts(_) => "timestamp",
             Cell::TsTz(_) => "timestamptz",
+            Cell::Other(_) => "structured",
         }
     }
 
@@ -112,6 +116,7 @@ impl<'a> Cell<'a> {
                 Some(Value::Date(d)) => Cell::Date(*d),
                 Some(Value::Timestamp(t)) => Cell::Ts(*t),
                 Some(Value::TimestampTz(t)) => Cell::TsTz(*t),
+                Some(v) => Cell::Other(v),
             },
         })
     }
@@ -279,6 +284,7 @@ fn build_array<'r>(
             let values = cells(field, source, rows, |c| match c {
                 Cell::Str(s) => Some(Ok(std::borrow::Cow::Borrowed(s))),
                 Cell::Decimal(d) => Some(Ok(std::borrow::Cow::Owned(d.to_string()))),
+                Cell::Other(v) => other_text(v).map(|t| Ok(std::borrow::Cow::Owned(t))),
                 _ => None,
             })?;
             let mut builder = StringBuilder::with_capacity(values.len(), 0);
@@ -290,6 +296,7 @@ fn build_array<'r>(
         DataType::LargeBinary => {
             let values = cells(field, source, rows, |c| match c {
                 Cell::Bytes(b) => Some(Ok(b)),
+                Cell::Other(Value::Geometry { wkb, .. }) => Some(Ok(wkb.as_slice())),
                 _ => None,
             })?;
             let mut builder = LargeBinaryBuilder::with_capacity(values.len(), 0);
@@ -326,3 +333,74 @@ fn decimal_to_i128(d: &Decimal, precision: u8, scale: i8) -> Result<i128, String
 #[cfg(test)]
 #[path = "batch_tests.rs"]
 mod tests;
+
+/// Text form of the values the sink stores as strings: ISO times (`HH:MM:SS.ffffff`, UTC
+/// with `Z` for timetz), ISO-8601 durations for intervals (`P<months>M<days>DT<seconds>S`),
+/// JSON objects for hstore, `(x,y)` for points, JSON arrays for arrays, `NaN`/`Infinity`
+/// for special decimals.
+fn other_text(v: &Value) -> Option<String> {
+    use cdc_model::SpecialDecimal;
+    fn clock(micros: i64) -> String {
+        let secs = micros.div_euclid(1_000_000);
+        format!(
+            "{:02}:{:02}:{:02}.{:06}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60,
+            micros.rem_euclid(1_000_000)
+        )
+    }
+    fn json(v: &Value) -> serde_json::Value {
+        match v {
+            Value::Null => serde_json::Value::Null,
+            Value::Boolean(b) => (*b).into(),
+            Value::Int16(i) => (*i).into(),
+            Value::Int32(i) => (*i).into(),
+            Value::Int64(i) => (*i).into(),
+            Value::Float32(f) => f64::from(*f).into(),
+            Value::Float64(f) => (*f).into(),
+            Value::String(s) => s.clone().into(),
+            other => other_text(other).map_or(serde_json::Value::Null, Into::into),
+        }
+    }
+    Some(match v {
+        Value::Time(us) => clock(*us),
+        Value::TimeTz(us) => format!("{}Z", clock(*us)),
+        Value::Interval {
+            months,
+            days,
+            micros,
+        } => format!(
+            "P{months}M{days}DT{}S",
+            Decimal {
+                unscaled: (*micros).into(),
+                scale: 6
+            }
+        ),
+        Value::SpecialDecimal(SpecialDecimal::NaN) => "NaN".into(),
+        Value::SpecialDecimal(SpecialDecimal::PositiveInfinity) => "Infinity".into(),
+        Value::SpecialDecimal(SpecialDecimal::NegativeInfinity) => "-Infinity".into(),
+        Value::Map(entries) => serde_json::Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.clone().map_or(serde_json::Value::Null, Into::into),
+                    )
+                })
+                .collect(),
+        )
+        .to_string(),
+        Value::Point { x, y } => format!("({x},{y})"),
+        Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(json).collect()).to_string()
+        }
+        Value::Date(d) => d.to_string(),
+        Value::Decimal(d) => d.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Bytes(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        Value::Timestamp(t) | Value::TimestampTz(t) => t.to_string(),
+        _ => return None,
+    })
+}

@@ -49,6 +49,23 @@ pub fn iceberg_type(table: &str, column: &Column) -> Result<PrimitiveType, SinkE
         ColumnType::Date => PrimitiveType::Date,
         ColumnType::Timestamp { .. } => PrimitiveType::Timestamp,
         ColumnType::TimestampTz { .. } => PrimitiveType::Timestamptz,
+        // Kept exact as text (see `batch::other_text`): ISO times and durations, labels,
+        // documents, JSON for hstore and arrays, `(x,y)` for points.
+        ColumnType::Time { .. }
+        | ColumnType::TimeTz
+        | ColumnType::Interval
+        | ColumnType::Money
+        | ColumnType::Enum { .. }
+        | ColumnType::Xml
+        | ColumnType::Ltree
+        | ColumnType::Tsvector
+        | ColumnType::Hstore
+        | ColumnType::Point
+        | ColumnType::Array(_) => PrimitiveType::String,
+        // Bit strings as Debezium's little-endian bytes; geometries as their EWKB.
+        ColumnType::Bits { .. } | ColumnType::Geometry | ColumnType::Geography => {
+            PrimitiveType::Binary
+        }
     })
 }
 

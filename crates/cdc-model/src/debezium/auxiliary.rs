@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
 use super::encode::{
-    source_field_schema, source_json, split_ns, transaction_field_schema, transaction_json, wrap,
+    source_field_schema, source_json, split_ns, transaction_field_schema, transaction_json,
 };
 use crate::{SourceInfo, TransactionBlock};
 
@@ -18,6 +18,16 @@ use crate::{SourceInfo, TransactionBlock};
 pub struct AuxRecord {
     pub key: Vec<u8>,
     pub value: Vec<u8>,
+}
+
+/// `prefix` + `payload` + `}`: a JsonConverter record whose schema part is precomputed.
+fn wrap(prefix: &str, payload: &Json) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prefix.len() + 128);
+    out.extend_from_slice(prefix.as_bytes());
+    // Serialising a serde_json::Value into memory cannot fail.
+    serde_json::to_writer(&mut out, payload).unwrap_or_default();
+    out.push(b'}');
+    out
 }
 
 fn prefix(schema: &Json) -> String {

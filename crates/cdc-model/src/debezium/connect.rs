@@ -1,161 +1,247 @@
-//! Kafka Connect field schemas for column types, as Debezium declares them.
+//! Kafka Connect field schemas for column types, as Debezium declares them under the
+//! configured handling modes, and the reverse mapping used by the decoder.
 
-use base64::Engine as _;
 use serde_json::{json, Map, Value as Json};
 
-use crate::{Column, ColumnType, Value};
+use super::options::{BinaryMode, DecimalMode, HstoreMode, IntervalMode, TimePrecisionMode};
+use super::render::Renderer;
+use crate::{Column, ColumnType};
 
-const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
+pub(crate) const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
 const VARIABLE_SCALE_DECIMAL: &str = "io.debezium.data.VariableScaleDecimal";
 const JSON: &str = "io.debezium.data.Json";
 const UUID: &str = "io.debezium.data.Uuid";
+const XML: &str = "io.debezium.data.Xml";
+const LTREE: &str = "io.debezium.data.Ltree";
+const TSVECTOR: &str = "io.debezium.data.Tsvector";
+const ENUM: &str = "io.debezium.data.Enum";
+const BITS: &str = "io.debezium.data.Bits";
+const POINT: &str = "io.debezium.data.geometry.Point";
+const GEOMETRY: &str = "io.debezium.data.geometry.Geometry";
+const GEOGRAPHY: &str = "io.debezium.data.geometry.Geography";
 const DATE: &str = "io.debezium.time.Date";
 const CONNECT_DATE: &str = "org.apache.kafka.connect.data.Date";
+const TIME: &str = "io.debezium.time.Time";
+const MICRO_TIME: &str = "io.debezium.time.MicroTime";
+const NANO_TIME: &str = "io.debezium.time.NanoTime";
+const CONNECT_TIME: &str = "org.apache.kafka.connect.data.Time";
+const ZONED_TIME: &str = "io.debezium.time.ZonedTime";
 const TIMESTAMP: &str = "io.debezium.time.Timestamp";
 const MICRO_TIMESTAMP: &str = "io.debezium.time.MicroTimestamp";
+const NANO_TIMESTAMP: &str = "io.debezium.time.NanoTimestamp";
 const CONNECT_TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
 const ZONED_TIMESTAMP: &str = "io.debezium.time.ZonedTimestamp";
+const MICRO_DURATION: &str = "io.debezium.time.MicroDuration";
+const INTERVAL: &str = "io.debezium.time.Interval";
 
-/// Builds the field schema of `column` inside a struct (`"field"` last, as JsonConverter does).
-pub(crate) fn field_schema(column: &Column) -> Json {
-    let mut m = Map::new();
-    let (ty, name, params): (&str, Option<&str>, Option<Json>) = match &column.ty {
-        ColumnType::Boolean => ("boolean", None, None),
-        ColumnType::Int16 => ("int16", None, None),
-        ColumnType::Int32 => ("int32", None, None),
-        ColumnType::Int64 => ("int64", None, None),
-        ColumnType::Float32 => ("float", None, None),
-        ColumnType::Float64 => ("double", None, None),
-        ColumnType::Decimal { precision, scale } => {
-            let mut p = Map::new();
-            p.insert("scale".into(), Json::String(scale.to_string()));
-            if let Some(precision) = precision {
-                p.insert(
-                    "connect.decimal.precision".into(),
-                    Json::String(precision.to_string()),
+/// How a temporal type with fractional precision `precision` is represented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeUnit {
+    Millis,
+    Micros,
+    Nanos,
+}
+
+impl Renderer<'_> {
+    /// Unit of a `time(p)` column.
+    pub(crate) fn time_unit(&self, precision: u8) -> TimeUnit {
+        match self.options.time_precision_mode {
+            TimePrecisionMode::Adaptive if precision <= 3 => TimeUnit::Millis,
+            TimePrecisionMode::Connect => TimeUnit::Millis,
+            TimePrecisionMode::Nanoseconds => TimeUnit::Nanos,
+            _ => TimeUnit::Micros,
+        }
+    }
+
+    /// Unit of a `timestamp(p)` column.
+    pub(crate) fn timestamp_unit(&self, precision: u8) -> TimeUnit {
+        match self.options.time_precision_mode {
+            TimePrecisionMode::Connect => TimeUnit::Millis,
+            TimePrecisionMode::Microseconds => TimeUnit::Micros,
+            TimePrecisionMode::Nanoseconds => TimeUnit::Nanos,
+            _ if precision <= 3 => TimeUnit::Millis,
+            _ => TimeUnit::Micros,
+        }
+    }
+
+    /// The field schema of `column` inside a struct (`"default"` and `"field"` last, as
+    /// JsonConverter writes them).
+    pub(crate) fn field_schema(&self, column: &Column) -> Json {
+        let mut m = self.type_schema(&column.ty, column.nullable);
+        if let Some(default) = &column.default {
+            if let Ok(v) = self.value(&column.ty, default) {
+                if !v.is_null() {
+                    m.insert("default".into(), v.to_json());
+                }
+            }
+        }
+        m.insert("field".into(), Json::String(column.name.clone()));
+        Json::Object(m)
+    }
+
+    /// The schema of a value of type `ty` (no `default`, no `field`).
+    pub(crate) fn type_schema(&self, ty: &ColumnType, optional: bool) -> Map<String, Json> {
+        let o = self.options;
+        let mut m = Map::new();
+        let put = |m: &mut Map<String, Json>, ty: &str, name: Option<&str>| {
+            m.insert("type".into(), json!(ty));
+            m.insert("optional".into(), json!(optional));
+            if let Some(name) = name {
+                m.insert("name".into(), json!(name));
+                m.insert("version".into(), json!(1));
+            }
+        };
+        match ty {
+            ColumnType::Boolean => put(&mut m, "boolean", None),
+            ColumnType::Int16 => put(&mut m, "int16", None),
+            ColumnType::Int32 => put(&mut m, "int32", None),
+            ColumnType::Int64 => put(&mut m, "int64", None),
+            ColumnType::Float32 => put(&mut m, "float", None),
+            ColumnType::Float64 => put(&mut m, "double", None),
+            ColumnType::Decimal { .. } | ColumnType::Money | ColumnType::VariableDecimal
+                if o.decimal_handling_mode == DecimalMode::Double =>
+            {
+                put(&mut m, "double", None)
+            }
+            ColumnType::Decimal { .. } | ColumnType::Money | ColumnType::VariableDecimal
+                if o.decimal_handling_mode == DecimalMode::String =>
+            {
+                put(&mut m, "string", None)
+            }
+            ColumnType::Decimal { precision, scale } => {
+                put(&mut m, "bytes", Some(DECIMAL));
+                let mut p = Map::new();
+                p.insert("scale".into(), json!(scale.to_string()));
+                if let Some(precision) = precision {
+                    p.insert(
+                        "connect.decimal.precision".into(),
+                        json!(precision.to_string()),
+                    );
+                }
+                m.insert("parameters".into(), Json::Object(p));
+            }
+            ColumnType::Money => {
+                put(&mut m, "bytes", Some(DECIMAL));
+                m.insert(
+                    "parameters".into(),
+                    json!({"scale": o.money_fraction_digits.to_string()}),
                 );
             }
-            ("bytes", Some(DECIMAL), Some(Json::Object(p)))
-        }
-        ColumnType::VariableDecimal => {
-            m.insert("type".into(), json!("struct"));
-            m.insert(
-                "fields".into(),
+            ColumnType::VariableDecimal => struct_schema(
+                &mut m,
                 json!([
                     {"type": "int32", "optional": false, "field": "scale"},
                     {"type": "bytes", "optional": false, "field": "value"}
                 ]),
-            );
-            m.insert("optional".into(), Json::Bool(column.nullable));
-            m.insert("name".into(), json!(VARIABLE_SCALE_DECIMAL));
-            m.insert("version".into(), json!(1));
-            m.insert("doc".into(), json!("Variable scaled decimal"));
-            push_default_and_field(&mut m, column);
-            return Json::Object(m);
-        }
-        ColumnType::String => ("string", None, None),
-        ColumnType::Json => ("string", Some(JSON), None),
-        ColumnType::Uuid => ("string", Some(UUID), None),
-        ColumnType::Bytes => ("bytes", None, None),
-        ColumnType::Date => ("int32", Some(DATE), None),
-        ColumnType::Timestamp { precision } if *precision <= 3 => ("int64", Some(TIMESTAMP), None),
-        ColumnType::Timestamp { .. } => ("int64", Some(MICRO_TIMESTAMP), None),
-        ColumnType::TimestampTz { .. } => ("string", Some(ZONED_TIMESTAMP), None),
-    };
-    m.insert("type".into(), Json::String(ty.into()));
-    m.insert("optional".into(), Json::Bool(column.nullable));
-    if let Some(name) = name {
-        m.insert("name".into(), Json::String(name.into()));
-        m.insert("version".into(), json!(1));
-    }
-    if let Some(params) = params {
-        m.insert("parameters".into(), params);
-    }
-    push_default_and_field(&mut m, column);
-    Json::Object(m)
-}
-
-fn push_default_and_field(m: &mut Map<String, Json>, column: &Column) {
-    if let Some(default) = &column.default {
-        if let Ok(v) = value_json(&column.ty, default) {
-            if !v.is_null() {
-                m.insert("default".into(), v);
+                optional,
+                VARIABLE_SCALE_DECIMAL,
+                "Variable scaled decimal",
+            ),
+            ColumnType::String => put(&mut m, "string", None),
+            ColumnType::Json => put(&mut m, "string", Some(JSON)),
+            ColumnType::Uuid => put(&mut m, "string", Some(UUID)),
+            ColumnType::Xml => put(&mut m, "string", Some(XML)),
+            ColumnType::Ltree => put(&mut m, "string", Some(LTREE)),
+            ColumnType::Tsvector => put(&mut m, "string", Some(TSVECTOR)),
+            ColumnType::Bytes if o.binary_handling_mode == BinaryMode::Bytes => {
+                put(&mut m, "bytes", None)
+            }
+            ColumnType::Bytes => put(&mut m, "string", None),
+            ColumnType::Bits { length } => {
+                put(&mut m, "bytes", Some(BITS));
+                m.insert("parameters".into(), json!({"length": length.to_string()}));
+            }
+            ColumnType::Enum { allowed } => {
+                put(&mut m, "string", Some(ENUM));
+                m.insert("parameters".into(), json!({"allowed": allowed.join(",")}));
+            }
+            ColumnType::Date if o.time_precision_mode == TimePrecisionMode::Connect => {
+                put(&mut m, "int32", Some(CONNECT_DATE))
+            }
+            ColumnType::Date => put(&mut m, "int32", Some(DATE)),
+            ColumnType::Time { precision } => match self.time_unit(*precision) {
+                TimeUnit::Millis if o.time_precision_mode == TimePrecisionMode::Connect => {
+                    put(&mut m, "int32", Some(CONNECT_TIME))
+                }
+                TimeUnit::Millis => put(&mut m, "int32", Some(TIME)),
+                TimeUnit::Micros => put(&mut m, "int64", Some(MICRO_TIME)),
+                TimeUnit::Nanos => put(&mut m, "int64", Some(NANO_TIME)),
+            },
+            ColumnType::TimeTz => put(&mut m, "string", Some(ZONED_TIME)),
+            ColumnType::Timestamp { precision } => match self.timestamp_unit(*precision) {
+                TimeUnit::Millis if o.time_precision_mode == TimePrecisionMode::Connect => {
+                    put(&mut m, "int64", Some(CONNECT_TIMESTAMP))
+                }
+                TimeUnit::Millis => put(&mut m, "int64", Some(TIMESTAMP)),
+                TimeUnit::Micros => put(&mut m, "int64", Some(MICRO_TIMESTAMP)),
+                TimeUnit::Nanos => put(&mut m, "int64", Some(NANO_TIMESTAMP)),
+            },
+            ColumnType::TimestampTz { .. } => put(&mut m, "string", Some(ZONED_TIMESTAMP)),
+            ColumnType::Interval => match o.interval_handling_mode {
+                IntervalMode::Numeric => put(&mut m, "int64", Some(MICRO_DURATION)),
+                IntervalMode::String => put(&mut m, "string", Some(INTERVAL)),
+            },
+            ColumnType::Hstore => match o.hstore_handling_mode {
+                HstoreMode::Json => put(&mut m, "string", Some(JSON)),
+                HstoreMode::Map => {
+                    m.insert("type".into(), json!("map"));
+                    m.insert("keys".into(), json!({"type": "string", "optional": false}));
+                    m.insert("values".into(), json!({"type": "string", "optional": true}));
+                    m.insert("optional".into(), json!(optional));
+                }
+            },
+            ColumnType::Point => struct_schema(
+                &mut m,
+                json!([
+                    {"type": "double", "optional": false, "field": "x"},
+                    {"type": "double", "optional": false, "field": "y"},
+                    {"type": "bytes", "optional": true, "field": "wkb"},
+                    {"type": "int32", "optional": true, "field": "srid"}
+                ]),
+                optional,
+                POINT,
+                "Geometry (POINT)",
+            ),
+            ColumnType::Geometry | ColumnType::Geography => {
+                let (name, doc) = if *ty == ColumnType::Geometry {
+                    (GEOMETRY, "Geometry")
+                } else {
+                    (GEOGRAPHY, "Geography")
+                };
+                struct_schema(
+                    &mut m,
+                    json!([
+                        {"type": "bytes", "optional": false, "field": "wkb"},
+                        {"type": "int32", "optional": true, "field": "srid"}
+                    ]),
+                    optional,
+                    name,
+                    doc,
+                )
+            }
+            ColumnType::Array(element) => {
+                m.insert("type".into(), json!("array"));
+                // Debezium declares enum array elements required (so an array holding a NULL
+                // label cannot be converted and is written as null).
+                let items_optional = !matches!(element.as_ref(), ColumnType::Enum { .. });
+                m.insert(
+                    "items".into(),
+                    Json::Object(self.type_schema(element, items_optional)),
+                );
+                m.insert("optional".into(), json!(optional));
             }
         }
-    }
-    m.insert("field".into(), Json::String(column.name.clone()));
-}
-
-/// Why a value could not be rendered for its column type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ValueMismatch(pub String);
-
-/// Renders `value` as the JSON payload for a column of type `ty`.
-pub(crate) fn value_json(ty: &ColumnType, value: &Value) -> Result<Json, ValueMismatch> {
-    let b64 = |bytes: &[u8]| Json::String(base64::engine::general_purpose::STANDARD.encode(bytes));
-    Ok(match (ty, value) {
-        (_, Value::Null) => Json::Null,
-        (ColumnType::Boolean, Value::Boolean(b)) => Json::Bool(*b),
-        (ColumnType::Int16, Value::Int16(v)) => json!(v),
-        (ColumnType::Int32, Value::Int32(v)) => json!(v),
-        (ColumnType::Int64, Value::Int64(v)) => json!(v),
-        (ColumnType::Float32, Value::Float32(v)) => float_json(f64::from(*v), v.to_string()),
-        (ColumnType::Float64, Value::Float64(v)) => float_json(*v, v.to_string()),
-        (ColumnType::Decimal { scale, .. }, Value::Decimal(d)) => {
-            let d = d
-                .rescale(*scale)
-                .ok_or_else(|| ValueMismatch(format!("decimal {d} does not fit scale {scale}")))?;
-            b64(&d.unscaled.to_signed_bytes_be())
-        }
-        (ColumnType::VariableDecimal, Value::Decimal(d)) => {
-            let d = d.strip_trailing_zeros();
-            json!({"scale": d.scale, "value": b64(&d.unscaled.to_signed_bytes_be())})
-        }
-        (ColumnType::String | ColumnType::Json | ColumnType::Uuid, Value::String(s)) => {
-            Json::String(s.clone())
-        }
-        (ColumnType::Bytes, Value::Bytes(b)) => b64(b),
-        (ColumnType::Date, Value::Date(d)) => json!(d),
-        (ColumnType::Timestamp { precision }, Value::Timestamp(us)) if *precision <= 3 => {
-            json!(us.div_euclid(1000))
-        }
-        (ColumnType::Timestamp { .. }, Value::Timestamp(us)) => json!(us),
-        (ColumnType::TimestampTz { precision }, Value::TimestampTz(us)) => {
-            let text = crate::time::zoned_timestamp_text(*us, precision.unwrap_or(6))
-                .ok_or_else(|| ValueMismatch(format!("timestamp {us}µs is out of range")))?;
-            Json::String(text)
-        }
-        (ty, v) => {
-            return Err(ValueMismatch(format!(
-                "value {v:?} does not match type {ty:?}"
-            )))
-        }
-    })
-}
-
-/// Jackson writes NaN and infinities as quoted strings; finite floats in their shortest form.
-fn float_json(v: f64, shortest: String) -> Json {
-    if v.is_nan() {
-        Json::String("NaN".into())
-    } else if v.is_infinite() {
-        Json::String(if v > 0.0 { "Infinity" } else { "-Infinity" }.into())
-    } else {
-        // `shortest` is the shortest text that reads back as the original (f32 or f64) value.
-        shortest
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or(Json::Null, Json::Number)
+        m
     }
 }
 
-/// The value a required column takes when the source supplies none (Debezium's type fallback,
-/// e.g. non-key columns of a REPLICA IDENTITY DEFAULT delete).
-pub(crate) fn fallback_value(column: &Column) -> Value {
-    column
-        .default
-        .clone()
-        .unwrap_or_else(|| column.ty.zero_value())
+fn struct_schema(m: &mut Map<String, Json>, fields: Json, optional: bool, name: &str, doc: &str) {
+    m.insert("type".into(), json!("struct"));
+    m.insert("fields".into(), fields);
+    m.insert("optional".into(), json!(optional));
+    m.insert("name".into(), json!(name));
+    m.insert("version".into(), json!(1));
+    m.insert("doc".into(), json!(doc));
 }
 
 /// Column type of a Connect field schema; `Err` names what is not supported.
@@ -176,12 +262,38 @@ pub(crate) fn column_type(schema: &Json) -> Result<ColumnType, String> {
             precision: param("connect.decimal.precision").and_then(|p| p.parse().ok()),
         },
         ("struct", Some(VARIABLE_SCALE_DECIMAL)) => ColumnType::VariableDecimal,
+        ("struct", Some(POINT)) => ColumnType::Point,
+        ("struct", Some(GEOMETRY)) => ColumnType::Geometry,
+        ("struct", Some(GEOGRAPHY)) => ColumnType::Geography,
         ("string", Some(JSON)) => ColumnType::Json,
         ("string", Some(UUID)) => ColumnType::Uuid,
+        ("string", Some(XML)) => ColumnType::Xml,
+        ("string", Some(LTREE)) => ColumnType::Ltree,
+        ("string", Some(TSVECTOR)) => ColumnType::Tsvector,
+        ("string", Some(ENUM)) => ColumnType::Enum {
+            allowed: param("allowed")
+                .map(|a| a.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
+        },
+        ("bytes", Some(BITS)) => ColumnType::Bits {
+            length: param("length")
+                .and_then(|s| s.parse().ok())
+                .ok_or("Bits schema without a numeric length parameter")?,
+        },
         ("string", Some(ZONED_TIMESTAMP)) => ColumnType::TimestampTz { precision: None },
+        ("string", Some(ZONED_TIME)) => ColumnType::TimeTz,
+        ("int64", Some(MICRO_DURATION)) | ("string", Some(INTERVAL)) => ColumnType::Interval,
         ("int32", Some(DATE | CONNECT_DATE)) => ColumnType::Date,
+        ("int32", Some(TIME | CONNECT_TIME)) => ColumnType::Time { precision: 3 },
+        ("int64", Some(MICRO_TIME)) => ColumnType::Time { precision: 6 },
+        ("int64", Some(NANO_TIME)) => ColumnType::Time { precision: 9 },
         ("int64", Some(TIMESTAMP | CONNECT_TIMESTAMP)) => ColumnType::Timestamp { precision: 3 },
         ("int64", Some(MICRO_TIMESTAMP)) => ColumnType::Timestamp { precision: 6 },
+        ("int64", Some(NANO_TIMESTAMP)) => ColumnType::Timestamp { precision: 9 },
+        ("map", _) => ColumnType::Hstore,
+        ("array", _) => ColumnType::Array(Box::new(column_type(
+            schema.get("items").ok_or("array schema without items")?,
+        )?)),
         ("boolean", _) => ColumnType::Boolean,
         ("int8" | "int16", _) => ColumnType::Int16,
         ("int32", _) => ColumnType::Int32,

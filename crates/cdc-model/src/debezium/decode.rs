@@ -308,21 +308,151 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
                 scale,
             })
         }
-        ColumnType::String | ColumnType::Json | ColumnType::Uuid => {
-            Value::String(v.as_str().ok_or_else(mismatch)?.to_owned())
-        }
-        ColumnType::Bytes => Value::Bytes(b64(v)?),
+        ColumnType::String
+        | ColumnType::Json
+        | ColumnType::Uuid
+        | ColumnType::Xml
+        | ColumnType::Ltree
+        | ColumnType::Tsvector
+        | ColumnType::Enum { .. } => Value::String(v.as_str().ok_or_else(mismatch)?.to_owned()),
+        ColumnType::Bytes | ColumnType::Bits { .. } => Value::Bytes(b64(v)?),
+        ColumnType::Money => return Err(format!("{ty:?} is not a Connect schema type")),
         ColumnType::Date => Value::Date(i32::try_from(int()?).map_err(|_| mismatch())?),
+        ColumnType::Time { precision } if *precision <= 3 => {
+            Value::Time(int()?.checked_mul(1000).ok_or_else(mismatch)?)
+        }
+        ColumnType::Time { precision: 9 } => Value::Time(int()?.div_euclid(1000)),
+        ColumnType::Time { .. } => Value::Time(int()?),
+        ColumnType::TimeTz => {
+            let s = v.as_str().ok_or_else(mismatch)?;
+            Value::TimeTz(
+                crate::time::parse_zoned_time(s)
+                    .ok_or_else(|| format!("unparseable time {s:?}"))?,
+            )
+        }
+        ColumnType::Interval => match v {
+            Json::String(s) => parse_iso_interval(s).ok_or_else(mismatch)?,
+            _ => duration_interval(int()?),
+        },
+        ColumnType::Hstore => {
+            let obj = v.as_object().ok_or_else(mismatch)?;
+            let mut entries = Vec::with_capacity(obj.len());
+            for (k, val) in obj {
+                let val = match val {
+                    Json::Null => None,
+                    Json::String(s) => Some(s.clone()),
+                    _ => return Err(mismatch()),
+                };
+                entries.push((k.clone(), val));
+            }
+            Value::Map(entries)
+        }
+        ColumnType::Point => {
+            let coord = |name: &str| -> Result<f64, String> {
+                match v.get(name) {
+                    Some(Json::Number(n)) => n.as_f64().ok_or_else(mismatch),
+                    Some(Json::String(s)) if s == "NaN" => Ok(f64::NAN),
+                    _ => Err(mismatch()),
+                }
+            };
+            Value::Point {
+                x: coord("x")?,
+                y: coord("y")?,
+            }
+        }
+        ColumnType::Geometry | ColumnType::Geography => Value::Geometry {
+            wkb: b64(v.get("wkb").ok_or_else(mismatch)?)?,
+            srid: match v.get("srid") {
+                None | Some(Json::Null) => None,
+                Some(s) => Some(
+                    s.as_i64()
+                        .and_then(|s| i32::try_from(s).ok())
+                        .ok_or_else(mismatch)?,
+                ),
+            },
+        },
+        ColumnType::Array(element) => Value::Array(
+            v.as_array()
+                .ok_or_else(mismatch)?
+                .iter()
+                .map(|item| value_from_json(element, item))
+                .collect::<Result<_, _>>()?,
+        ),
         ColumnType::Timestamp { precision } if *precision <= 3 => {
             Value::Timestamp(int()?.checked_mul(1000).ok_or_else(mismatch)?)
         }
+        ColumnType::Timestamp { precision: 9 } => Value::Timestamp(nanos_to_micros(int()?)),
         ColumnType::Timestamp { .. } => Value::Timestamp(int()?),
         ColumnType::TimestampTz { .. } => {
             let s = v.as_str().ok_or_else(mismatch)?;
-            Value::TimestampTz(
-                crate::time::parse_instant_micros(s)
+            Value::TimestampTz(match s {
+                "infinity" => crate::TIMESTAMPTZ_INFINITY,
+                "-infinity" => crate::TIMESTAMPTZ_NEG_INFINITY,
+                _ => crate::time::parse_instant_micros(s)
                     .ok_or_else(|| format!("unparseable timestamp {s:?}"))?,
-            )
+            })
         }
+    })
+}
+
+/// Microseconds of a `NanoTimestamp`; the saturated extremes are Debezium's infinities.
+fn nanos_to_micros(ns: i64) -> i64 {
+    match ns {
+        i64::MAX => crate::TIMESTAMP_INFINITY,
+        i64::MIN => crate::TIMESTAMP_NEG_INFINITY,
+        ns => ns.div_euclid(1000),
+    }
+}
+
+/// An interval whose `MicroDuration` rendering is `micros` (Debezium truncates its double
+/// arithmetic, so the exact time part may be one microsecond above).
+fn duration_interval(micros: i64) -> Value {
+    let time_part = [micros, micros.saturating_add(1), micros.saturating_sub(1)]
+        .into_iter()
+        .find(|&m| super::render::micro_duration(0, 0, m) == micros)
+        .unwrap_or(micros);
+    Value::Interval {
+        months: 0,
+        days: 0,
+        micros: time_part,
+    }
+}
+
+/// Parses `io.debezium.time.Interval` text (`P1Y2M3DT4H5M6.78S`, signed parts).
+fn parse_iso_interval(text: &str) -> Option<Value> {
+    let rest = text.strip_prefix('P')?;
+    let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
+    let mut months: i64 = 0;
+    let mut days: i64 = 0;
+    let mut micros: i64 = 0;
+    let mut take = |part: &str, in_time: bool| -> Option<()> {
+        let mut num = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() || c == '-' || c == '.' || c == '+' {
+                num.push(c);
+                continue;
+            }
+            match (in_time, c) {
+                (false, 'Y') => months += num.parse::<i64>().ok()? * 12,
+                (false, 'M') => months += num.parse::<i64>().ok()?,
+                (false, 'D') => days += num.parse::<i64>().ok()?,
+                (true, 'H') => micros += num.parse::<i64>().ok()? * 3_600_000_000,
+                (true, 'M') => micros += num.parse::<i64>().ok()? * 60_000_000,
+                (true, 'S') => {
+                    let d = Decimal::parse(&num)?.rescale(6)?;
+                    micros += i64::try_from(&d.unscaled).ok()?;
+                }
+                _ => return None,
+            }
+            num.clear();
+        }
+        num.is_empty().then_some(())
+    };
+    take(date, false)?;
+    take(time, true)?;
+    Some(Value::Interval {
+        months: i32::try_from(months).ok()?,
+        days: i32::try_from(days).ok()?,
+        micros,
     })
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value as Json};
 
-use super::connect::{fallback_value, field_schema, value_json};
+use super::jsonout::Out;
+use super::options::ValueOptions;
+use super::render::{fallback_value, Renderer};
 use crate::{ChangeEvent, Position, Row, SourceInfo, TableSchema, Value};
 
 /// Why an event could not be encoded.
@@ -37,24 +39,31 @@ pub struct TableCodec {
     key_prefix: Option<String>,
     /// `{"schema":<envelope schema>,"payload":`
     value_prefix: String,
+    options: ValueOptions,
 }
 
 impl TableCodec {
-    /// Precomputes the key and envelope schemas of `table` for `topic`.
-    pub fn new(table: Arc<TableSchema>, topic: &str) -> TableCodec {
+    /// Precomputes the key and envelope schemas of `table` for `topic`, rendering values
+    /// under `options` (Debezium's handling modes).
+    pub fn new(table: Arc<TableSchema>, topic: &str, options: &ValueOptions) -> TableCodec {
+        let renderer = Renderer { options };
         let key_prefix = (!table.key.is_empty()).then(|| {
-            let fields: Vec<Json> = table.key_columns().map(field_schema).collect();
+            let fields: Vec<Json> = table
+                .key_columns()
+                .map(|c| renderer.field_schema(c))
+                .collect();
             let schema = json!({
                 "type": "struct", "fields": fields, "optional": false,
                 "name": format!("{topic}.Key"),
             });
             format!("{{\"schema\":{schema},\"payload\":")
         });
-        let schema = envelope_schema(&table, topic);
+        let schema = envelope_schema(&renderer, &table, topic);
         TableCodec {
             table,
             key_prefix,
             value_prefix: format!("{{\"schema\":{schema},\"payload\":"),
+            options: options.clone(),
         }
     }
 
@@ -75,7 +84,7 @@ impl TableCodec {
             table: self.table.id.to_string(),
             op: event.op.code(),
         })?;
-        Ok(Some(wrap(prefix, &self.key_payload(row)?)))
+        Ok(Some(wrap_out(prefix, &self.key_payload(row)?)))
     }
 
     /// The key payload of `row` as compact JSON (`{"id":1}`), or `None` for a keyless
@@ -85,26 +94,30 @@ impl TableCodec {
         if self.key_prefix.is_none() {
             return Ok(None);
         }
-        let payload = self.key_payload(row)?;
-        // Serialising a serde_json::Value into memory cannot fail.
-        Ok(Some(serde_json::to_vec(&payload).unwrap_or_default()))
+        let mut out = Vec::with_capacity(64);
+        self.key_payload(row)?.write(&mut out);
+        Ok(Some(out))
     }
 
-    fn key_payload(&self, row: &Row) -> Result<Json, EncodeError> {
+    fn key_payload(&self, row: &Row) -> Result<Out, EncodeError> {
         self.check_width(row)?;
-        let mut payload = Map::new();
+        let mut payload = Vec::with_capacity(self.table.key.len());
         for &i in &self.table.key {
             let column = &self.table.columns[i];
-            payload.insert(column.name.clone(), self.column_json(i, &row[i])?);
+            payload.push((column.name.clone(), self.column_json(i, &row[i])?));
         }
-        Ok(Json::Object(payload))
+        Ok(Out::Object(payload))
     }
 
     /// The Kafka value (the Debezium envelope) of `event`.
     pub fn encode_value(&self, event: &ChangeEvent) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(self.value_prefix.len() + 512);
+        out.extend_from_slice(self.value_prefix.as_bytes());
+        out.extend_from_slice(b"{\"before\":");
+        self.row_json(event.before.as_ref())?.write(&mut out);
+        out.extend_from_slice(b",\"after\":");
+        self.row_json(event.after.as_ref())?.write(&mut out);
         let mut p = Map::new();
-        p.insert("before".into(), self.row_json(event.before.as_ref())?);
-        p.insert("after".into(), self.row_json(event.after.as_ref())?);
         p.insert(
             "source".into(),
             source_json(
@@ -122,7 +135,12 @@ impl TableCodec {
         p.insert("ts_ms".into(), json!(ms));
         p.insert("ts_us".into(), json!(us));
         p.insert("ts_ns".into(), json!(ns));
-        Ok(wrap(&self.value_prefix, &Json::Object(p)))
+        // The remaining fields, spliced after `before`/`after` without their opening brace.
+        let rest = serde_json::to_vec(&Json::Object(p)).expect("serialising JSON into memory");
+        out.push(b',');
+        out.extend_from_slice(&rest[1..]);
+        out.push(b'}');
+        Ok(out)
     }
 
     fn check_width(&self, row: &Row) -> Result<(), EncodeError> {
@@ -136,22 +154,22 @@ impl TableCodec {
         Ok(())
     }
 
-    fn row_json(&self, row: Option<&Row>) -> Result<Json, EncodeError> {
+    fn row_json(&self, row: Option<&Row>) -> Result<Out, EncodeError> {
         let Some(row) = row else {
-            return Ok(Json::Null);
+            return Ok(Out::Null);
         };
         self.check_width(row)?;
-        let mut m = Map::new();
+        let mut m = Vec::with_capacity(row.len());
         for (i, value) in row.iter().enumerate() {
-            m.insert(
+            m.push((
                 self.table.columns[i].name.clone(),
                 self.column_json(i, value)?,
-            );
+            ));
         }
-        Ok(Json::Object(m))
+        Ok(Out::Object(m))
     }
 
-    fn column_json(&self, i: usize, value: &Value) -> Result<Json, EncodeError> {
+    fn column_json(&self, i: usize, value: &Value) -> Result<Out, EncodeError> {
         let column = &self.table.columns[i];
         // JsonConverter writes the schema default for null; a required column without one gets
         // Debezium's type fallback.
@@ -163,19 +181,23 @@ impl TableCodec {
             }
             v => v,
         };
-        value_json(&column.ty, value).map_err(|e| EncodeError::Value {
-            table: self.table.id.to_string(),
-            column: column.name.clone(),
-            reason: e.0,
-        })
+        let renderer = Renderer {
+            options: &self.options,
+        };
+        renderer
+            .value(&column.ty, value)
+            .map_err(|e| EncodeError::Value {
+                table: self.table.id.to_string(),
+                column: column.name.clone(),
+                reason: e.0,
+            })
     }
 }
 
-pub(super) fn wrap(prefix: &str, payload: &Json) -> Vec<u8> {
+pub(super) fn wrap_out(prefix: &str, payload: &Out) -> Vec<u8> {
     let mut out = Vec::with_capacity(prefix.len() + 256);
     out.extend_from_slice(prefix.as_bytes());
-    // Serialising a serde_json::Value into a Vec cannot fail.
-    serde_json::to_writer(&mut out, payload).expect("serialising JSON into memory");
+    payload.write(&mut out);
     out.push(b'}');
     out
 }
@@ -228,8 +250,12 @@ pub(super) fn source_json(s: &SourceInfo, schema: &str, table: &str) -> Json {
     Json::Object(m)
 }
 
-fn envelope_schema(table: &TableSchema, topic: &str) -> Json {
-    let row_fields: Vec<Json> = table.columns.iter().map(field_schema).collect();
+fn envelope_schema(renderer: &Renderer<'_>, table: &TableSchema, topic: &str) -> Json {
+    let row_fields: Vec<Json> = table
+        .columns
+        .iter()
+        .map(|c| renderer.field_schema(c))
+        .collect();
     let row = |field: &str| {
         json!({
             "type": "struct", "fields": row_fields, "optional": true,

@@ -1,14 +1,18 @@
 //! Debezium 3.x JSON envelopes as Kafka Connect's `JsonConverter` writes them with
 //! `schemas.enable=true` (`{"schema": …, "payload": …}`), in both directions.
 //!
-//! - [`connect`]: column type ↔ Connect field schema (names, parameters, defaults).
+//! - [`connect`]: column type ↔ Connect field schema (names, parameters, defaults) under the
+//!   handling modes.
+//! - `render`: column values → payload JSON under the handling modes (Debezium's value
+//!   converters: decimals, temporal units, intervals, hstore order, geometry, placeholders).
+//! - `jsonout`: the payload JSON tree, written with Java's floating-point text.
 //! - [`encode`]: [`TableCodec`] renders keys and envelopes, with schemas precomputed per table.
 //! - [`decode`]: [`decode_record`] parses a Kafka key/value pair back into a [`ChangeEvent`].
 //! - `auxiliary`: transaction metadata, heartbeat and logical-decoding message records.
 //! - `options`: Debezium's handling modes ([`ValueOptions`]).
 //!
-//! Encoding follows the default handling modes: `decimal.handling.mode=precise`,
-//! `time.precision.mode=adaptive`, `binary.handling.mode=bytes`.
+//! Encoding follows the [`ValueOptions`] given to [`TableCodec::new`]; decoding reads the
+//! schema each record carries, so it needs no options.
 //!
 //! [`ChangeEvent`]: crate::ChangeEvent
 
@@ -16,7 +20,9 @@ mod auxiliary;
 mod connect;
 mod decode;
 mod encode;
+mod jsonout;
 mod options;
+mod render;
 
 pub use auxiliary::{heartbeat, logical_message, transaction_begin, transaction_end, AuxRecord};
 pub use decode::{decode_record, DecodeError, Decoded};

@@ -27,6 +27,10 @@ pub enum TimePrecisionMode {
     AdaptiveTimeMicroseconds,
     /// Kafka Connect's own `Date`/`Time`/`Timestamp` logical types (milliseconds).
     Connect,
+    /// `MicroTime` / `MicroTimestamp` for every precision.
+    Microseconds,
+    /// `NanoTime` / `NanoTimestamp` for every precision.
+    Nanoseconds,
 }
 
 /// `binary.handling.mode`.
