@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use cdc_testkit::poll_until;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 use serde_json::Value;
 
 use crate::{HarnessError, Result};
@@ -19,39 +19,22 @@ fn json(bytes: Option<&[u8]>, at: &str) -> Result<Value> {
     })
 }
 
-/// Every record of partition 0 of `topic` so far (none when the topic does not exist).
-/// Blocking.
+/// Every committed record of partition 0 of `topic` so far (none when the topic does not
+/// exist). Blocking.
 pub fn read_topic(bootstrap: &str, topic: &str) -> Result<Vec<JsonRecord>> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "cdc-e2e-records")
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let timeout = Duration::from_secs(10);
-    let Ok((low, high)) = consumer.fetch_watermarks(topic, 0, timeout) else {
-        return Ok(Vec::new());
-    };
-    if high <= low {
+    if !topics(bootstrap)?.iter().any(|t| t == topic) {
         return Ok(Vec::new());
     }
-    let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(topic, 0, Offset::Beginning)?;
-    consumer.assign(&assignment)?;
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while out.len() < (high - low) as usize {
-        if Instant::now() > deadline {
-            return Err(HarnessError::Check(format!(
-                "timed out reading {topic} up to offset {high}"
-            )));
-        }
-        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
-            let m = m?;
-            let at = format!("{topic}@{}", m.offset());
-            out.push((json(m.key(), &at)?, json(m.payload(), &at)?));
-        }
-    }
-    Ok(out)
+    let mut partitions = crate::topics::read_topic(bootstrap, topic)?;
+    partitions
+        .remove(&0)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let at = format!("{topic}@{}", r.offset);
+            Ok((json(r.key.as_deref(), &at)?, json(r.value.as_deref(), &at)?))
+        })
+        .collect()
 }
 
 /// Waits (up to two minutes) until `topic` holds at least `count` records; returns them all.
