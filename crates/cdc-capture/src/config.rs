@@ -154,7 +154,7 @@ pub enum PublicationMode {
 }
 
 /// The Kafka cluster events are published to.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaConfig {
     pub bootstrap_servers: String,

@@ -29,6 +29,10 @@ pub struct Emitter<'a> {
     pub transaction_topic: Option<String>,
     pub message_topic: String,
     pub heartbeat_topic: String,
+    /// For creating `message_topic` when the first logical message arrives (as Debezium's
+    /// topic appears only then).
+    kafka: crate::config::KafkaConfig,
+    message_topic_ready: std::sync::atomic::AtomicBool,
 }
 
 /// Where and when a change happened.
@@ -95,6 +99,8 @@ impl<'a> Emitter<'a> {
                 .then(|| format!("{prefix}.transaction")),
             message_topic: format!("{prefix}.message"),
             heartbeat_topic: format!("{}.{prefix}", config.events.heartbeat_topic_prefix),
+            kafka: config.kafka.clone(),
+            message_topic_ready: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -210,6 +216,15 @@ impl<'a> Emitter<'a> {
         let transaction = self
             .transaction_block(tx, MESSAGE_COLLECTION, origin.lsn)
             .await?;
+        if !self
+            .message_topic_ready
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            let spec = crate::topics::TopicSpec::data(self.message_topic.clone());
+            crate::topics::ensure_topics(&self.kafka, &[spec]).await?;
+            self.message_topic_ready
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let record = debezium::logical_message(
             &self.source(origin),
             transaction.as_ref(),

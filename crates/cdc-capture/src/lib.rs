@@ -479,7 +479,6 @@ fn topic_specs(config: &CaptureConfig, table_ids: &[cdc_model::TableId]) -> Vec<
         .iter()
         .map(|id| TopicSpec::data(table::topic_name(prefix, id)))
         .collect();
-    specs.push(TopicSpec::data(format!("{prefix}.message")));
     if config.events.provide_transaction_metadata {
         specs.push(TopicSpec::data(format!("{prefix}.transaction")));
     }
