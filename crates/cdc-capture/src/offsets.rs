@@ -10,13 +10,29 @@ use std::time::{Duration, Instant};
 
 use cdc_proto::checkpoint::v1::{checkpoint::Source, Checkpoint, PostgresPosition};
 use prost::Message as _;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::KafkaConfig;
 use crate::CaptureError;
+
+/// Client context that does not log the partition-EOF events the loader waits for as
+/// errors.
+struct QuietEof;
+
+impl ClientContext for QuietEof {
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error {
+            KafkaError::PartitionEOF(_) => tracing::debug!(%reason, "offsets topic end reached"),
+            e => tracing::error!(error = %e, %reason, "Kafka client error while reading offsets"),
+        }
+    }
+}
+
+impl ConsumerContext for QuietEof {}
 
 /// How long reading the offsets topic back may take.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(60);
@@ -69,8 +85,8 @@ impl OffsetsTopic {
         client: &rdkafka::ClientConfig,
     ) -> Result<Option<PostgresPosition>, CaptureError> {
         let context = || format!("reading offsets topic {}", self.topic);
-        let consumer: BaseConsumer = client
-            .create()
+        let consumer: BaseConsumer<QuietEof> = client
+            .create_with_context(QuietEof)
             .map_err(|e| CaptureError::kafka(context(), e))?;
         let (low, high) = consumer
             .fetch_watermarks(&self.topic, 0, Duration::from_secs(30))

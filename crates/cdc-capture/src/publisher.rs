@@ -249,9 +249,7 @@ impl Publisher {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_millis(100));
                 }
-                Err((e, _)) => {
-                    return Err(CaptureError::kafka(format!("producing to {topic}"), e));
-                }
+                Err((e, _)) => return Err(self.error(&e, &format!("producing to {topic}"))),
             }
         };
         self.metrics.records_sent.inc();
@@ -343,7 +341,7 @@ impl Publisher {
         let producer = self.producer.clone();
         blocking(move || producer.commit_transaction(TXN_TIMEOUT))
             .await
-            .map_err(|e| commit_error(&e, "committing a Kafka transaction"))?;
+            .map_err(|e| self.error(&e, "committing a Kafka transaction"))?;
         self.producer
             .begin_transaction()
             .map_err(|e| CaptureError::kafka("beginning a transaction", e))?;
@@ -381,18 +379,34 @@ impl Publisher {
     }
 }
 
-fn commit_error(e: &KafkaError, context: &str) -> CaptureError {
-    if let KafkaError::Transaction(t) = e {
-        if t.code() == RDKafkaErrorCode::Fenced || t.code() == RDKafkaErrorCode::ProducerFenced {
+impl Publisher {
+    /// The error for a failed producer call; a producer fenced by a newer instance (which
+    /// can surface on a send, the commit, or as librdkafka's fatal error) says so.
+    fn error(&self, e: &KafkaError, context: &str) -> CaptureError {
+        let fenced = |code: RDKafkaErrorCode| {
+            matches!(
+                code,
+                RDKafkaErrorCode::Fenced | RDKafkaErrorCode::ProducerFenced
+            )
+        };
+        let is_fenced = match e {
+            KafkaError::Transaction(t) => fenced(t.code()),
+            _ => self
+                .producer
+                .client()
+                .fatal_error()
+                .is_some_and(|(code, _)| fenced(code)),
+        };
+        if is_fenced {
             return CaptureError::Pipeline(format!(
                 "{context}: fenced — another cdc-capture instance with the same \
                  kafka.transactional_id started; this one stops"
             ));
         }
-    }
-    CaptureError::Kafka {
-        context: context.to_owned(),
-        source: e.clone(),
+        CaptureError::Kafka {
+            context: context.to_owned(),
+            source: e.clone(),
+        }
     }
 }
 
