@@ -189,8 +189,10 @@ pub struct KafkaConfig {
     /// Compacted topic holding the resume position (key = topic_prefix), created if missing.
     #[serde(default = "default_offsets_topic")]
     pub offsets_topic: String,
-    /// Longest time a Kafka transaction stays open before it commits (freshness for
-    /// `read_committed` consumers versus commit overhead).
+    /// Longest time a Kafka transaction stays open before it commits: the delay before
+    /// `read_committed` consumers see a change, traded against commit overhead (reading
+    /// pauses while a commit flushes; `dev/bench pg` measured 14.9k rows/s at 100 ms and
+    /// 22.7k rows/s at 1000 ms).
     #[serde(default = "default_commit_interval_ms")]
     pub commit_interval_ms: u64,
     /// `transaction.timeout.ms` of the producer.
@@ -279,7 +281,7 @@ fn default_offsets_topic() -> String {
     "cdc-capture-offsets".into()
 }
 fn default_commit_interval_ms() -> u64 {
-    100
+    1000
 }
 fn default_transaction_timeout_ms() -> u64 {
     60_000
