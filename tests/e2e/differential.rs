@@ -127,10 +127,19 @@ async fn capture_records(bootstrap: &str, sentinel_topic: &str) -> Vec<Rec> {
     loop {
         let bootstrap = bootstrap.to_owned();
         let topics = topics.clone();
-        let records = tokio::task::spawn_blocking(move || read_topics(&bootstrap, &topics))
-            .await
-            .unwrap()
-            .unwrap();
+        let sentinel = sentinel_topic.to_owned();
+        // The sentinel topic first: once its record is committed, so is everything before it,
+        // and the other topics read afterwards are complete.
+        let records = tokio::task::spawn_blocking(move || {
+            let seen = read_topics(&bootstrap, std::slice::from_ref(&sentinel))?;
+            if seen.is_empty() {
+                return Ok(seen);
+            }
+            read_topics(&bootstrap, &topics)
+        })
+        .await
+        .unwrap()
+        .unwrap();
         if records.keys().any(|(t, _)| t == sentinel_topic) {
             let text =
                 |b: &Option<Vec<u8>>| b.as_ref().map(|b| String::from_utf8(b.clone()).unwrap());
