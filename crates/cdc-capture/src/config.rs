@@ -281,7 +281,7 @@ fn default_offsets_topic() -> String {
     "cdc-capture-offsets".into()
 }
 fn default_commit_interval_ms() -> u64 {
-    1000
+    100
 }
 fn default_transaction_timeout_ms() -> u64 {
     60_000

@@ -52,7 +52,7 @@ use clap::Parser;
 ///   exactly_once = true                 # transactional producer + offsets topic (default)
 ///   transactional_id = "cdc-capture.dbserver1"   # default cdc-capture.<topic_prefix>
 ///   offsets_topic = "cdc-capture-offsets"        # compacted; key = topic_prefix
-///   commit_interval_ms = 1000           # Kafka transactions commit at least this often
+///   commit_interval_ms = 100            # Kafka transactions commit at least this often
 ///
 ///   [snapshot]
 ///   mode = "initial"                    # initial | initial_only | no_data (never) |

@@ -12,7 +12,7 @@ use cdc_proto::checkpoint::v1::{checkpoint::Source, Checkpoint, PostgresPosition
 use prost::Message as _;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -26,7 +26,9 @@ struct QuietEof;
 impl ClientContext for QuietEof {
     fn error(&self, error: KafkaError, reason: &str) {
         match error {
-            KafkaError::PartitionEOF(_) => tracing::debug!(%reason, "offsets topic end reached"),
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF) => {
+                tracing::debug!(%reason, "offsets topic end reached")
+            }
             e => tracing::error!(error = %e, %reason, "Kafka client error while reading offsets"),
         }
     }
