@@ -170,6 +170,27 @@ async fn kill9_ten_times_every_change_exactly_once_in_order() {
         tokio::time::sleep(delay).await;
         if i == KILLS / 2 {
             // A second instance with the same identity fences the first, which must stop.
+            // The first must have fenced its own predecessor already (a Kafka commit since
+            // its restart); otherwise its late `init_transactions` would fence the second.
+            let metrics = p.capture_metrics.clone();
+            wait_until(
+                Instant::now() + Duration::from_secs(90),
+                Duration::from_millis(100),
+                || {
+                    let metrics = metrics.clone();
+                    async move {
+                        Pipeline::http_get(&metrics, "/metrics")
+                            .await
+                            .ok()
+                            .and_then(|(_, body)| {
+                                Pipeline::metric(&body, "cdc_capture_kafka_commits_total")
+                            })
+                            .is_some_and(|commits| commits > 0.0)
+                    }
+                },
+            )
+            .await
+            .unwrap_or_else(|_| panic!("the running instance never committed"));
             let listen = format!("127.0.0.1:{}", cdc_testkit::free_port());
             let mut second = p.spawn_capture("capture-second.log", &listen).unwrap();
             let mut first = p.capture.take().expect("capture running");
@@ -182,7 +203,13 @@ async fn kill9_ten_times_every_change_exactly_once_in_order() {
                 },
             )
             .await
-            .unwrap_or_else(|_| panic!("the fenced instance did not stop"));
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the fenced instance did not stop; first:\n{}\nsecond:\n{}",
+                    first.log_tail(40),
+                    second.log_tail(40)
+                )
+            });
             // The whole log: with RUST_BACKTRACE set, the tail is the error's backtrace.
             let log = std::fs::read_to_string(first.log_file()).unwrap_or_default();
             assert!(
