@@ -16,6 +16,7 @@ use cdc_model::{Decimal, Value};
 use crate::changelog::{
     ChangelogRow, COL_KAFKA_OFFSET, COL_KAFKA_PARTITION, COL_OP, COL_POSITION, COL_TS_MS,
 };
+use crate::keyed::history;
 use crate::SinkError;
 
 /// Where the values of one Arrow field come from.
@@ -28,6 +29,14 @@ pub(crate) enum FieldSource {
     Position,
     KafkaPartition,
     KafkaOffset,
+    /// History: the source time of the change (timestamptz).
+    ValidFrom,
+    /// History: null until the version is closed.
+    ValidTo,
+    /// History: true until the version is closed.
+    IsCurrent,
+    /// History: computed after the batch is built (null here).
+    RowHash,
 }
 
 /// Maps each field of a changelog table's Arrow schema to its value source. Source columns
@@ -43,6 +52,11 @@ pub(crate) fn field_sources(schema: &ArrowSchema) -> Vec<FieldSource> {
             COL_POSITION => FieldSource::Position,
             COL_KAFKA_PARTITION => FieldSource::KafkaPartition,
             COL_KAFKA_OFFSET => FieldSource::KafkaOffset,
+            history::COL_VALID_FROM => FieldSource::ValidFrom,
+            history::COL_VALID_TO => FieldSource::ValidTo,
+            history::COL_IS_CURRENT => FieldSource::IsCurrent,
+            history::COL_OP => FieldSource::Op,
+            history::COL_ROW_HASH => FieldSource::RowHash,
             _ => {
                 next_column += 1;
                 FieldSource::Column(next_column - 1)
@@ -96,6 +110,9 @@ impl<'a> Cell<'a> {
             FieldSource::Position => Cell::Str(&row.position),
             FieldSource::KafkaPartition => Cell::Int(i64::from(row.origin.partition)),
             FieldSource::KafkaOffset => Cell::Int(row.origin.offset),
+            FieldSource::ValidFrom => Cell::TsTz(row.ts_us),
+            FieldSource::ValidTo | FieldSource::RowHash => Cell::Null,
+            FieldSource::IsCurrent => Cell::Bool(true),
             FieldSource::Column(i) => match row.values.get(i) {
                 None => {
                     return Err(format!(

@@ -57,6 +57,7 @@ fn row(op: Op, offset: i64, values: Vec<Value>) -> ChangelogRow {
     ChangelogRow {
         op,
         ts_ms: 1_700_000_000_000 + offset,
+        ts_us: (1_700_000_000_000 + offset) * 1000,
         position: "0/16B3748".into(),
         origin: RecordOrigin {
             topic: Arc::from("db.public.alltypes"),

@@ -20,11 +20,8 @@ use crate::config::IcebergConfig;
 use crate::schema::check_compatible;
 use crate::SinkError;
 
-/// Table properties set on every changelog table.
-const TABLE_PROPERTIES: [(&str, &str); 2] = [
-    ("write.parquet.compression-codec", "zstd"),
-    ("cdc.table-kind", "changelog"),
-];
+/// Table property naming what the table holds (`changelog`, `mirror`, `history`).
+pub(crate) const PROP_TABLE_KIND: &str = "cdc.table-kind";
 
 /// An open catalog and the namespace changelog tables live in.
 pub(crate) struct ChangelogCatalog {
@@ -62,6 +59,11 @@ fn locations(data_dir: &Path) -> Result<(String, String), SinkError> {
         format!("sqlite:{dir}/catalog.db?mode=rwc"),
         format!("file://{dir}/warehouse"),
     ))
+}
+
+/// The sqlx URL of the catalog database under `data_dir`.
+pub(crate) fn catalog_uri(data_dir: &Path) -> Result<String, SinkError> {
+    Ok(locations(data_dir)?.0)
 }
 
 impl ChangelogCatalog {
@@ -127,6 +129,50 @@ impl ChangelogCatalog {
         Ok(())
     }
 
+    /// The next Kafka offset per partition held by every table of the namespace that names
+    /// the partition in its newest `cdc.kafka-offsets` summary (the minimum over tables).
+    pub async fn resume_offsets(&self) -> Result<crate::writer::KafkaOffsets, SinkError> {
+        let list = |e| {
+            SinkError::catalog(
+                format!(
+                    "cannot list the tables of {}",
+                    self.namespace.to_url_string()
+                ),
+                e,
+            )
+        };
+        let mut resume = crate::writer::KafkaOffsets::new();
+        for ident in self
+            .catalog
+            .list_tables(&self.namespace)
+            .await
+            .map_err(list)?
+        {
+            let table = self.catalog.load_table(&ident).await.map_err(|e| {
+                SinkError::catalog(format!("cannot load table {}", display_ident(&ident)), e)
+            })?;
+            let Some(text) = crate::commit::latest_summary_property(
+                table.metadata(),
+                crate::writer::SNAPSHOT_PROP_KAFKA_OFFSETS,
+            ) else {
+                continue;
+            };
+            let offsets: crate::writer::KafkaOffsets =
+                serde_json::from_str(text).map_err(|e| SinkError::Batch {
+                    table: display_ident(&ident),
+                    reason: format!("invalid cdc.kafka-offsets summary: {e}"),
+                })?;
+            for (topic, partitions) in offsets {
+                let entry = resume.entry(topic).or_default();
+                for (partition, next) in partitions {
+                    let slot = entry.entry(partition).or_insert(next);
+                    *slot = (*slot).min(next);
+                }
+            }
+        }
+        Ok(resume)
+    }
+
     /// The identifier of the table called `name` in the changelog namespace.
     pub fn ident(&self, name: &str) -> TableIdent {
         TableIdent::new(self.namespace.clone(), name.to_owned())
@@ -138,6 +184,7 @@ impl ChangelogCatalog {
         &self,
         ident: &TableIdent,
         schema: &Schema,
+        kind: &str,
     ) -> Result<Table, SinkError> {
         let table_name = display_ident(ident);
         let lookup = |e| SinkError::catalog(format!("cannot look up table {table_name}"), e);
@@ -145,11 +192,17 @@ impl ChangelogCatalog {
             let creation = TableCreation::builder()
                 .name(ident.name().to_owned())
                 .schema(schema.clone())
-                .properties(TABLE_PROPERTIES.map(|(k, v)| (k.to_owned(), v.to_owned())))
+                .properties(HashMap::from([
+                    (
+                        "write.parquet.compression-codec".to_owned(),
+                        "zstd".to_owned(),
+                    ),
+                    (PROP_TABLE_KIND.to_owned(), kind.to_owned()),
+                ]))
                 .build();
             match self.catalog.create_table(&self.namespace, creation).await {
                 Ok(table) => {
-                    tracing::info!(table = %table_name, "created changelog table");
+                    tracing::info!(table = %table_name, kind, "created table");
                     return Ok(table);
                 }
                 Err(e) => {
@@ -170,7 +223,7 @@ impl ChangelogCatalog {
             .await
             .map_err(|e| SinkError::catalog(format!("cannot load table {table_name}"), e))?;
         check_compatible(&table_name, schema, table.metadata().current_schema())?;
-        tracing::info!(table = %table_name, "loaded changelog table");
+        tracing::info!(table = %table_name, kind, "loaded table");
         Ok(table)
     }
 }

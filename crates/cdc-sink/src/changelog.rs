@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use cdc_model::{ChangeEvent, Op, Row, TableId};
-
-use crate::SinkError;
+use cdc_model::{Op, Row};
 
 /// `_cdc_op`: Debezium op code, `c`, `u`, `d` or `r` (required string).
 pub const COL_OP: &str = "_cdc_op";
@@ -27,11 +25,6 @@ pub const METADATA_COLUMNS: [&str; 5] = [
     COL_KAFKA_OFFSET,
 ];
 
-/// Name of the changelog table of a source table: `<schema>_<table>_changelog`.
-pub fn changelog_table_name(source: &TableId) -> String {
-    format!("{}_{}_changelog", source.namespace, source.name)
-}
-
 /// Where a Kafka record came from. Displayed as `topic/partition@offset`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordOrigin {
@@ -51,39 +44,12 @@ impl std::fmt::Display for RecordOrigin {
 pub(crate) struct ChangelogRow {
     pub op: Op,
     pub ts_ms: i64,
+    /// Source time in µs (`source.ts_us`).
+    pub ts_us: i64,
     pub position: String,
     pub origin: RecordOrigin,
     /// Source column values in the Iceberg table's column order.
     pub values: Row,
-}
-
-/// What to do with an event.
-pub(crate) enum Disposition {
-    /// Append this row image to the table's changelog.
-    Append(Row),
-    /// `t` (truncate): not representable as rows; skipped with a warning.
-    SkipTruncate,
-}
-
-/// Picks the row image of `event`: `after` for c/u/r, `before` for d (Debezium's delete
-/// image holds at least the key columns).
-pub(crate) fn disposition(
-    event: ChangeEvent,
-    origin: &RecordOrigin,
-) -> Result<Disposition, SinkError> {
-    let (image, name) = match event.op {
-        Op::Truncate => return Ok(Disposition::SkipTruncate),
-        Op::Delete => (event.before, "before"),
-        Op::Create | Op::Update | Op::Read => (event.after, "after"),
-    };
-    image
-        .map(Disposition::Append)
-        .ok_or_else(|| SinkError::MissingImage {
-            origin: origin.clone(),
-            table: event.table.id.to_string(),
-            op: event.op.code(),
-            image: name,
-        })
 }
 
 /// `source.ts_us` in milliseconds, rounded towards negative infinity.
@@ -97,8 +63,6 @@ mod tests {
 
     #[test]
     fn names_and_timestamps() {
-        let id = TableId::new("public", "customers");
-        assert_eq!(changelog_table_name(&id), "public_customers_changelog");
         assert_eq!(ts_ms(1_700_000_000_123_999), 1_700_000_000_123);
         assert_eq!(ts_ms(-1), -1);
         let origin = RecordOrigin {

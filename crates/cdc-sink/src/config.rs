@@ -34,7 +34,66 @@ pub struct SinkConfig {
     #[serde(default)]
     pub commit: CommitConfig,
     #[serde(default)]
+    pub tables: TablesConfig,
+    #[serde(default)]
     pub ops: OpsConfig,
+}
+
+/// What an Iceberg table holds for a source table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableMode {
+    /// `<schema>_<table>_changelog`: every change event appended as a row (bronze).
+    Changelog,
+    /// `<schema>_<table>`: the current state, one row per primary key (silver).
+    Mirror,
+    /// `<schema>_<table>_history`: SCD type 2 versions of every row.
+    History,
+}
+
+/// `[tables]`: which Iceberg tables each source table feeds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TablesConfig {
+    /// Modes of every source table. Default `["changelog", "mirror"]`.
+    #[serde(default = "default_modes")]
+    pub modes: Vec<TableMode>,
+    /// Per source table (`schema.table`) overrides of `modes`, e.g.
+    /// `"public.orders" = ["mirror", "history"]`.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, Vec<TableMode>>,
+    /// Debezium's `unavailable.value.placeholder` (unchanged TOAST values): in `mirror` and
+    /// `history` such a value keeps the row's previous value. Default
+    /// `__debezium_unavailable_value`.
+    #[serde(default = "default_placeholder")]
+    pub unavailable_value_placeholder: String,
+}
+
+impl Default for TablesConfig {
+    fn default() -> Self {
+        TablesConfig {
+            modes: default_modes(),
+            overrides: BTreeMap::new(),
+            unavailable_value_placeholder: default_placeholder(),
+        }
+    }
+}
+
+impl TablesConfig {
+    /// The modes of source table `schema.table`, sorted, without duplicates.
+    pub fn modes_of(&self, table: &str) -> Vec<TableMode> {
+        let mut modes = self.overrides.get(table).unwrap_or(&self.modes).clone();
+        modes.sort();
+        modes.dedup();
+        modes
+    }
+}
+
+fn default_modes() -> Vec<TableMode> {
+    vec![TableMode::Changelog, TableMode::Mirror]
+}
+fn default_placeholder() -> String {
+    "__debezium_unavailable_value".to_owned()
 }
 
 /// `[kafka]`: where change events are read from.
@@ -200,6 +259,14 @@ impl SinkConfig {
                     "kafka.properties.{key:?} is set by the sink itself and cannot be overridden"
                 ));
             }
+        }
+        if self.tables.modes.is_empty() {
+            return invalid("tables.modes must name at least one mode".into());
+        }
+        if let Some((table, _)) = self.tables.overrides.iter().find(|(_, m)| m.is_empty()) {
+            return invalid(format!(
+                "tables.overrides.{table:?} must name at least one mode"
+            ));
         }
         let iceberg = &self.iceberg;
         if iceberg.data_dir.as_os_str().is_empty() {

@@ -99,6 +99,34 @@ pub enum SinkError {
         source: Box<iceberg::Error>,
     },
 
+    #[error("iceberg catalog database: {context}")]
+    CatalogDb {
+        context: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    #[error(
+        "table {table}: fenced — a newer cdc-sink (writer epoch {theirs}, ours {ours}) writes \
+         this table; this one stops"
+    )]
+    Fenced {
+        table: String,
+        ours: u64,
+        theirs: u64,
+    },
+
+    #[error(
+        "table {table}: the table changed under the sink (expected metadata {expected}, found \
+         {found}) without a newer writer epoch; another program writes it — stop it, then \
+         restart the sink"
+    )]
+    Conflict {
+        table: String,
+        expected: String,
+        found: String,
+    },
+
     #[error(
         "committing Kafka offsets failed {attempts} times in a row (the rows are in Iceberg; \
          a restart re-reads them from the last committed offsets)"

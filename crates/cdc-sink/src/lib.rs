@@ -1,6 +1,8 @@
-//! `cdc-sink`: consumes Debezium change events from Kafka and appends them to Apache Iceberg
-//! changelog tables (one per source table, `<namespace>.<schema>_<table>_changelog`), in a
-//! SQLite SQL catalog readable by pyiceberg, DuckDB and other Iceberg engines.
+//! `cdc-sink`: consumes Debezium change events from Kafka and applies them to Apache Iceberg
+//! tables in a SQLite SQL catalog readable by pyiceberg, DuckDB and other Iceberg engines.
+//! Per source table, as configured: a changelog (`<schema>_<table>_changelog`, every event
+//! appended), a mirror (`<schema>_<table>`, current state; updates and deletes as position
+//! deletes) and an SCD2 history (`<schema>_<table>_history`).
 //!
 //! Module map:
 //! - [`config`]: the TOML configuration ([`SinkConfig`]) and its validation.
@@ -9,15 +11,19 @@
 //! - `schema`: source column types → Iceberg types, changelog schema, compatibility check.
 //! - `batch`: buffered rows → Arrow `RecordBatch` in the table's exact Arrow schema.
 //! - `catalog`: the SQL catalog on SQLite; creating and loading changelog tables.
-//! - [`writer`]: [`ChangelogWriter`], buffering per table and committing Parquet data files
-//!   with one `fast_append` snapshot per table (usable without Kafka).
+//! - [`writer`]: [`LakeWriter`], routing events to the Iceberg tables of their source table
+//!   (usable without Kafka); `target`: one Iceberg table's buffer, offsets and commit.
+//! - `keyed`: mirror and history commits through a primary-key → position index; TOAST fill.
+//! - `commit`: our snapshot producer (data and position-delete files, manifests) and the
+//!   catalog compare-and-swap; writer epochs fence stale writers.
 //! - `kafka`: the consumer, its subscription and pending offsets.
 //! - `pipeline`: the consume → buffer → commit loop.
 //! - `metrics`: Prometheus metrics (`cdc_sink_*`).
 //!
-//! Delivery is at least once: Kafka offsets are committed only after the rows of those
-//! records are committed to Iceberg. Every snapshot records the Kafka offsets it covers in its
-//! summary (`cdc.kafka-offsets`) so that a later exactly-once mode can skip replayed records.
+//! Delivery is exactly once per Iceberg table: every snapshot records the Kafka offsets the
+//! table holds in its summary (`cdc.kafka-offsets`); consumption resumes from the offsets in
+//! the tables, and replayed records below a table's offsets are skipped there. The consumer
+//! group's offsets are committed after the Iceberg commits, for lag monitoring only.
 
 use cdc_ops::Shutdown;
 use prometheus_client::registry::Registry;
@@ -25,18 +31,23 @@ use prometheus_client::registry::Registry;
 mod batch;
 mod catalog;
 pub mod changelog;
+mod commit;
 pub mod config;
 mod error;
 mod kafka;
+mod keyed;
 mod metrics;
 mod pipeline;
 mod schema;
+mod target;
 pub mod writer;
 
 pub use changelog::RecordOrigin;
-pub use config::{CommitConfig, IcebergConfig, KafkaConfig, OpsConfig, SinkConfig};
+pub use config::{
+    CommitConfig, IcebergConfig, KafkaConfig, OpsConfig, SinkConfig, TableMode, TablesConfig,
+};
 pub use error::SinkError;
-pub use writer::{Appended, ChangelogWriter, CommittedTable};
+pub use writer::{table_name, Appended, CommittedTable, LakeWriter};
 
 /// Runs the sink until `shutdown` is cancelled, then commits what is buffered and returns.
 ///
@@ -60,9 +71,10 @@ async fn consume(
     metrics: metrics::SinkMetrics,
 ) -> Result<(), SinkError> {
     // The catalog first: a broken data_dir fails before joining the consumer group.
-    let writer = ChangelogWriter::open(&config.iceberg).await?;
+    let writer = LakeWriter::open(&config.iceberg, &config.tables).await?;
+    let resume = writer.resume_offsets().await?;
     let consumer = kafka::subscribe(&config.kafka)?;
-    pipeline::Pipeline::new(consumer, writer, metrics, config.commit)
+    pipeline::Pipeline::new(consumer, writer, metrics, config.commit, resume)
         .run(shutdown)
         .await
 }

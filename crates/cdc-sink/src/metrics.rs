@@ -17,6 +17,7 @@ pub(crate) struct SinkMetrics {
     pub records_consumed: Counter,
     pub tombstones: Counter,
     pub truncates_skipped: Counter,
+    pub records_replayed: Counter,
     pub consumer_errors: Counter,
     rows_written: Family<TableLabels, Counter>,
     pub commits: Counter,
@@ -34,6 +35,7 @@ impl SinkMetrics {
             records_consumed: Counter::default(),
             tombstones: Counter::default(),
             truncates_skipped: Counter::default(),
+            records_replayed: Counter::default(),
             consumer_errors: Counter::default(),
             rows_written: Family::default(),
             commits: Counter::default(),
@@ -59,6 +61,11 @@ impl SinkMetrics {
             "truncates_skipped",
             "Truncate events, which have no rows to write, skipped",
             metrics.truncates_skipped.clone(),
+        );
+        r.register(
+            "records_replayed",
+            "Change events every table of their source table already held (replays after a restart), skipped",
+            metrics.records_replayed.clone(),
         );
         r.register(
             "consumer_errors",

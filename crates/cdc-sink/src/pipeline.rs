@@ -1,23 +1,28 @@
 //! The consume → buffer → commit loop.
 //!
-//! Invariant: Kafka offsets are committed only after every table holding rows of those
-//! records has been committed to Iceberg, so a crash at any point re-delivers (at least once)
-//! and never loses rows.
+//! Resume: the first record of each partition is checked against the offsets the Iceberg
+//! tables hold; if the consumer group points past them (offsets committed by someone else,
+//! or a restored warehouse) the partition is rewound, so the tables — not the group — decide
+//! where consumption resumes. Records the tables already hold are skipped per table.
+//! Group offsets are committed only after the Iceberg commits.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use cdc_model::debezium::{decode_record, Decoded};
 use cdc_ops::Shutdown;
+use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::Offset;
 use tokio::time::Instant;
 
 use crate::changelog::RecordOrigin;
 use crate::config::CommitConfig;
 use crate::kafka::{PendingOffsets, SinkConsumer};
 use crate::metrics::SinkMetrics;
-use crate::writer::{Appended, ChangelogWriter};
+use crate::writer::{Appended, KafkaOffsets, LakeWriter};
 use crate::SinkError;
 
 /// Consecutive failed offset commits after which the sink stops.
@@ -43,10 +48,15 @@ impl Trigger {
 
 pub(crate) struct Pipeline {
     pub consumer: Arc<SinkConsumer>,
-    pub writer: ChangelogWriter,
+    pub writer: LakeWriter,
     pub metrics: SinkMetrics,
     pub commit: CommitConfig,
     pending: PendingOffsets,
+    /// Next offsets the Iceberg tables hold, per partition (checked once per partition).
+    resume: KafkaOffsets,
+    checked: HashSet<(Arc<str>, i32)>,
+    /// Partitions rewound to `resume`: records past it are dropped until it arrives.
+    rewinding: HashSet<(Arc<str>, i32)>,
     /// When the first record since the last commit was consumed.
     first_pending: Option<Instant>,
     offset_commit_failures: u32,
@@ -55,9 +65,10 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     pub fn new(
         consumer: Arc<SinkConsumer>,
-        writer: ChangelogWriter,
+        writer: LakeWriter,
         metrics: SinkMetrics,
         commit: CommitConfig,
+        resume: KafkaOffsets,
     ) -> Pipeline {
         Pipeline {
             consumer,
@@ -65,6 +76,9 @@ impl Pipeline {
             metrics,
             commit,
             pending: PendingOffsets::default(),
+            resume,
+            checked: HashSet::new(),
+            rewinding: HashSet::new(),
             first_pending: None,
             offset_commit_failures: 0,
         }
@@ -111,6 +125,9 @@ impl Pipeline {
             partition: message.partition(),
             offset: message.offset(),
         };
+        if !self.in_order(&origin)? {
+            return Ok(());
+        }
         let decoded = decode_record(message.key(), message.payload()).map_err(|source| {
             SinkError::Decode {
                 origin: origin.clone(),
@@ -126,18 +143,67 @@ impl Pipeline {
             }
             Decoded::Change(event) => {
                 let table = event.table.id.clone();
-                if self.writer.append(*event, origin.clone()).await? == Appended::SkippedTruncate {
-                    self.metrics.truncates_skipped.inc();
-                    tracing::warn!(
-                        table = %table,
-                        record = %origin,
-                        "truncate event skipped: changelog tables cannot represent it"
-                    );
+                match self.writer.append(*event, origin.clone()).await? {
+                    Appended::Row => {}
+                    Appended::AlreadyCommitted => {
+                        self.metrics.records_replayed.inc();
+                    }
+                    Appended::SkippedTruncate => {
+                        self.metrics.truncates_skipped.inc();
+                        tracing::warn!(
+                            table = %table,
+                            record = %origin,
+                            "truncate event skipped: changelog tables cannot represent it"
+                        );
+                    }
                 }
             }
         };
         self.metrics.set_buffered_rows(self.writer.buffered_rows());
         Ok(())
+    }
+
+    /// Whether to process the record: on the first record of a partition, rewinds the
+    /// partition if the consumer group is past the offsets the tables hold.
+    fn in_order(&mut self, origin: &RecordOrigin) -> Result<bool, SinkError> {
+        let key = (Arc::clone(&origin.topic), origin.partition);
+        let resume = self
+            .resume
+            .get(&origin.topic)
+            .and_then(|p| p.get(&origin.partition))
+            .copied();
+        if self.rewinding.contains(&key) {
+            if resume.is_some_and(|r| origin.offset > r) {
+                return Ok(false);
+            }
+            self.rewinding.remove(&key);
+            return Ok(true);
+        }
+        if !self.checked.insert(key.clone()) {
+            return Ok(true);
+        }
+        match resume {
+            Some(resume) if origin.offset > resume => {
+                tracing::warn!(
+                    topic = %origin.topic,
+                    partition = origin.partition,
+                    group_offset = origin.offset,
+                    table_offset = resume,
+                    "the consumer group is past the offsets the Iceberg tables hold; rewinding"
+                );
+                self.consumer
+                    .seek(
+                        &origin.topic,
+                        origin.partition,
+                        Offset::Offset(resume),
+                        Duration::from_secs(10),
+                    )
+                    .map_err(|e| SinkError::kafka(format!("rewinding {origin}"), e))?;
+                self.rewinding.insert(key);
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
     }
 
     /// Commits buffered rows to Iceberg, then the consumed offsets to Kafka.

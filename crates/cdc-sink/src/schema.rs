@@ -7,6 +7,11 @@ use iceberg::spec::{NestedField, PrimitiveType, Schema, Type};
 use crate::changelog::{
     COL_KAFKA_OFFSET, COL_KAFKA_PARTITION, COL_OP, COL_POSITION, COL_TS_MS, METADATA_COLUMNS,
 };
+use crate::config::TableMode;
+use crate::keyed::history::{
+    COL_IS_CURRENT, COL_OP as HISTORY_COL_OP, COL_ROW_HASH, COL_VALID_FROM, COL_VALID_TO,
+    HISTORY_COLUMNS,
+};
 use crate::SinkError;
 
 /// Largest decimal precision Iceberg (and Arrow `Decimal128`) supports.
@@ -74,11 +79,13 @@ pub fn source_field_types(table: &TableSchema) -> Result<Vec<(String, PrimitiveT
     let name = table.id.to_string();
     let mut fields = Vec::with_capacity(table.columns.len());
     for column in &table.columns {
-        if METADATA_COLUMNS.contains(&column.name.as_str()) {
+        if METADATA_COLUMNS.contains(&column.name.as_str())
+            || HISTORY_COLUMNS.contains(&column.name.as_str())
+        {
             return Err(SinkError::UnsupportedColumn {
                 table: name,
                 column: column.name.clone(),
-                reason: "the name is reserved for a changelog metadata column".into(),
+                reason: "the name is reserved for a sink metadata column".into(),
             });
         }
         fields.push((column.name.clone(), iceberg_type(&name, column)?));
@@ -88,20 +95,39 @@ pub fn source_field_types(table: &TableSchema) -> Result<Vec<(String, PrimitiveT
 
 /// The changelog schema: every source column (optional) in source order, then the metadata
 /// columns. Field ids are 1.. in that order.
+#[cfg(test)]
 pub fn changelog_schema(table: &TableSchema) -> Result<Schema, SinkError> {
-    let mut fields = Vec::new();
-    for (name, ty) in source_field_types(table)? {
-        fields.push(NestedField::optional(next_id(&fields), name, Type::Primitive(ty)).into());
+    table_schema(TableMode::Changelog, table)
+}
+
+/// The schema of `table`'s Iceberg table in `mode`: the source columns in source order, then
+/// the mode's metadata columns; field ids 1.. in that order.
+/// - changelog: every source column optional;
+/// - mirror: primary-key columns required and the table's identifier fields;
+/// - history: source columns optional, then the SCD2 columns.
+pub fn table_schema(mode: TableMode, table: &TableSchema) -> Result<Schema, SinkError> {
+    let key: Vec<&str> = table
+        .key
+        .iter()
+        .filter_map(|&i| table.columns.get(i).map(|c| c.name.as_str()))
+        .collect();
+    if mode == TableMode::Mirror && key.is_empty() {
+        return Err(SinkError::UnsupportedColumn {
+            table: table.id.to_string(),
+            column: String::new(),
+            reason: "a mirror table needs a primary key (or Debezium message.key.columns); \
+                     use the changelog mode for this table"
+                .into(),
+        });
     }
-    let metadata = [
-        (COL_OP, PrimitiveType::String, true),
-        (COL_TS_MS, PrimitiveType::Long, true),
-        (COL_POSITION, PrimitiveType::String, false),
-        (COL_KAFKA_PARTITION, PrimitiveType::Int, true),
-        (COL_KAFKA_OFFSET, PrimitiveType::Long, true),
-    ];
-    for (name, ty, required) in metadata {
+    let mut fields = Vec::new();
+    let mut identifiers = Vec::new();
+    for (name, ty) in source_field_types(table)? {
         let id = next_id(&fields);
+        let required = mode == TableMode::Mirror && key.contains(&name.as_str());
+        if required {
+            identifiers.push(id);
+        }
         let field = if required {
             NestedField::required(id, name, Type::Primitive(ty))
         } else {
@@ -109,12 +135,38 @@ pub fn changelog_schema(table: &TableSchema) -> Result<Schema, SinkError> {
         };
         fields.push(field.into());
     }
+    let metadata: &[(&str, PrimitiveType, bool)] = match mode {
+        TableMode::Changelog | TableMode::Mirror => &[
+            (COL_OP, PrimitiveType::String, true),
+            (COL_TS_MS, PrimitiveType::Long, true),
+            (COL_POSITION, PrimitiveType::String, false),
+            (COL_KAFKA_PARTITION, PrimitiveType::Int, true),
+            (COL_KAFKA_OFFSET, PrimitiveType::Long, true),
+        ],
+        TableMode::History => &[
+            (COL_VALID_FROM, PrimitiveType::Timestamptz, true),
+            (COL_VALID_TO, PrimitiveType::Timestamptz, false),
+            (COL_IS_CURRENT, PrimitiveType::Boolean, true),
+            (HISTORY_COL_OP, PrimitiveType::String, true),
+            (COL_ROW_HASH, PrimitiveType::String, false),
+        ],
+    };
+    for (name, ty, required) in metadata {
+        let id = next_id(&fields);
+        let field = if *required {
+            NestedField::required(id, *name, Type::Primitive(ty.clone()))
+        } else {
+            NestedField::optional(id, *name, Type::Primitive(ty.clone()))
+        };
+        fields.push(field.into());
+    }
     Schema::builder()
         .with_fields(fields)
+        .with_identifier_field_ids(identifiers)
         .build()
         .map_err(|e| SinkError::Batch {
             table: table.id.to_string(),
-            reason: format!("cannot build the changelog schema: {e}"),
+            reason: format!("cannot build the Iceberg schema: {e}"),
         })
 }
 

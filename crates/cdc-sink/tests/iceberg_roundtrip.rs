@@ -1,4 +1,4 @@
-//! Writes change events covering every column type through [`ChangelogWriter`] (no Kafka),
+//! Writes change events covering every column type through [`LakeWriter`] (changelog mode) (no Kafka),
 //! then reads the table back with pyiceberg and DuckDB in a subprocess.
 
 use std::path::{Path, PathBuf};
@@ -10,7 +10,9 @@ use cdc_model::{
     ChangeEvent, Column, ColumnType, Decimal, Op, Position, SnapshotMarker, SourceInfo, TableId,
     TableSchema, Value,
 };
-use cdc_sink::{Appended, ChangelogWriter, IcebergConfig, RecordOrigin, SinkError};
+use cdc_sink::{
+    Appended, IcebergConfig, LakeWriter, RecordOrigin, SinkError, TableMode, TablesConfig,
+};
 use serde_json::Value as Json;
 
 const TOPIC: &str = "dbserver1.public.alltypes";
@@ -133,13 +135,22 @@ fn origin(partition: i32, offset: i64) -> RecordOrigin {
     }
 }
 
+fn changelog_only() -> TablesConfig {
+    TablesConfig {
+        modes: vec![TableMode::Changelog],
+        ..TablesConfig::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changelog_round_trips_through_pyiceberg_and_duckdb() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = IcebergConfig::new(dir.path());
     let table = alltypes(None);
 
-    let mut writer = ChangelogWriter::open(&config).await.expect("open writer");
+    let mut writer = LakeWriter::open(&config, &changelog_only())
+        .await
+        .expect("open writer");
     let appends = [
         (
             event(
@@ -211,7 +222,9 @@ async fn changelog_round_trips_through_pyiceberg_and_duckdb() {
     drop(writer);
 
     // A restarted sink loads the existing table and appends to it.
-    let mut writer = ChangelogWriter::open(&config).await.expect("reopen writer");
+    let mut writer = LakeWriter::open(&config, &changelog_only())
+        .await
+        .expect("reopen writer");
     let insert = event(
         &table,
         Op::Create,

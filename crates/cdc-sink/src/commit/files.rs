@@ -1,0 +1,174 @@
+//! Writing the files of a commit: Parquet data files whose row positions are known (one file
+//! per call, rows in batch order — the primary-key index depends on it) and position-delete
+//! files (`file_path`, `pos`, sorted as the spec requires).
+
+use std::sync::{Arc, LazyLock};
+
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use iceberg::metadata_columns::{
+    RESERVED_FIELD_ID_DELETE_FILE_PATH, RESERVED_FIELD_ID_DELETE_FILE_POS,
+};
+use iceberg::spec::{
+    DataContentType, DataFile, DataFileFormat, NestedField, PrimitiveType, Schema, Type,
+};
+use iceberg::table::Table;
+use iceberg::writer::file_writer::location_generator::{
+    DefaultFileNameGenerator, DefaultLocationGenerator,
+};
+use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
+use iceberg::writer::file_writer::ParquetWriterBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::SinkError;
+
+/// The schema of position-delete files (reserved field ids from the spec).
+static POSITION_DELETE_SCHEMA: LazyLock<Option<Arc<Schema>>> = LazyLock::new(|| {
+    Schema::builder()
+        .with_fields([
+            NestedField::required(
+                RESERVED_FIELD_ID_DELETE_FILE_PATH,
+                "file_path",
+                Type::Primitive(PrimitiveType::String),
+            )
+            .into(),
+            NestedField::required(
+                RESERVED_FIELD_ID_DELETE_FILE_POS,
+                "pos",
+                Type::Primitive(PrimitiveType::Long),
+            )
+            .into(),
+        ])
+        .build()
+        .ok()
+        .map(Arc::new)
+});
+
+fn parquet_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build()
+}
+
+/// Writes `batch` (in the table's current schema) as ONE Parquet data file; row `i` of the
+/// batch is at position `i` of the file. `prefix` names the file (`<prefix>-….parquet`).
+pub(crate) async fn write_data_file(
+    table: &Table,
+    name: &str,
+    batch: &RecordBatch,
+    prefix: &str,
+) -> Result<DataFile, SinkError> {
+    let err = |e| SinkError::write(name, e);
+    let md = table.metadata();
+    let files = write_one(
+        table,
+        md.current_schema().clone(),
+        batch,
+        prefix,
+        DataContentType::Data,
+        None,
+    )
+    .await
+    .map_err(err)?;
+    single(name, files)
+}
+
+/// Writes position deletes `(data file path, row position)` as one file. `deletes` is sorted
+/// here; it must not be empty.
+pub(crate) async fn write_position_deletes(
+    table: &Table,
+    name: &str,
+    mut deletes: Vec<(Arc<str>, i64)>,
+    prefix: &str,
+) -> Result<DataFile, SinkError> {
+    let err = |e| SinkError::write(name, e);
+    let schema = POSITION_DELETE_SCHEMA
+        .clone()
+        .ok_or_else(|| SinkError::Batch {
+            table: name.to_owned(),
+            reason: "cannot build the position-delete schema".into(),
+        })?;
+    deletes.sort_unstable();
+    deletes.dedup();
+    let referenced = match deletes.first() {
+        Some((first, _)) if deletes.iter().all(|(p, _)| p == first) => Some(first.to_string()),
+        _ => None,
+    };
+    let arrow = iceberg::arrow::schema_to_arrow_schema(&schema).map_err(err)?;
+    let paths: ArrayRef = Arc::new(StringArray::from_iter_values(
+        deletes.iter().map(|(p, _)| p.as_ref()),
+    ));
+    let positions: ArrayRef = Arc::new(Int64Array::from_iter_values(
+        deletes.iter().map(|(_, pos)| *pos),
+    ));
+    let batch = RecordBatch::try_new(Arc::new(arrow), vec![paths, positions]).map_err(|e| {
+        SinkError::Batch {
+            table: name.to_owned(),
+            reason: format!("position deletes: {e}"),
+        }
+    })?;
+    let files = write_one(
+        table,
+        schema,
+        &batch,
+        &format!("{prefix}-deletes"),
+        DataContentType::PositionDeletes,
+        referenced,
+    )
+    .await
+    .map_err(err)?;
+    single(name, files)
+}
+
+async fn write_one(
+    table: &Table,
+    schema: Arc<Schema>,
+    batch: &RecordBatch,
+    prefix: &str,
+    content: DataContentType,
+    referenced: Option<String>,
+) -> iceberg::Result<Vec<DataFile>> {
+    let md = table.metadata();
+    let parquet = ParquetWriterBuilder::new(parquet_properties(), schema);
+    // One `write` call on a fresh rolling writer never rolls: exactly one file.
+    let rolling = RollingFileWriterBuilder::new(
+        parquet,
+        usize::MAX,
+        table.file_io().clone(),
+        DefaultLocationGenerator::new(md)?,
+        DefaultFileNameGenerator::new(prefix.to_owned(), None, DataFileFormat::Parquet),
+    );
+    let mut writer = rolling.build();
+    writer.write(&None, batch).await?;
+    let spec_id = md.default_partition_spec_id();
+    writer
+        .close()
+        .await?
+        .into_iter()
+        .map(|mut builder| {
+            builder
+                .content(content)
+                .partition_spec_id(spec_id)
+                .referenced_data_file(referenced.clone());
+            builder.build().map_err(|e| {
+                iceberg::Error::new(
+                    iceberg::ErrorKind::DataInvalid,
+                    format!("cannot describe the written file: {e}"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn single(name: &str, mut files: Vec<DataFile>) -> Result<DataFile, SinkError> {
+    match (files.pop(), files.is_empty()) {
+        (Some(file), true) => Ok(file),
+        (found, _) => Err(SinkError::Batch {
+            table: name.to_owned(),
+            reason: format!(
+                "expected exactly one written file, got {}",
+                files.len() + usize::from(found.is_some())
+            ),
+        }),
+    }
+}

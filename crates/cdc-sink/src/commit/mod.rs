@@ -1,0 +1,344 @@
+//! Our own snapshot producer: iceberg 0.10.1 cannot commit delete files through its
+//! `Transaction` API, so a commit is built here from its public pieces — manifests written
+//! with `ManifestWriter` (`add_file(f, -1)`: new data or delete files inheriting the
+//! snapshot's sequence number), a manifest list, a `Snapshot`, `TableMetadataBuilder` — and
+//! published with a compare-and-swap of the table pointer ([`pointer`]).
+//!
+//! Exactly-once rests on three properties of every commit:
+//! - the snapshot summary carries the Kafka offsets the table holds (`cdc.kafka-offsets`), a
+//!   commit id (`cdc.commit-id`) and the writer epoch (`cdc.writer-epoch`);
+//! - a writer claims a new epoch in the table properties before its first commit, so an older
+//!   writer's next compare-and-swap fails and, reading the table back, it finds itself fenced;
+//! - a swap whose outcome is unknown is resolved by reading the table back and looking for
+//!   the commit id.
+//!
+//! - `files`: Parquet data files with predictable row positions, position-delete files.
+//! - `pointer`: the per-catalog compare-and-swap.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use iceberg::spec::{
+    DataFile, ManifestFile, ManifestListWriter, ManifestWriterBuilder, Operation, Snapshot,
+    SnapshotSummaryCollector, Summary, TableMetadata, TableMetadataBuilder, MAIN_BRANCH,
+};
+use iceberg::table::Table;
+use iceberg::{Catalog, MetadataLocation};
+
+pub(crate) mod files;
+pub(crate) mod pointer;
+
+use pointer::{CatalogPointer, Swap};
+
+use crate::SinkError;
+
+/// Table property and summary key: the epoch of the writer that owns the table.
+pub const PROP_WRITER_EPOCH: &str = "cdc.writer-epoch";
+/// Summary key: unique id of the commit that produced the snapshot.
+pub const PROP_COMMIT_ID: &str = "cdc.commit-id";
+
+/// Attempts at reading a table back after a swap with an unknown outcome.
+const RESOLVE_ATTEMPTS: u32 = 5;
+
+/// What one commit adds to a table.
+#[derive(Debug, Default)]
+pub(crate) struct Change {
+    pub data_files: Vec<DataFile>,
+    /// Position-delete files.
+    pub delete_files: Vec<DataFile>,
+    /// Extra summary properties (e.g. the Kafka offsets).
+    pub properties: HashMap<String, String>,
+}
+
+/// A table this writer owns: its current state and its writer epoch.
+pub(crate) struct OwnedTable {
+    pub table: Table,
+    /// `namespace.table`, for logs and errors.
+    pub name: String,
+    epoch: u64,
+}
+
+impl OwnedTable {
+    /// Claims `table` for this writer: a metadata-only commit raising the writer epoch, which
+    /// fences every older writer of the table.
+    pub async fn claim(
+        catalog: &dyn Catalog,
+        pointer: &CatalogPointer,
+        table: Table,
+        name: String,
+    ) -> Result<OwnedTable, SinkError> {
+        let previous = epoch_of(table.metadata());
+        let mut owned = OwnedTable {
+            table,
+            name,
+            epoch: previous + 1,
+        };
+        let epoch = owned.epoch.to_string();
+        owned
+            .swap_metadata(catalog, pointer, "claim", |b| {
+                b.set_properties(HashMap::from([(PROP_WRITER_EPOCH.to_owned(), epoch)]))
+            })
+            .await?;
+        tracing::info!(table = %owned.name, epoch = owned.epoch, "claimed the table");
+        Ok(owned)
+    }
+
+    /// Commits `change` as one snapshot (`append`, `delete` or `overwrite`).
+    pub async fn commit(
+        &mut self,
+        catalog: &dyn Catalog,
+        pointer: &CatalogPointer,
+        change: Change,
+    ) -> Result<(), SinkError> {
+        let commit_id = uuid::Uuid::new_v4().to_string();
+        let snapshot = self.write_snapshot(change, &commit_id).await?;
+        self.swap_metadata(catalog, pointer, &commit_id, move |b| {
+            b.set_branch_snapshot(snapshot, MAIN_BRANCH)
+        })
+        .await
+    }
+
+    /// Writes manifests and the manifest list of a snapshot adding `change` on top of the
+    /// current one; returns the snapshot (not yet part of the table).
+    async fn write_snapshot(&self, change: Change, commit_id: &str) -> Result<Snapshot, SinkError> {
+        let err = |e| SinkError::commit(&self.name, e);
+        let md = self.table.metadata();
+        let io = self.table.file_io();
+        let snapshot_id = fresh_snapshot_id(md);
+        let parent = md.current_snapshot_id();
+        let sequence = md.next_sequence_number();
+        let schema = md.current_schema().clone();
+        let spec = md.default_partition_spec().clone();
+        let mut manifests: Vec<ManifestFile> = match md.current_snapshot() {
+            Some(current) => self
+                .table
+                .manifest_list_reader(current)
+                .load()
+                .await
+                .map_err(err)?
+                .entries()
+                .iter()
+                .filter(|m| m.has_added_files() || m.has_existing_files())
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut collector = SnapshotSummaryCollector::default();
+        let manifest_path = |n: usize| format!("{}/metadata/{commit_id}-m{n}.avro", md.location());
+        let has_data = !change.data_files.is_empty();
+        let has_deletes = !change.delete_files.is_empty();
+        for (n, (files, deletes)) in [(change.data_files, false), (change.delete_files, true)]
+            .into_iter()
+            .enumerate()
+        {
+            if files.is_empty() {
+                continue;
+            }
+            let output = io.new_output(manifest_path(n)).map_err(err)?;
+            let builder = ManifestWriterBuilder::new(
+                output,
+                Some(snapshot_id),
+                schema.clone(),
+                (*spec).clone(),
+            );
+            // `add_file(f, -1)` adds a file that inherits the snapshot's sequence number
+            // (`add_delete_file` would instead mark a file as removed).
+            let mut writer = if deletes {
+                builder.build_v2_deletes()
+            } else {
+                builder.build_v2_data()
+            };
+            for file in files {
+                collector.add_file(&file, schema.clone(), spec.clone());
+                writer.add_file(file, -1).map_err(err)?;
+            }
+            manifests.push(writer.write_manifest_file().await.map_err(err)?);
+        }
+        let list_path = format!(
+            "{}/metadata/snap-{snapshot_id}-0-{commit_id}.avro",
+            md.location()
+        );
+        let output = io.new_output(&list_path).map_err(err)?;
+        let mut list = ManifestListWriter::v2(
+            output.writer().await.map_err(err)?,
+            snapshot_id,
+            parent,
+            sequence,
+        );
+        list.add_manifests(manifests.into_iter()).map_err(err)?;
+        list.close().await.map_err(err)?;
+        let mut properties = collector.build();
+        properties.extend(change.properties);
+        properties.insert(PROP_COMMIT_ID.to_owned(), commit_id.to_owned());
+        properties.insert(PROP_WRITER_EPOCH.to_owned(), self.epoch.to_string());
+        let operation = match (has_data, has_deletes) {
+            (true, true) => Operation::Overwrite,
+            (false, true) => Operation::Delete,
+            _ => Operation::Append,
+        };
+        Ok(Snapshot::builder()
+            .with_snapshot_id(snapshot_id)
+            .with_parent_snapshot_id(parent)
+            .with_sequence_number(sequence)
+            .with_timestamp_ms(chrono::Utc::now().timestamp_millis())
+            .with_manifest_list(list_path)
+            .with_schema_id(md.current_schema_id())
+            .with_summary(Summary {
+                operation,
+                additional_properties: properties,
+            })
+            .build())
+    }
+
+    /// Builds the next metadata with `edit`, writes it and swaps the pointer. `marker` is the
+    /// commit id for snapshot commits (found in the table if an unknown outcome succeeded).
+    async fn swap_metadata(
+        &mut self,
+        catalog: &dyn Catalog,
+        pointer: &CatalogPointer,
+        marker: &str,
+        edit: impl FnOnce(TableMetadataBuilder) -> iceberg::Result<TableMetadataBuilder>,
+    ) -> Result<(), SinkError> {
+        let err = |e| SinkError::commit(&self.name, e);
+        let current = self
+            .table
+            .metadata_location()
+            .ok_or_else(|| SinkError::Conflict {
+                table: self.name.clone(),
+                expected: "a metadata location".into(),
+                found: "none".into(),
+            })?
+            .to_owned();
+        let md = self.table.metadata();
+        let found_epoch = epoch_of(md);
+        if found_epoch > self.epoch {
+            return Err(self.fenced(found_epoch));
+        }
+        let built = edit(md.clone().into_builder(Some(current.clone())))
+            .and_then(TableMetadataBuilder::build)
+            .map_err(err)?;
+        let location = MetadataLocation::from_str(&current)
+            .map_err(err)?
+            .with_next_version()
+            .with_new_metadata(&built.metadata);
+        let io = self.table.file_io().clone();
+        built.metadata.write_to(&io, &location).await.map_err(err)?;
+        let new = location.to_string();
+        let outcome = match pointer.swap(self.table.identifier(), &current, &new).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(table = %self.name, error = %e, "commit outcome unknown; reading the table back");
+                return self.resolve(catalog, &current, &new, e).await;
+            }
+        };
+        match outcome {
+            Swap::Done => {
+                // iceberg 0.10.1 cannot build a `Table` from outside the crate (its runtime
+                // is private): read the committed table back through the catalog.
+                drop(built);
+                self.table = self.reload(catalog).await?;
+                tracing::debug!(table = %self.name, marker, "committed");
+                Ok(())
+            }
+            Swap::Conflict => {
+                let reloaded = self.reload(catalog).await?;
+                let theirs = epoch_of(reloaded.metadata());
+                if theirs > self.epoch {
+                    return Err(self.fenced(theirs));
+                }
+                Err(SinkError::Conflict {
+                    table: self.name.clone(),
+                    expected: current,
+                    found: reloaded.metadata_location().unwrap_or("none").to_owned(),
+                })
+            }
+        }
+    }
+
+    /// After a swap with an unknown outcome: the table points either at `new` (committed), at
+    /// `current` (not committed: fail, a restart replays), or elsewhere (fenced / conflict).
+    async fn resolve(
+        &mut self,
+        catalog: &dyn Catalog,
+        current: &str,
+        new: &str,
+        cause: SinkError,
+    ) -> Result<(), SinkError> {
+        let mut last = cause;
+        for attempt in 1..=RESOLVE_ATTEMPTS {
+            match self.reload(catalog).await {
+                Ok(table) => {
+                    let at = table.metadata_location().unwrap_or_default().to_owned();
+                    if at == new {
+                        tracing::info!(table = %self.name, "the commit with an unknown outcome succeeded");
+                        self.table = table;
+                        return Ok(());
+                    }
+                    let theirs = epoch_of(table.metadata());
+                    if theirs > self.epoch {
+                        return Err(self.fenced(theirs));
+                    }
+                    if at == current {
+                        // Not committed; the caller's error path replays from the table.
+                        return Err(last);
+                    }
+                    return Err(SinkError::Conflict {
+                        table: self.name.clone(),
+                        expected: current.to_owned(),
+                        found: at,
+                    });
+                }
+                Err(e) => last = e,
+            }
+            tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+        }
+        Err(last)
+    }
+
+    async fn reload(&self, catalog: &dyn Catalog) -> Result<Table, SinkError> {
+        catalog
+            .load_table(self.table.identifier())
+            .await
+            .map_err(|e| SinkError::catalog(format!("cannot reload table {}", self.name), e))
+    }
+
+    fn fenced(&self, theirs: u64) -> SinkError {
+        SinkError::Fenced {
+            table: self.name.clone(),
+            ours: self.epoch,
+            theirs,
+        }
+    }
+}
+
+/// The writer epoch recorded in the table properties (0 if none).
+pub(crate) fn epoch_of(md: &TableMetadata) -> u64 {
+    md.properties()
+        .get(PROP_WRITER_EPOCH)
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A random positive snapshot id not used by the table.
+fn fresh_snapshot_id(md: &TableMetadata) -> i64 {
+    loop {
+        let id = (uuid::Uuid::new_v4().as_u128() as i64) & i64::MAX;
+        if id != 0 && md.snapshot_by_id(id).is_none() {
+            return id;
+        }
+    }
+}
+
+/// The summary property `key` of the newest snapshot on the main branch's ancestry that has
+/// it, walking back from the current snapshot.
+pub(crate) fn latest_summary_property<'a>(md: &'a TableMetadata, key: &str) -> Option<&'a str> {
+    let mut snapshot = md.current_snapshot();
+    while let Some(s) = snapshot {
+        if let Some(value) = s.summary().additional_properties.get(key) {
+            return Some(value);
+        }
+        snapshot = s.parent_snapshot_id().and_then(|p| md.snapshot_by_id(p));
+    }
+    None
+}

@@ -1,0 +1,309 @@
+//! The primary-key index of a keyed table: key → (data file, row position) of the key's live
+//! row. Updates and deletes become Iceberg *position* deletes through it.
+//!
+//! Keys are compared by their `arrow-row` encoding, computed from the Arrow columns of the
+//! key — the same columns whether they come from a batch being written or from a Parquet
+//! file being re-read — so both paths agree byte for byte.
+//!
+//! The index lives in memory and is rebuilt from the table when the sink starts: the key
+//! columns of every live data file are read in file order (row index = position), minus the
+//! positions the table's position-delete files remove. Memory: about 60 bytes plus the
+//! encoded key per live row.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow_row::{RowConverter, SortField};
+use arrow_schema::{DataType, SchemaRef};
+use bytes::Bytes;
+use iceberg::spec::{DataContentType, DataFile};
+use iceberg::table::Table;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use crate::SinkError;
+
+/// Where a live row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowLoc {
+    file: u32,
+    pub pos: i64,
+}
+
+/// Key → live row location.
+pub(crate) struct KeyIndex {
+    converter: RowConverter,
+    /// Positions of the key columns in the table's Arrow schema.
+    key_columns: Vec<usize>,
+    key_names: Vec<String>,
+    key_types: Vec<DataType>,
+    paths: Vec<Arc<str>>,
+    path_ids: HashMap<Arc<str>, u32>,
+    rows: HashMap<Box<[u8]>, RowLoc>,
+}
+
+impl KeyIndex {
+    /// An empty index over the key columns `key_columns` of `schema`.
+    pub fn new(name: &str, schema: &SchemaRef, key_columns: Vec<usize>) -> Result<Self, SinkError> {
+        let fields = key_columns
+            .iter()
+            .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+            .collect();
+        let converter = RowConverter::new(fields).map_err(|e| SinkError::Batch {
+            table: name.to_owned(),
+            reason: format!("key columns cannot be indexed: {e}"),
+        })?;
+        Ok(KeyIndex {
+            converter,
+            key_names: key_columns
+                .iter()
+                .map(|&i| schema.field(i).name().clone())
+                .collect(),
+            key_types: key_columns
+                .iter()
+                .map(|&i| schema.field(i).data_type().clone())
+                .collect(),
+            key_columns,
+            paths: Vec::new(),
+            path_ids: HashMap::new(),
+            rows: HashMap::new(),
+        })
+    }
+
+    /// The encoded keys of every row of `batch` (in the table's schema).
+    pub fn keys(&self, name: &str, batch: &RecordBatch) -> Result<Vec<Box<[u8]>>, SinkError> {
+        let columns: Vec<ArrayRef> = self
+            .key_columns
+            .iter()
+            .map(|&i| Arc::clone(batch.column(i)))
+            .collect();
+        self.encode(name, &columns)
+    }
+
+    fn encode(&self, name: &str, columns: &[ArrayRef]) -> Result<Vec<Box<[u8]>>, SinkError> {
+        let rows = self
+            .converter
+            .convert_columns(columns)
+            .map_err(|e| SinkError::Batch {
+                table: name.to_owned(),
+                reason: format!("cannot encode primary keys: {e}"),
+            })?;
+        Ok(rows.iter().map(|r| Box::from(r.as_ref())).collect())
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<RowLoc> {
+        self.rows.get(key).copied()
+    }
+
+    /// The data file of `loc`.
+    pub fn path(&self, loc: RowLoc) -> Arc<str> {
+        Arc::clone(&self.paths[loc.file as usize])
+    }
+
+    /// Every live row's location.
+    pub fn all_rows(&self) -> impl Iterator<Item = RowLoc> + '_ {
+        self.rows.values().copied()
+    }
+
+    /// Every live row, as (data file, position).
+    pub fn all_locations(&self) -> impl Iterator<Item = (Arc<str>, i64)> + '_ {
+        self.rows.values().map(|&loc| (self.path(loc), loc.pos))
+    }
+
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.paths.clear();
+        self.path_ids.clear();
+    }
+
+    pub fn remove(&mut self, key: &[u8]) {
+        self.rows.remove(key);
+    }
+
+    /// Records that `key`'s live row is now at `pos` of `path`.
+    pub fn insert(&mut self, key: Box<[u8]>, path: &Arc<str>, pos: i64) {
+        let file = match self.path_ids.get(path) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.paths.len()).unwrap_or(u32::MAX);
+                self.paths.push(Arc::clone(path));
+                self.path_ids.insert(Arc::clone(path), id);
+                id
+            }
+        };
+        self.rows.insert(key, RowLoc { file, pos });
+    }
+
+    /// Rebuilds the index from the live files of `table`'s current snapshot. With
+    /// `current_flag` (history tables), only rows whose boolean column of that name is true
+    /// are live versions of their key.
+    pub async fn rebuild(
+        &mut self,
+        table: &Table,
+        name: &str,
+        current_flag: Option<&str>,
+    ) -> Result<(), SinkError> {
+        let err = |e| SinkError::catalog(format!("rebuilding the key index of {name}"), e);
+        self.clear();
+        let md = table.metadata();
+        let Some(snapshot) = md.current_snapshot() else {
+            return Ok(());
+        };
+        let list = table
+            .manifest_list_reader(snapshot)
+            .load()
+            .await
+            .map_err(err)?;
+        let mut data: Vec<(i64, DataFile)> = Vec::new();
+        let mut deletes: Vec<DataFile> = Vec::new();
+        for manifest in list.entries() {
+            let manifest = manifest.load_manifest(table.file_io()).await.map_err(err)?;
+            for entry in manifest.entries() {
+                if !entry.is_alive() {
+                    continue;
+                }
+                let file = entry.data_file().clone();
+                match file.content_type() {
+                    DataContentType::Data => {
+                        data.push((entry.sequence_number().unwrap_or(0), file))
+                    }
+                    DataContentType::PositionDeletes => deletes.push(file),
+                    DataContentType::EqualityDeletes => {
+                        return Err(SinkError::Batch {
+                            table: name.to_owned(),
+                            reason: format!(
+                                "the table has an equality-delete file ({}); the sink writes and \
+                                 reads only position deletes",
+                                file.file_path()
+                            ),
+                        })
+                    }
+                }
+            }
+        }
+        let mut deleted: HashMap<String, HashSet<i64>> = HashMap::new();
+        for file in &deletes {
+            let batch = read_columns(table, name, file.file_path(), &["file_path", "pos"]).await?;
+            for batch in batch {
+                let paths = downcast::<StringArray>(name, batch.column(0))?;
+                let positions = downcast::<Int64Array>(name, batch.column(1))?;
+                for i in 0..batch.num_rows() {
+                    deleted
+                        .entry(paths.value(i).to_owned())
+                        .or_default()
+                        .insert(positions.value(i));
+                }
+            }
+        }
+        // Older files first: a newer live row of a key wins.
+        data.sort_by_key(|(sequence, _)| *sequence);
+        let key_names = self.key_names.clone();
+        let mut names: Vec<&str> = key_names.iter().map(String::as_str).collect();
+        names.extend(current_flag);
+        for (_, file) in data {
+            let path: Arc<str> = Arc::from(file.file_path());
+            let gone = deleted.get(file.file_path());
+            let mut pos = 0i64;
+            for batch in read_columns(table, name, &path, &names).await? {
+                let flags = match current_flag {
+                    Some(_) => {
+                        Some(downcast::<BooleanArray>(name, batch.column(key_names.len()))?.clone())
+                    }
+                    None => None,
+                };
+                let columns = batch.columns()[..key_names.len()]
+                    .iter()
+                    .zip(&self.key_types)
+                    .map(|(c, ty)| arrow_cast::cast(c, ty))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| SinkError::Batch {
+                        table: name.to_owned(),
+                        reason: format!("key columns of {path}: {e}"),
+                    })?;
+                let keys = self.encode(name, &columns)?;
+                for (row, key) in keys.into_iter().enumerate() {
+                    let current = flags
+                        .as_ref()
+                        .is_none_or(|f| f.is_valid(row) && f.value(row));
+                    if current && !gone.is_some_and(|g| g.contains(&pos)) {
+                        self.insert(key, &path, pos);
+                    }
+                    pos += 1;
+                }
+            }
+        }
+        tracing::info!(
+            table = name,
+            rows = self.rows.len(),
+            files = self.paths.len(),
+            "key index rebuilt"
+        );
+        Ok(())
+    }
+}
+
+/// Reads the named columns of a Parquet file, in file order.
+pub(crate) async fn read_columns(
+    table: &Table,
+    name: &str,
+    path: &str,
+    columns: &[&str],
+) -> Result<Vec<RecordBatch>, SinkError> {
+    let bytes: Bytes = table
+        .file_io()
+        .new_input(path)
+        .map_err(|e| SinkError::catalog(format!("{name}: cannot open {path}"), e))?
+        .read()
+        .await
+        .map_err(|e| SinkError::catalog(format!("{name}: cannot read {path}"), e))?;
+    let parquet_err = |e: parquet::errors::ParquetError| SinkError::Batch {
+        table: name.to_owned(),
+        reason: format!("reading {path}: {e}"),
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet_err)?;
+    let schema = builder.parquet_schema();
+    let mut leaves = Vec::with_capacity(columns.len());
+    for column in columns {
+        let leaf = (0..schema.num_columns())
+            .find(|&i| schema.column(i).name() == *column)
+            .ok_or_else(|| SinkError::Batch {
+                table: name.to_owned(),
+                reason: format!("{path} has no column {column}"),
+            })?;
+        leaves.push(leaf);
+    }
+    let mask = ProjectionMask::leaves(schema, leaves);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(8192)
+        .build()
+        .map_err(parquet_err)?;
+    let mut batches = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| SinkError::Batch {
+            table: name.to_owned(),
+            reason: format!("reading {path}: {e}"),
+        })?;
+        // The projection keeps file order; restore the requested order.
+        let order: Vec<usize> = columns
+            .iter()
+            .map(|c| batch.schema().index_of(c).unwrap_or(0))
+            .collect();
+        batches.push(batch.project(&order).map_err(|e| SinkError::Batch {
+            table: name.to_owned(),
+            reason: format!("reading {path}: {e}"),
+        })?);
+    }
+    Ok(batches)
+}
+
+fn downcast<'a, T: 'static>(name: &str, array: &'a ArrayRef) -> Result<&'a T, SinkError> {
+    array
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| SinkError::Batch {
+            table: name.to_owned(),
+            reason: format!("unexpected column type {}", array.data_type()),
+        })
+}
