@@ -14,6 +14,8 @@
 //! - `kafka`: the consumer, its subscription and pending offsets.
 //! - `pipeline`: the consume → buffer → commit loop.
 //! - `metrics`: Prometheus metrics (`cdc_sink_*`).
+//! - [`verify`]: `cdc-sink verify`, comparing source PostgreSQL tables with Iceberg tables
+//!   (row counts and order-independent checksums).
 //!
 //! Delivery is at least once: Kafka offsets are committed only after the rows of those
 //! records are committed to Iceberg. Every snapshot records the Kafka offsets it covers in its
@@ -31,6 +33,7 @@ mod kafka;
 mod metrics;
 mod pipeline;
 mod schema;
+pub mod verify;
 pub mod writer;
 
 pub use changelog::RecordOrigin;
