@@ -49,10 +49,15 @@ pub(crate) enum Kind {
     Int,
     Float,
     Double,
-    /// Iceberg decimal at `scale`: compared as the normalised number.
+    /// Iceberg decimal at `scale`: compared as the normalised number (read as numeric from
+    /// `money`).
     Decimal {
         scale: i8,
+        money: bool,
     },
+    /// Iceberg string holding a variable-scale numeric: compared as the normalised number
+    /// (Debezium may drop trailing fractional zeros).
+    NumericText,
     /// Iceberg string holding PostgreSQL's text output (numeric text for `money`).
     Text {
         money: bool,
@@ -92,10 +97,13 @@ impl Kind {
             }
             (PrimitiveType::Float, "float4") => Some(Kind::Float),
             (PrimitiveType::Double, "float8" | "numeric") => Some(Kind::Double),
-            (PrimitiveType::Decimal { scale, .. }, "numeric") => i8::try_from(*scale)
-                .ok()
-                .map(|scale| Kind::Decimal { scale }),
-            (PrimitiveType::String, "numeric") => Some(Kind::Text { money: false }),
+            (PrimitiveType::Decimal { scale, .. }, "numeric" | "money") => {
+                i8::try_from(*scale).ok().map(|scale| Kind::Decimal {
+                    scale,
+                    money: name == "money",
+                })
+            }
+            (PrimitiveType::String, "numeric") => Some(Kind::NumericText),
             (PrimitiveType::String, "money") => Some(Kind::Text { money: true }),
             (PrimitiveType::String, "time") => Some(Kind::Clock { utc: false }),
             (PrimitiveType::String, "timetz") => Some(Kind::Clock { utc: true }),
@@ -124,13 +132,15 @@ impl Kind {
     pub(crate) fn select_expr(self, col: &str) -> String {
         let epoch_micros = |c: &str| format!("(extract(epoch from {c}) * 1000000)::int8");
         match self {
-            Kind::Text { money: true } => format!("{col}::numeric"),
+            Kind::Text { money: true } | Kind::Decimal { money: true, .. } => {
+                format!("{col}::numeric")
+            }
             Kind::Clock { .. } => epoch_micros(col),
             Kind::Interval => format!(
-                "concat_ws(' ', (extract(year from {col}) * 12 + extract(month from {col}))::int8, \
-                 extract(day from {col})::int8, \
-                 ((extract(hour from {col}) * 3600 + extract(minute from {col}) * 60) * 1000000 \
-                  + extract(microseconds from {col}))::int8)"
+                "(extract(year from {col}) * 12 + extract(month from {col}))::int8::text \
+                 || ' ' || extract(day from {col})::int8::text || ' ' \
+                 || ((extract(hour from {col}) * 3600 + extract(minute from {col}) * 60) * 1000000 \
+                  + extract(microseconds from {col}))::int8::text"
             ),
             Kind::Date => format!(
                 "CASE WHEN isfinite({col}) THEN ({col} - DATE '1970-01-01')::text \
@@ -157,7 +167,7 @@ impl Kind {
             Kind::Int => Canon::Int(int(text)?),
             Kind::Float => float_bits(text.parse::<f32>().map_err(|_| bad())?),
             Kind::Double => double_bits(text.parse::<f64>().map_err(|_| bad())?),
-            Kind::Decimal { .. } => match normalise_decimal(text) {
+            Kind::Decimal { .. } | Kind::NumericText => match normalise_decimal(text) {
                 Some(n) => Canon::Text(n),
                 // NaN / ±Infinity have no Iceberg decimal: never equal to a stored value.
                 None => Canon::Special(text.to_owned()),

@@ -19,7 +19,10 @@ fn decimals_normalise_on_both_sides() {
     assert_eq!(decimal_text(5, 3), "0.005");
     assert_eq!(decimal_text(1200, 2), "12");
     assert_eq!(decimal_text(0, 2), "0");
-    let kind = Kind::Decimal { scale: 2 };
+    let kind = Kind::Decimal {
+        scale: 2,
+        money: false,
+    };
     assert_eq!(
         kind.parse_pg("12.30").unwrap(),
         Canon::Text(decimal_text(1230, 2))
@@ -137,6 +140,23 @@ fn kinds_follow_iceberg_and_source_types() {
         Kind::Clock { utc: true }
     );
     assert_eq!(k(PrimitiveType::Double, "numeric").unwrap(), Kind::Double);
+    assert_eq!(
+        k(PrimitiveType::String, "numeric").unwrap(),
+        Kind::NumericText
+    );
+    assert_eq!(
+        Kind::NumericText.parse_pg("2.50").unwrap(),
+        Kind::NumericText.parse_pg("2.5").unwrap()
+    );
+    let money = k(
+        PrimitiveType::Decimal {
+            precision: 38,
+            scale: 2,
+        },
+        "money",
+    )
+    .unwrap();
+    assert_eq!(money.select_expr("\"m\""), "\"m\"::numeric");
     let err = k(PrimitiveType::String, "hstore").unwrap_err();
     assert!(
         err.contains("hstore") && err.contains("cannot be verified"),

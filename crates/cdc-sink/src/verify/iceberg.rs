@@ -10,8 +10,8 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 
 use super::canonical::{
-    date_canon, decimal_text, double_bits, float_bits, parse_interval_text, timestamp_canon, Canon,
-    Kind,
+    date_canon, decimal_text, double_bits, float_bits, normalise_decimal, parse_interval_text,
+    timestamp_canon, Canon, Kind,
 };
 
 /// Canonical values of column `array` (all rows of one batch) of kind `kind`.
@@ -70,10 +70,16 @@ pub(crate) fn column_values(kind: Kind, array: &dyn Array) -> Result<Vec<Canon>,
             array.as_primitive::<TimestampMicrosecondType>(),
             |v| ok(timestamp_canon(v, true))
         ),
-        (Kind::Text { .. } | Kind::Clock { .. } | Kind::Interval, DataType::Utf8) => {
+        (
+            Kind::Text { .. } | Kind::NumericText | Kind::Clock { .. } | Kind::Interval,
+            DataType::Utf8,
+        ) => {
             each!(array.as_string::<i32>(), |v| text(kind, v))
         }
-        (Kind::Text { .. } | Kind::Clock { .. } | Kind::Interval, DataType::LargeUtf8) => {
+        (
+            Kind::Text { .. } | Kind::NumericText | Kind::Clock { .. } | Kind::Interval,
+            DataType::LargeUtf8,
+        ) => {
             each!(array.as_string::<i64>(), |v| text(kind, v))
         }
         (Kind::Binary, DataType::LargeBinary) => {
@@ -97,6 +103,12 @@ pub(crate) fn column_values(kind: Kind, array: &dyn Array) -> Result<Vec<Canon>,
 }
 
 fn text(kind: Kind, v: &str) -> Result<Canon, String> {
+    if kind == Kind::NumericText {
+        return Ok(match normalise_decimal(v) {
+            Some(n) => Canon::Text(n),
+            None => Canon::Special(v.to_owned()),
+        });
+    }
     if kind == Kind::Interval {
         let (months, days, micros) = parse_interval_text(v)
             .ok_or_else(|| format!("stored interval {v:?} is not the sink's interval text"))?;
