@@ -3,7 +3,8 @@
 
 Reads the changelog tables through pyiceberg (SqlCatalog on the sink's SQLite catalog file),
 folds them to the latest row per primary key (ordered by Kafka partition/offset; a latest `d`
-means the row is gone) and compares every column with the source PostgreSQL table.
+means the row is gone) and compares every column with the source PostgreSQL table; reads the
+mirror table (when the sink writes one) and requires exactly the source rows, one per key.
 
   iceberg_check.py compare --pg DSN --data-dir DIR --tables public.customers,public.orders
       prints one JSON line per table {"table","ok","rows","iceberg_rows","changelog_rows",
@@ -90,6 +91,21 @@ def latest_state(arrow_table, key):
     return {k: r for k, (_, r) in latest.items() if r["_cdc_op"] != "d"}
 
 
+def diff(out, where, names, json_cols, by_key, state):
+    for k in sorted(set(by_key) | set(state), key=repr):
+        s, i = by_key.get(k), state.get(k)
+        if s is None or i is None:
+            out.append({"in": where, "key": repr(k), "missing_in": "iceberg" if i is None else "postgres"})
+            continue
+        for c in names:
+            a, b = norm(s[c], c in json_cols), norm(i.get(c), c in json_cols)
+            if isinstance(a, decimal.Decimal) and isinstance(b, str):
+                # numeric without a declared scale is stored as its decimal text.
+                b = norm(decimal.Decimal(b))
+            if a != b:
+                out.append({"in": where, "key": repr(k), "column": c, "postgres": repr(a), "iceberg": repr(b)})
+
+
 def compare(args):
     cat = catalog(args.data_dir, args.catalog)
     all_ok = True
@@ -107,20 +123,19 @@ def compare(args):
         result["changelog_rows"] = arrow.num_rows
         result["iceberg_rows"] = len(state)
         by_key = {tuple(r[c] for c in key): r for r in source}
-        for k in sorted(set(by_key) | set(state), key=repr):
-            s, i = by_key.get(k), state.get(k)
-            if s is None or i is None:
-                result["mismatches"].append({"key": repr(k), "missing_in": "iceberg" if i is None else "postgres"})
-                continue
-            for c in names:
-                a, b = norm(s[c], c in json_cols), norm(i.get(c), c in json_cols)
-                if isinstance(a, decimal.Decimal) and isinstance(b, str):
-                    # numeric without a declared scale is stored as its decimal text.
-                    b = norm(decimal.Decimal(b))
-                if a != b:
-                    result["mismatches"].append({"key": repr(k), "column": c, "postgres": repr(a), "iceberg": repr(b)})
+        diff(result["mismatches"], "changelog", names, json_cols, by_key, state)
+        ok = len(state) == len(source)
+        # The mirror table (current state, position deletes applied by the reader), if the
+        # sink writes one for this table.
+        mirror_name = changelog_name(args.namespace, table)[: -len("_changelog")]
+        if cat.table_exists(mirror_name):
+            mirror = cat.load_table(mirror_name).scan().to_arrow().to_pylist()
+            mirror_state = {tuple(r[c] for c in key): r for r in mirror}
+            result["mirror_rows"] = len(mirror)
+            diff(result["mismatches"], "mirror", names, json_cols, by_key, mirror_state)
+            ok &= len(mirror) == len(mirror_state) == len(source)
         del result["mismatches"][20:]
-        result["ok"] = not result["mismatches"] and len(state) == len(source)
+        result["ok"] = not result["mismatches"] and ok
         all_ok &= result["ok"]
         print(json.dumps(result), flush=True)
     return 0 if all_ok else 1

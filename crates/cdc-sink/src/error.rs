@@ -127,6 +127,23 @@ pub enum SinkError {
         found: String,
     },
 
+    #[error("verify: table {table}: {reason}")]
+    Verify { table: String, reason: String },
+
+    #[error("verify: table {table}, column {column}: {reason}")]
+    VerifyColumn {
+        table: String,
+        column: String,
+        reason: String,
+    },
+
+    #[error("verify: source PostgreSQL: {context}")]
+    Postgres {
+        context: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
     #[error(
         "committing Kafka offsets failed {attempts} times in a row (the rows are in Iceberg; \
          a restart re-reads them from the last committed offsets)"

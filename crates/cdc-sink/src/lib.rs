@@ -19,6 +19,8 @@
 //! - `kafka`: the consumer, its subscription and pending offsets.
 //! - `pipeline`: the consume → buffer → commit loop.
 //! - `metrics`: Prometheus metrics (`cdc_sink_*`).
+//! - [`verify`]: `cdc-sink verify`, comparing source PostgreSQL tables with Iceberg tables
+//!   (row counts and order-independent checksums).
 //!
 //! Delivery is exactly once per Iceberg table: every snapshot records the Kafka offsets the
 //! table holds in its summary (`cdc.kafka-offsets`); consumption resumes from the offsets in
@@ -40,6 +42,7 @@ mod metrics;
 mod pipeline;
 mod schema;
 mod target;
+pub mod verify;
 pub mod writer;
 
 pub use changelog::RecordOrigin;

@@ -1,10 +1,8 @@
 //! The consume → buffer → commit loop.
 //!
-//! Resume: the first record of each partition is checked against the offsets the Iceberg
-//! tables hold; if the consumer group points past them (offsets committed by someone else,
-//! or a restored warehouse) the partition is rewound, so the tables — not the group — decide
-//! where consumption resumes. Records the tables already hold are skipped per table.
-//! Group offsets are committed only after the Iceberg commits.
+//! Resume: group offsets are committed only after the Iceberg commits, so a restart replays
+//! from at most the tables' offsets; records a table already holds (its snapshot summary's
+//! `cdc.kafka-offsets`) are skipped there, so nothing is applied twice.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,10 +10,8 @@ use std::time::Duration;
 
 use cdc_model::debezium::{decode_record, Decoded};
 use cdc_ops::Shutdown;
-use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::Offset;
 use tokio::time::Instant;
 
 use crate::changelog::RecordOrigin;
@@ -55,8 +51,6 @@ pub(crate) struct Pipeline {
     /// Next offsets the Iceberg tables hold, per partition (checked once per partition).
     resume: KafkaOffsets,
     checked: HashSet<(Arc<str>, i32)>,
-    /// Partitions rewound to `resume`: records past it are dropped until it arrives.
-    rewinding: HashSet<(Arc<str>, i32)>,
     /// When the first record since the last commit was consumed.
     first_pending: Option<Instant>,
     offset_commit_failures: u32,
@@ -78,7 +72,6 @@ impl Pipeline {
             pending: PendingOffsets::default(),
             resume,
             checked: HashSet::new(),
-            rewinding: HashSet::new(),
             first_pending: None,
             offset_commit_failures: 0,
         }
@@ -125,9 +118,7 @@ impl Pipeline {
             partition: message.partition(),
             offset: message.offset(),
         };
-        if !self.in_order(&origin)? {
-            return Ok(());
-        }
+        self.check_resume(&origin);
         let decoded = decode_record(message.key(), message.payload()).map_err(|source| {
             SinkError::Decode {
                 origin: origin.clone(),
@@ -163,46 +154,31 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Whether to process the record: on the first record of a partition, rewinds the
-    /// partition if the consumer group is past the offsets the tables hold.
-    fn in_order(&mut self, origin: &RecordOrigin) -> Result<bool, SinkError> {
-        let key = (Arc::clone(&origin.topic), origin.partition);
+    /// Checks the first record of each partition against the offsets the Iceberg tables
+    /// hold. The group's offsets are committed only after the Iceberg commits, so they never
+    /// pass the tables' — unless someone else moved them (or the warehouse was restored from
+    /// an older copy); that is reported loudly, as records in between are not in the tables.
+    fn check_resume(&mut self, origin: &RecordOrigin) {
+        if !self
+            .checked
+            .insert((Arc::clone(&origin.topic), origin.partition))
+        {
+            return;
+        }
         let resume = self
             .resume
             .get(&origin.topic)
             .and_then(|p| p.get(&origin.partition))
             .copied();
-        if self.rewinding.contains(&key) {
-            if resume.is_some_and(|r| origin.offset > r) {
-                return Ok(false);
-            }
-            self.rewinding.remove(&key);
-            return Ok(true);
-        }
-        if !self.checked.insert(key.clone()) {
-            return Ok(true);
-        }
-        match resume {
-            Some(resume) if origin.offset > resume => {
-                tracing::warn!(
-                    topic = %origin.topic,
-                    partition = origin.partition,
-                    group_offset = origin.offset,
-                    table_offset = resume,
-                    "the consumer group is past the offsets the Iceberg tables hold; rewinding"
-                );
-                self.consumer
-                    .seek(
-                        &origin.topic,
-                        origin.partition,
-                        Offset::Offset(resume),
-                        Duration::from_secs(10),
-                    )
-                    .map_err(|e| SinkError::kafka(format!("rewinding {origin}"), e))?;
-                self.rewinding.insert(key);
-                Ok(false)
-            }
-            _ => Ok(true),
+        if let Some(resume) = resume.filter(|&r| origin.offset > r) {
+            tracing::error!(
+                topic = %origin.topic,
+                partition = origin.partition,
+                group_offset = origin.offset,
+                table_offset = resume,
+                "the consumer group is past the offsets the Iceberg tables hold: records in \
+                 between are missing from Iceberg; reset the group's offset to the table offset"
+            );
         }
     }
 

@@ -30,6 +30,7 @@ pub use encode::{EncodeError, TableCodec};
 pub use options::{
     BinaryMode, DecimalMode, HstoreMode, IntervalMode, TimePrecisionMode, ValueOptions,
 };
+pub use render::micro_duration;
 
 /// `source.version` written by default: the Debezium release whose output format we emit.
 pub const DEBEZIUM_VERSION: &str = "3.6.3.Final";

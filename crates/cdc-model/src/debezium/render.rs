@@ -309,7 +309,7 @@ fn interval_fields(months: i32, days: i32, micros: i64) -> (i32, i32, i32, i64, 
 
 /// Debezium's `MicroDuration.durationMicros` (double arithmetic, months of 365.25/12 days,
 /// truncated toward zero).
-pub(crate) fn micro_duration(months: i32, days: i32, micros: i64) -> i64 {
+pub fn micro_duration(months: i32, days: i32, micros: i64) -> i64 {
     let (years, months, days, hours, minutes, seconds) = interval_fields(months, days, micros);
     let number_of_days = f64::from(years * 12 + months) * DAYS_PER_MONTH_AVG + f64::from(days);
     let number_of_seconds =
