@@ -151,17 +151,11 @@ impl ChangelogCatalog {
             let table = self.catalog.load_table(&ident).await.map_err(|e| {
                 SinkError::catalog(format!("cannot load table {}", display_ident(&ident)), e)
             })?;
-            let Some(text) = crate::commit::latest_summary_property(
-                table.metadata(),
-                crate::writer::SNAPSHOT_PROP_KAFKA_OFFSETS,
-            ) else {
+            let Some(offsets) =
+                crate::target::held_offsets(table.metadata(), &display_ident(&ident))?
+            else {
                 continue;
             };
-            let offsets: crate::writer::KafkaOffsets =
-                serde_json::from_str(text).map_err(|e| SinkError::Batch {
-                    table: display_ident(&ident),
-                    reason: format!("invalid cdc.kafka-offsets summary: {e}"),
-                })?;
             for (topic, partitions) in offsets {
                 let entry = resume.entry(topic).or_default();
                 for (partition, next) in partitions {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use cdc_model::{ColumnType, Op, TableSchema, Value};
+use iceberg::spec::TableMetadata;
 use iceberg::TableIdent;
 
 use crate::batch::{build_batch, field_sources, FieldSource};
@@ -29,6 +30,23 @@ pub const SNAPSHOT_PROP_SINK_VERSION: &str = "cdc.sink-version";
 
 /// Next Kafka offset per topic and partition.
 pub type KafkaOffsets = BTreeMap<Arc<str>, BTreeMap<i32, i64>>;
+
+/// The Kafka offsets `md`'s table holds (its newest `cdc.kafka-offsets` summary), if any.
+pub(crate) fn held_offsets(
+    md: &TableMetadata,
+    name: &str,
+) -> Result<Option<KafkaOffsets>, SinkError> {
+    latest_summary_property(md, SNAPSHOT_PROP_KAFKA_OFFSETS)
+        .map(|text| {
+            serde_json::from_str(text).map_err(|e| SinkError::Batch {
+                table: name.to_owned(),
+                reason: format!(
+                    "the snapshot summary's {SNAPSHOT_PROP_KAFKA_OFFSETS} is not valid: {e}"
+                ),
+            })
+        })
+        .transpose()
+}
 
 pub(crate) struct Target {
     mode: TableMode,
@@ -79,16 +97,7 @@ impl Target {
                 }
             })?;
         let arrow_schema = Arc::new(arrow_schema);
-        let committed: KafkaOffsets = match latest_summary_property(md, SNAPSHOT_PROP_KAFKA_OFFSETS)
-        {
-            Some(text) => serde_json::from_str(text).map_err(|e| SinkError::Batch {
-                table: name.clone(),
-                reason: format!(
-                    "the snapshot summary's {SNAPSHOT_PROP_KAFKA_OFFSETS} is not valid: {e}"
-                ),
-            })?,
-            None => KafkaOffsets::new(),
-        };
+        let committed = held_offsets(md, &name)?.unwrap_or_default();
         let key_names: Vec<&str> = schema
             .key
             .iter()
