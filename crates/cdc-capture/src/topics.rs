@@ -58,9 +58,13 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> Result
         .create_topics(&new, &options)
         .await
         .map_err(|e| CaptureError::kafka("creating topics", e))?;
+    let mut created = Vec::new();
     for result in results {
         match result {
-            Ok(topic) => tracing::info!(%topic, "topic created"),
+            Ok(topic) => {
+                tracing::info!(%topic, "topic created");
+                created.push(topic);
+            }
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
                 return Err(CaptureError::Config(format!(
@@ -70,5 +74,45 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> Result
             }
         }
     }
+    for topic in created {
+        wait_until_led(&admin, &topic).await?;
+    }
     Ok(())
+}
+
+/// How long a created topic may take to show up with a leader for every partition.
+const TOPIC_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Waits until the cluster's metadata shows `topic` with a leader for every partition, so
+/// records sent right away (possibly inside a transaction) do not wait on a topic the
+/// producer does not know yet.
+async fn wait_until_led(
+    admin: &AdminClient<DefaultClientContext>,
+    topic: &str,
+) -> Result<(), CaptureError> {
+    let deadline = std::time::Instant::now() + TOPIC_READY_TIMEOUT;
+    loop {
+        let ready = admin
+            .inner()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .map(|md| {
+                md.topics().iter().any(|t| {
+                    t.name() == topic
+                        && t.error().is_none()
+                        && !t.partitions().is_empty()
+                        && t.partitions().iter().all(|p| p.leader() >= 0)
+                })
+            })
+            .unwrap_or(false);
+        if ready {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(CaptureError::Config(format!(
+                "topic {topic} was created but has no leader for every partition after {}s",
+                TOPIC_READY_TIMEOUT.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
