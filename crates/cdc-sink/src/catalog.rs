@@ -17,7 +17,6 @@ use iceberg_catalog_sql::{
 };
 
 use crate::config::IcebergConfig;
-use crate::schema::check_compatible;
 use crate::SinkError;
 
 /// Table property naming what the table holds (`changelog`, `mirror`, `history`).
@@ -172,8 +171,8 @@ impl ChangelogCatalog {
         TableIdent::new(self.namespace.clone(), name.to_owned())
     }
 
-    /// Loads table `ident` and checks it has exactly the columns of `schema`, or creates it
-    /// (format v2, unpartitioned).
+    /// Loads table `ident` (its schema evolves with the source: see `evolution`), or creates it
+    /// with `schema` (format v2, unpartitioned).
     pub async fn ensure_table(
         &self,
         ident: &TableIdent,
@@ -216,7 +215,6 @@ impl ChangelogCatalog {
             .load_table(ident)
             .await
             .map_err(|e| SinkError::catalog(format!("cannot load table {table_name}"), e))?;
-        check_compatible(&table_name, schema, table.metadata().current_schema())?;
         tracing::info!(table = %table_name, kind, "loaded table");
         Ok(table)
     }

@@ -8,7 +8,8 @@
 //! - [`config`]: the TOML configuration ([`SinkConfig`]) and its validation.
 //! - `error`: [`SinkError`], with table / topic / partition / offset context.
 //! - [`changelog`]: what a changelog row is, the `_cdc_*` metadata columns, table naming.
-//! - `schema`: source column types → Iceberg types, changelog schema, compatibility check.
+//! - `schema`: source column types → Iceberg types and each mode's table schema.
+//! - `evolution`: how an existing table follows its source's schema (add, widen, keep).
 //! - `batch`: buffered rows → Arrow `RecordBatch` in the table's exact Arrow schema.
 //! - `catalog`: the SQL catalog on SQLite; creating and loading changelog tables.
 //! - [`writer`]: [`LakeWriter`], routing events to the Iceberg tables of their source table
@@ -36,6 +37,7 @@ pub mod changelog;
 mod commit;
 pub mod config;
 mod error;
+mod evolution;
 mod kafka;
 mod keyed;
 mod metrics;

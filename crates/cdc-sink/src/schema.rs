@@ -1,5 +1,4 @@
-//! Source column types → Iceberg types, the changelog table schema, and the check that an
-//! existing table still matches its source table.
+//! Source column types → Iceberg types, and the schema of each mode's Iceberg table.
 
 use cdc_model::{Column, ColumnType, TableSchema};
 use iceberg::spec::{NestedField, PrimitiveType, Schema, Type};
@@ -174,60 +173,6 @@ fn next_id(fields: &[iceberg::spec::NestedFieldRef]) -> i32 {
     i32::try_from(fields.len()).map_or(i32::MAX, |n| n.saturating_add(1))
 }
 
-/// Checks that the existing table `actual` has exactly the columns and types of `expected`
-/// (names, types and required-ness; order may differ).
-pub fn check_compatible(table: &str, expected: &Schema, actual: &Schema) -> Result<(), SinkError> {
-    let mismatch = |column: &str, reason: String| SinkError::SchemaMismatch {
-        table: table.to_owned(),
-        column: column.to_owned(),
-        reason,
-    };
-    for field in expected.as_struct().fields() {
-        let Some(existing) = actual.field_by_name(&field.name) else {
-            return Err(mismatch(
-                &field.name,
-                "the source has this column but the Iceberg table does not".into(),
-            ));
-        };
-        if existing.field_type != field.field_type {
-            return Err(mismatch(
-                &field.name,
-                format!(
-                    "the Iceberg table has type {} but the source column maps to {}",
-                    existing.field_type, field.field_type
-                ),
-            ));
-        }
-        if existing.required != field.required {
-            return Err(mismatch(
-                &field.name,
-                format!(
-                    "the Iceberg column is {} but the sink writes it as {}",
-                    required_word(existing.required),
-                    required_word(field.required)
-                ),
-            ));
-        }
-    }
-    for field in actual.as_struct().fields() {
-        if expected.field_by_name(&field.name).is_none() {
-            return Err(mismatch(
-                &field.name,
-                "the Iceberg table has this column but the source table does not".into(),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn required_word(required: bool) -> &'static str {
-    if required {
-        "required"
-    } else {
-        "optional"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use cdc_model::TableId;
@@ -336,34 +281,5 @@ mod tests {
         let id = schema.field_by_name("id").unwrap();
         assert!(!id.required, "source columns are optional");
         assert!(schema.field_by_name("_cdc_op").unwrap().required);
-    }
-
-    #[test]
-    fn compatibility_names_the_column() {
-        let old = table(vec![Column::new("id", ColumnType::Int64, false)]);
-        let new = table(vec![
-            Column::new("id", ColumnType::Int64, false),
-            Column::new("email", ColumnType::String, true),
-        ]);
-        let (old, new) = (
-            changelog_schema(&old).unwrap(),
-            changelog_schema(&new).unwrap(),
-        );
-        assert!(check_compatible("cdc.t", &old, &old).is_ok());
-        let err = check_compatible("cdc.t", &new, &old)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("cdc.t") && err.contains("email"), "{err}");
-        let err = check_compatible("cdc.t", &old, &new)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("email"), "{err}");
-        let retyped = table(vec![Column::new("id", ColumnType::String, false)]);
-        let err = check_compatible("cdc.t", &changelog_schema(&retyped).unwrap(), &old)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("id") && err.contains("long"), "{err}");
-        let reserved = table(vec![Column::new("_cdc_op", ColumnType::String, true)]);
-        assert!(changelog_schema(&reserved).is_err());
     }
 }

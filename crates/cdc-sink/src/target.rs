@@ -15,10 +15,11 @@ use crate::changelog::{ChangelogRow, RecordOrigin};
 use crate::commit::pointer::CatalogPointer;
 use crate::commit::{latest_summary_property, Change, OwnedTable};
 use crate::config::TableMode;
+use crate::evolution::evolve;
 use crate::keyed::history::{plan_history, COL_IS_CURRENT};
 use crate::keyed::index::KeyIndex;
 use crate::keyed::{plan_mirror, toast};
-use crate::schema::{check_compatible, table_schema};
+use crate::schema::table_schema;
 use crate::writer::CommittedTable;
 use crate::SinkError;
 
@@ -55,8 +56,11 @@ pub(crate) struct Target {
     sources: Vec<FieldSource>,
     /// Source columns `(name, type)` of the last event checked against the table.
     seen_columns: Vec<(String, ColumnType)>,
-    /// For each source column in table order, its index in event rows; `None` = identity.
-    column_order: Option<Vec<usize>>,
+    /// For each source column of the table, in table order, its index in event rows (`None`:
+    /// dropped at the source, written as null); `None` overall = identity.
+    column_order: Option<Vec<Option<usize>>>,
+    /// The source table's primary-key column names.
+    key_names: Vec<String>,
     /// Key columns' indices in table-ordered rows (keyed modes).
     key_values: Vec<usize>,
     rows: Vec<ChangelogRow>,
@@ -88,67 +92,31 @@ impl Target {
         let table = catalog.ensure_table(&ident, &expected, kind).await?;
         let name = display_ident(&ident);
         let owned = OwnedTable::claim(&catalog.catalog, pointer, table, name.clone()).await?;
-        let md = owned.table.metadata();
-        let arrow_schema =
-            iceberg::arrow::schema_to_arrow_schema(md.current_schema()).map_err(|e| {
-                SinkError::Batch {
-                    table: name.clone(),
-                    reason: format!("cannot derive the Arrow schema: {e}"),
-                }
-            })?;
-        let arrow_schema = Arc::new(arrow_schema);
-        let committed = held_offsets(md, &name)?.unwrap_or_default();
-        let key_names: Vec<&str> = schema
+        let committed = held_offsets(owned.table.metadata(), &name)?.unwrap_or_default();
+        let key_names: Vec<String> = schema
             .key
             .iter()
-            .filter_map(|&i| schema.columns.get(i).map(|c| c.name.as_str()))
-            .collect();
-        let index = match mode {
-            TableMode::Changelog => None,
-            TableMode::Mirror | TableMode::History => {
-                let columns = key_names
-                    .iter()
-                    .map(|k| arrow_schema.index_of(k))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| SinkError::Batch {
-                        table: name.clone(),
-                        reason: format!("key column missing from the table: {e}"),
-                    })?;
-                let mut index = KeyIndex::new(&name, &arrow_schema, columns)?;
-                let flag = (mode == TableMode::History).then_some(COL_IS_CURRENT);
-                index.rebuild(&owned.table, &name, flag).await?;
-                Some(index)
-            }
-        };
-        let sources = field_sources(&arrow_schema);
-        let key_values = key_names
-            .iter()
-            .filter_map(|k| {
-                sources
-                    .iter()
-                    .zip(arrow_schema.fields())
-                    .find_map(|(s, f)| match s {
-                        FieldSource::Column(i) if f.name() == k => Some(*i),
-                        _ => None,
-                    })
-            })
+            .filter_map(|&i| schema.columns.get(i).map(|c| c.name.clone()))
             .collect();
         let mut target = Target {
             mode,
             owned,
-            sources,
-            arrow_schema,
+            sources: Vec::new(),
+            arrow_schema: Arc::new(arrow_schema::Schema::empty()),
             seen_columns: Vec::new(),
             column_order: None,
-            key_values,
+            key_names,
+            key_values: Vec::new(),
             rows: Vec::new(),
             pending: committed.clone(),
             committed,
-            index,
+            index: None,
             truncate_at: None,
             placeholder: placeholder.to_owned(),
         };
-        target.adopt_columns(schema)?;
+        target.relayout()?;
+        target.index = target.open_index(None).await?;
+        target.prepare(catalog, pointer, schema).await?;
         Ok(target)
     }
 
@@ -185,6 +153,10 @@ impl Target {
             let mut image: Vec<Option<Value>> = row.values.into_iter().map(Some).collect();
             let mut values = Vec::with_capacity(order.len());
             for &i in order {
+                let Some(i) = i else {
+                    values.push(Value::Null);
+                    continue;
+                };
                 values.push(image.get_mut(i).and_then(Option::take).ok_or_else(|| {
                     SinkError::Value {
                         table: self.owned.name.clone(),
@@ -325,8 +297,15 @@ impl Target {
         }))
     }
 
-    /// Accepts `schema`'s columns if they are those last seen, or still match the table.
-    pub fn check_columns(&mut self, schema: &TableSchema) -> Result<(), SinkError> {
+    /// Makes the table take rows of `schema`: if its columns differ from those last seen,
+    /// evolves the table (after committing what is buffered in the old layout) and maps the
+    /// source columns to the table's.
+    pub async fn prepare(
+        &mut self,
+        catalog: &ChangelogCatalog,
+        pointer: &CatalogPointer,
+        schema: &TableSchema,
+    ) -> Result<(), SinkError> {
         let same = self.seen_columns.len() == schema.columns.len()
             && self
                 .seen_columns
@@ -337,34 +316,117 @@ impl Target {
             return Ok(());
         }
         let expected = table_schema(self.mode, schema)?;
-        check_compatible(
+        let md = self.owned.table.metadata();
+        if let Some(evolution) = evolve(
             &self.owned.name,
             &expected,
-            self.owned.table.metadata().current_schema(),
-        )?;
+            md.current_schema(),
+            md.last_column_id(),
+        )? {
+            if !self.rows.is_empty() || self.truncate_at.is_some() {
+                self.commit(catalog, pointer).await?;
+            }
+            let old_keys: Vec<_> = self
+                .key_values
+                .iter()
+                .map(|&i| self.arrow_schema.field(i).data_type().clone())
+                .collect();
+            self.owned
+                .set_schema(&catalog.catalog, pointer, evolution.schema)
+                .await?;
+            tracing::info!(
+                table = %self.owned.name,
+                changes = %evolution.changes.join("; "),
+                "evolved the table schema"
+            );
+            self.relayout()?;
+            let new_keys: Vec<_> = self
+                .key_values
+                .iter()
+                .map(|&i| self.arrow_schema.field(i).data_type().clone())
+                .collect();
+            if self.index.is_some() && old_keys != new_keys {
+                // Key encodings depend on the key types: index the table again.
+                self.index = self.open_index(Some("key type widened")).await?;
+            }
+        }
         self.adopt_columns(schema)
     }
 
-    /// Records `schema`'s columns and how they map to the table's column order.
+    /// Derives the Arrow schema, field sources and key positions from the current schema.
+    fn relayout(&mut self) -> Result<(), SinkError> {
+        let md = self.owned.table.metadata();
+        let arrow_schema =
+            iceberg::arrow::schema_to_arrow_schema(md.current_schema()).map_err(|e| {
+                SinkError::Batch {
+                    table: self.owned.name.clone(),
+                    reason: format!("cannot derive the Arrow schema: {e}"),
+                }
+            })?;
+        self.arrow_schema = Arc::new(arrow_schema);
+        self.sources = field_sources(&self.arrow_schema);
+        self.key_values = self
+            .key_names
+            .iter()
+            .filter_map(|k| {
+                self.sources
+                    .iter()
+                    .zip(self.arrow_schema.fields())
+                    .find_map(|(s, f)| match s {
+                        FieldSource::Column(i) if f.name() == k => Some(*i),
+                        _ => None,
+                    })
+            })
+            .collect();
+        // Rows are now laid out by the new schema: map the source columns again.
+        self.seen_columns.clear();
+        Ok(())
+    }
+
+    /// Keyed modes: the primary-key index, built from the table.
+    async fn open_index(&self, why: Option<&str>) -> Result<Option<KeyIndex>, SinkError> {
+        if self.mode == TableMode::Changelog {
+            return Ok(None);
+        }
+        let name = &self.owned.name;
+        let columns = self
+            .key_names
+            .iter()
+            .map(|k| self.arrow_schema.index_of(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SinkError::Batch {
+                table: name.clone(),
+                reason: format!("key column missing from the table: {e}"),
+            })?;
+        if let Some(why) = why {
+            tracing::info!(table = %name, reason = why, "rebuilding the key index");
+        }
+        let mut index = KeyIndex::new(name, &self.arrow_schema, columns)?;
+        let flag = (self.mode == TableMode::History).then_some(COL_IS_CURRENT);
+        index.rebuild(&self.owned.table, name, flag).await?;
+        Ok(Some(index))
+    }
+
+    /// Records `schema`'s columns and how they map to the table's column order. Table
+    /// columns the source no longer has are written as null.
     fn adopt_columns(&mut self, schema: &TableSchema) -> Result<(), SinkError> {
         let mut order = Vec::new();
         for (field, source) in self.arrow_schema.fields().iter().zip(&self.sources) {
             if !matches!(source, FieldSource::Column(_)) {
                 continue;
             }
-            let index =
-                schema
-                    .column_index(field.name())
-                    .ok_or_else(|| SinkError::SchemaMismatch {
-                        table: self.owned.name.clone(),
-                        column: field.name().clone(),
-                        reason: "the Iceberg table has this column but the source table does not"
-                            .into(),
-                    })?;
+            let index = schema.column_index(field.name());
+            if index.is_none() {
+                tracing::info!(
+                    table = %self.owned.name,
+                    column = %field.name(),
+                    "the source table has no such column (dropped?): written as null"
+                );
+            }
             order.push(index);
         }
-        let identity =
-            order.len() == schema.columns.len() && order.iter().enumerate().all(|(i, &j)| i == j);
+        let identity = order.len() == schema.columns.len()
+            && order.iter().enumerate().all(|(i, &j)| j == Some(i));
         self.column_order = (!identity).then_some(order);
         self.seen_columns = schema
             .columns

@@ -129,8 +129,10 @@ impl LakeWriter {
             if target.holds(&origin) {
                 continue;
             }
-            target.check_columns(&schema)?;
             let buffered_before = target.buffered();
+            target
+                .prepare(&self.catalog, &self.pointer, &schema)
+                .await?;
             let applied = match &row {
                 Some(row) => {
                     target.push(row.clone(), &origin)?;

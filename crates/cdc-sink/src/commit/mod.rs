@@ -20,7 +20,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use iceberg::spec::{
-    DataFile, ManifestFile, ManifestListWriter, ManifestWriterBuilder, Operation, Snapshot,
+    DataFile, ManifestFile, ManifestListWriter, ManifestWriterBuilder, Operation, Schema, Snapshot,
     SnapshotSummaryCollector, Summary, TableMetadata, TableMetadataBuilder, MAIN_BRANCH,
 };
 use iceberg::table::Table;
@@ -95,6 +95,19 @@ impl OwnedTable {
         let snapshot = self.write_snapshot(change, &commit_id).await?;
         self.swap_metadata(catalog, pointer, &commit_id, move |b| {
             b.set_branch_snapshot(snapshot, MAIN_BRANCH)
+        })
+        .await
+    }
+
+    /// Makes `schema` the table's current schema (a metadata-only commit).
+    pub async fn set_schema(
+        &mut self,
+        catalog: &dyn Catalog,
+        pointer: &CatalogPointer,
+        schema: Schema,
+    ) -> Result<(), SinkError> {
+        self.swap_metadata(catalog, pointer, "schema", move |b| {
+            b.add_current_schema(schema)
         })
         .await
     }

@@ -23,7 +23,8 @@ use cdc_model::Op;
 use iceberg::table::Table;
 use md5::{Digest, Md5};
 
-use super::index::{read_columns, KeyIndex, RowLoc};
+use super::index::{KeyIndex, RowLoc};
+use super::read::read_as;
 use super::Staged;
 use crate::commit::files::{write_data_file, write_position_deletes};
 use crate::commit::Change;
@@ -209,7 +210,6 @@ async fn fetch_rows(
     like: &RecordBatch,
 ) -> Result<RecordBatch, SinkError> {
     let schema = like.schema();
-    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let mut by_file: BTreeMap<Arc<str>, Vec<(usize, i64)>> = BTreeMap::new();
     for (n, (loc, _)) in closing.iter().enumerate() {
         by_file
@@ -219,12 +219,8 @@ async fn fetch_rows(
     }
     let mut found: Vec<Option<RecordBatch>> = vec![None; closing.len()];
     for (path, wanted) in by_file {
-        let batches = read_columns(table, name, &path, &names).await?;
-        let file = concat_batches(
-            &batches.first().map_or(schema.clone(), |b| b.schema()),
-            &batches,
-        )
-        .map_err(batch_err(name))?;
+        let batches = read_as(table, name, &path, &schema).await?;
+        let file = concat_batches(&schema, &batches).map_err(batch_err(name))?;
         for (n, pos) in wanted {
             let row = usize::try_from(pos)
                 .ok()
@@ -233,16 +229,7 @@ async fn fetch_rows(
                     table: name.to_owned(),
                     reason: format!("{path} has no row {pos} (the key index is stale)"),
                 })?;
-            let one = file.slice(row, 1);
-            let columns = one
-                .columns()
-                .iter()
-                .zip(schema.fields())
-                .map(|(c, f)| arrow_cast::cast(c, f.data_type()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(batch_err(name))?;
-            found[n] =
-                Some(RecordBatch::try_new(schema.clone(), columns).map_err(batch_err(name))?);
+            found[n] = Some(file.slice(row, 1));
         }
     }
     let rows: Vec<RecordBatch> = found.into_iter().flatten().collect();

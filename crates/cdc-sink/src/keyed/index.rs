@@ -16,12 +16,10 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow_row::{RowConverter, SortField};
 use arrow_schema::{DataType, SchemaRef};
-use bytes::Bytes;
 use iceberg::spec::{DataContentType, DataFile};
 use iceberg::table::Table;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ProjectionMask;
 
+use super::read::read_columns;
 use crate::SinkError;
 
 /// Where a live row is.
@@ -241,61 +239,6 @@ impl KeyIndex {
         );
         Ok(())
     }
-}
-
-/// Reads the named columns of a Parquet file, in file order.
-pub(crate) async fn read_columns(
-    table: &Table,
-    name: &str,
-    path: &str,
-    columns: &[&str],
-) -> Result<Vec<RecordBatch>, SinkError> {
-    let bytes: Bytes = table
-        .file_io()
-        .new_input(path)
-        .map_err(|e| SinkError::catalog(format!("{name}: cannot open {path}"), e))?
-        .read()
-        .await
-        .map_err(|e| SinkError::catalog(format!("{name}: cannot read {path}"), e))?;
-    let parquet_err = |e: parquet::errors::ParquetError| SinkError::Batch {
-        table: name.to_owned(),
-        reason: format!("reading {path}: {e}"),
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet_err)?;
-    let schema = builder.parquet_schema();
-    let mut leaves = Vec::with_capacity(columns.len());
-    for column in columns {
-        let leaf = (0..schema.num_columns())
-            .find(|&i| schema.column(i).name() == *column)
-            .ok_or_else(|| SinkError::Batch {
-                table: name.to_owned(),
-                reason: format!("{path} has no column {column}"),
-            })?;
-        leaves.push(leaf);
-    }
-    let mask = ProjectionMask::leaves(schema, leaves);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(8192)
-        .build()
-        .map_err(parquet_err)?;
-    let mut batches = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| SinkError::Batch {
-            table: name.to_owned(),
-            reason: format!("reading {path}: {e}"),
-        })?;
-        // The projection keeps file order; restore the requested order.
-        let order: Vec<usize> = columns
-            .iter()
-            .map(|c| batch.schema().index_of(c).unwrap_or(0))
-            .collect();
-        batches.push(batch.project(&order).map_err(|e| SinkError::Batch {
-            table: name.to_owned(),
-            reason: format!("reading {path}: {e}"),
-        })?);
-    }
-    Ok(batches)
 }
 
 fn downcast<'a, T: 'static>(name: &str, array: &'a ArrayRef) -> Result<&'a T, SinkError> {

@@ -5,6 +5,7 @@
 //! - `index`: key → (data file, position), rebuilt from the table on start.
 //! - `history`: the SCD2 columns and how versions are closed.
 //! - `toast`: unchanged TOAST values keep the row's previous value.
+//! - `read`: reading rows back from the table's Parquet files, also across schema changes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use iceberg::table::Table;
 
 pub(crate) mod history;
 pub(crate) mod index;
+pub(crate) mod read;
 pub(crate) mod toast;
 
 use index::KeyIndex;

@@ -4,12 +4,15 @@
 //! the table (read back from its data file). The placeholder is never written as data; with
 //! no previous row at all the value becomes null (with a warning).
 
+use std::sync::Arc;
+
 use arrow_array::{Array, BinaryArray, LargeBinaryArray, LargeStringArray, StringArray};
 use arrow_schema::SchemaRef;
 use cdc_model::{Op, Value};
 use iceberg::table::Table;
 
-use super::index::{read_columns, KeyIndex};
+use super::index::KeyIndex;
+use super::read::read_as;
 use crate::batch::{build_batch, FieldSource};
 use crate::changelog::ChangelogRow;
 use crate::SinkError;
@@ -118,11 +121,12 @@ pub(crate) async fn fill_from_table(
             continue;
         };
         let path = index.path(loc);
-        let names: Vec<&str> = columns
-            .iter()
-            .map(|&(_, f)| schema.field(f).name().as_str())
-            .collect();
-        let batches = read_columns(table, name, &path, &names).await?;
+        let fields: Vec<usize> = columns.iter().map(|&(_, f)| f).collect();
+        let wanted = Arc::new(schema.project(&fields).map_err(|e| SinkError::Batch {
+            table: name.to_owned(),
+            reason: format!("cannot project the TOAST columns: {e}"),
+        })?);
+        let batches = read_as(table, name, &path, &wanted).await?;
         let pos = usize::try_from(loc.pos).unwrap_or(usize::MAX);
         let (mut skip, mut found) = (pos, None);
         for batch in batches {
