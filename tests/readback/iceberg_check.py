@@ -24,7 +24,7 @@ import duckdb
 import psycopg
 from pyiceberg.catalog.sql import SqlCatalog
 
-META = ("_cdc_op", "_cdc_ts_ms", "_cdc_position", "_cdc_kafka_partition", "_cdc_kafka_offset")
+META = ("_cdc_op", "_cdc_ts_ms", "_cdc_ts", "_cdc_position", "_cdc_kafka_partition", "_cdc_kafka_offset")
 
 
 def catalog(data_dir, name):

@@ -14,7 +14,7 @@ use arrow_schema::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use cdc_model::{Decimal, Value};
 
 use crate::changelog::{
-    ChangelogRow, COL_KAFKA_OFFSET, COL_KAFKA_PARTITION, COL_OP, COL_POSITION, COL_TS_MS,
+    ChangelogRow, COL_KAFKA_OFFSET, COL_KAFKA_PARTITION, COL_OP, COL_POSITION, COL_TS, COL_TS_MS,
 };
 use crate::keyed::history;
 use crate::SinkError;
@@ -29,8 +29,9 @@ pub(crate) enum FieldSource {
     Position,
     KafkaPartition,
     KafkaOffset,
-    /// History: the source time of the change (timestamptz).
-    ValidFrom,
+    /// The source time of the change (timestamptz): history `_valid_from`, changelog
+    /// `_cdc_ts`.
+    SourceTime,
     /// History: null until the version is closed.
     ValidTo,
     /// History: true until the version is closed.
@@ -52,7 +53,7 @@ pub(crate) fn field_sources(schema: &ArrowSchema) -> Vec<FieldSource> {
             COL_POSITION => FieldSource::Position,
             COL_KAFKA_PARTITION => FieldSource::KafkaPartition,
             COL_KAFKA_OFFSET => FieldSource::KafkaOffset,
-            history::COL_VALID_FROM => FieldSource::ValidFrom,
+            history::COL_VALID_FROM | COL_TS => FieldSource::SourceTime,
             history::COL_VALID_TO => FieldSource::ValidTo,
             history::COL_IS_CURRENT => FieldSource::IsCurrent,
             history::COL_OP => FieldSource::Op,
@@ -110,7 +111,7 @@ impl<'a> Cell<'a> {
             FieldSource::Position => Cell::Str(&row.position),
             FieldSource::KafkaPartition => Cell::Int(i64::from(row.origin.partition)),
             FieldSource::KafkaOffset => Cell::Int(row.origin.offset),
-            FieldSource::ValidFrom => Cell::TsTz(row.ts_us),
+            FieldSource::SourceTime => Cell::TsTz(row.ts_us),
             FieldSource::ValidTo | FieldSource::RowHash => Cell::Null,
             FieldSource::IsCurrent => Cell::Bool(true),
             FieldSource::Column(i) => match row.values.get(i) {

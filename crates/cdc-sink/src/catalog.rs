@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use iceberg::spec::Schema;
+use iceberg::spec::{Schema, UnboundPartitionSpec};
 use iceberg::table::Table;
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
 use iceberg_catalog_sql::{
@@ -172,11 +172,12 @@ impl ChangelogCatalog {
     }
 
     /// Loads table `ident` (its schema evolves with the source: see `evolution`), or creates it
-    /// with `schema` (format v2, unpartitioned).
+    /// with `schema` and `partition` (format v2).
     pub async fn ensure_table(
         &self,
         ident: &TableIdent,
         schema: &Schema,
+        partition: Option<UnboundPartitionSpec>,
         kind: &str,
     ) -> Result<Table, SinkError> {
         let table_name = display_ident(ident);
@@ -185,6 +186,7 @@ impl ChangelogCatalog {
             let creation = TableCreation::builder()
                 .name(ident.name().to_owned())
                 .schema(schema.clone())
+                .partition_spec_opt(partition)
                 .properties(HashMap::from([
                     (
                         "write.parquet.compression-codec".to_owned(),

@@ -9,6 +9,9 @@ use cdc_model::{Op, Row};
 pub const COL_OP: &str = "_cdc_op";
 /// `_cdc_ts_ms`: source time (commit time when streaming) in ms since the epoch (required long).
 pub const COL_TS_MS: &str = "_cdc_ts_ms";
+/// `_cdc_ts`: the same source time as a timestamptz in µs (optional; changelog tables only,
+/// which are partitioned by its day).
+pub const COL_TS: &str = "_cdc_ts";
 /// `_cdc_position`: source log position, e.g. a PostgreSQL LSN `16/B374D848` (optional string).
 pub const COL_POSITION: &str = "_cdc_position";
 /// `_cdc_kafka_partition`: Kafka partition the event was read from (required int).
@@ -16,10 +19,12 @@ pub const COL_KAFKA_PARTITION: &str = "_cdc_kafka_partition";
 /// `_cdc_kafka_offset`: Kafka offset of the event (required long).
 pub const COL_KAFKA_OFFSET: &str = "_cdc_kafka_offset";
 
-/// The metadata columns, in table order after the source columns.
-pub const METADATA_COLUMNS: [&str; 5] = [
+/// The metadata columns, in table order after the source columns (mirror tables have all
+/// but `_cdc_ts`).
+pub const METADATA_COLUMNS: [&str; 6] = [
     COL_OP,
     COL_TS_MS,
+    COL_TS,
     COL_POSITION,
     COL_KAFKA_PARTITION,
     COL_KAFKA_OFFSET,

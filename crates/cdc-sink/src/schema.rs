@@ -1,10 +1,11 @@
 //! Source column types → Iceberg types, and the schema of each mode's Iceberg table.
 
 use cdc_model::{Column, ColumnType, TableSchema};
-use iceberg::spec::{NestedField, PrimitiveType, Schema, Type};
+use iceberg::spec::{NestedField, PrimitiveType, Schema, Transform, Type, UnboundPartitionSpec};
 
 use crate::changelog::{
-    COL_KAFKA_OFFSET, COL_KAFKA_PARTITION, COL_OP, COL_POSITION, COL_TS_MS, METADATA_COLUMNS,
+    COL_KAFKA_OFFSET, COL_KAFKA_PARTITION, COL_OP, COL_POSITION, COL_TS, COL_TS_MS,
+    METADATA_COLUMNS,
 };
 use crate::config::TableMode;
 use crate::keyed::history::{
@@ -135,7 +136,16 @@ pub fn table_schema(mode: TableMode, table: &TableSchema) -> Result<Schema, Sink
         fields.push(field.into());
     }
     let metadata: &[(&str, PrimitiveType, bool)] = match mode {
-        TableMode::Changelog | TableMode::Mirror => &[
+        TableMode::Changelog => &[
+            (COL_OP, PrimitiveType::String, true),
+            (COL_TS_MS, PrimitiveType::Long, true),
+            // Optional: changelog tables of older sink versions gain it by evolution.
+            (COL_TS, PrimitiveType::Timestamptz, false),
+            (COL_POSITION, PrimitiveType::String, false),
+            (COL_KAFKA_PARTITION, PrimitiveType::Int, true),
+            (COL_KAFKA_OFFSET, PrimitiveType::Long, true),
+        ],
+        TableMode::Mirror => &[
             (COL_OP, PrimitiveType::String, true),
             (COL_TS_MS, PrimitiveType::Long, true),
             (COL_POSITION, PrimitiveType::String, false),
@@ -167,6 +177,30 @@ pub fn table_schema(mode: TableMode, table: &TableSchema) -> Result<Schema, Sink
             table: table.id.to_string(),
             reason: format!("cannot build the Iceberg schema: {e}"),
         })
+}
+
+/// The partition spec a new table of `mode` (with `schema`) is created with: changelog tables
+/// by the day of the change (`day(_cdc_ts)`, field `_cdc_ts_day`), the others unpartitioned.
+pub fn partition_spec(
+    table: &str,
+    mode: TableMode,
+    schema: &Schema,
+) -> Result<Option<UnboundPartitionSpec>, SinkError> {
+    if mode != TableMode::Changelog {
+        return Ok(None);
+    }
+    let err = |reason: String| SinkError::Batch {
+        table: table.to_owned(),
+        reason,
+    };
+    let source = schema
+        .field_by_name(COL_TS)
+        .ok_or_else(|| err(format!("the changelog schema has no {COL_TS} column")))?;
+    let spec = UnboundPartitionSpec::builder()
+        .add_partition_field(source.id, format!("{COL_TS}_day"), Transform::Day)
+        .map_err(|e| err(format!("cannot build the partition spec: {e}")))?
+        .build();
+    Ok(Some(spec))
 }
 
 fn next_id(fields: &[iceberg::spec::NestedFieldRef]) -> i32 {
@@ -273,6 +307,7 @@ mod tests {
                 "name",
                 "_cdc_op",
                 "_cdc_ts_ms",
+                "_cdc_ts",
                 "_cdc_position",
                 "_cdc_kafka_partition",
                 "_cdc_kafka_offset"

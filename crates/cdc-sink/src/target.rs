@@ -12,6 +12,7 @@ use iceberg::TableIdent;
 use crate::batch::{build_batch, field_sources, FieldSource};
 use crate::catalog::{display_ident, ChangelogCatalog};
 use crate::changelog::{ChangelogRow, RecordOrigin};
+use crate::commit::files::write_data_file_in;
 use crate::commit::pointer::CatalogPointer;
 use crate::commit::{latest_summary_property, Change, OwnedTable};
 use crate::config::TableMode;
@@ -19,7 +20,7 @@ use crate::evolution::evolve;
 use crate::keyed::history::{plan_history, COL_IS_CURRENT};
 use crate::keyed::index::KeyIndex;
 use crate::keyed::{plan_mirror, toast};
-use crate::schema::table_schema;
+use crate::schema::{partition_spec, table_schema};
 use crate::writer::CommittedTable;
 use crate::SinkError;
 
@@ -89,8 +90,11 @@ impl Target {
             TableMode::Mirror => "mirror",
             TableMode::History => "history",
         };
-        let table = catalog.ensure_table(&ident, &expected, kind).await?;
         let name = display_ident(&ident);
+        let partition = partition_spec(&name, mode, &expected)?;
+        let table = catalog
+            .ensure_table(&ident, &expected, partition, kind)
+            .await?;
         let owned = OwnedTable::claim(&catalog.catalog, pointer, table, name.clone()).await?;
         let committed = held_offsets(owned.table.metadata(), &name)?.unwrap_or_default();
         let key_names: Vec<String> = schema
@@ -255,16 +259,21 @@ impl Target {
             }
             _ => {
                 let mut change = Change::default();
-                if batch.num_rows() > 0 {
-                    change.data_files.push(
-                        crate::commit::files::write_data_file(
-                            &self.owned.table,
-                            &name,
-                            &batch,
-                            &prefix,
-                        )
-                        .await?,
-                    );
+                let table = &self.owned.table;
+                if table.metadata().default_partition_spec().is_unpartitioned() {
+                    if batch.num_rows() > 0 {
+                        let file = write_data_file_in(table, &name, &batch, &prefix, None).await?;
+                        change.data_files.push(file);
+                    }
+                } else {
+                    // Partitioned by the day of the change: one file per day.
+                    for (day, rows) in rows_by_day(&self.rows) {
+                        let part = take_rows(&name, &batch, &rows)?;
+                        let prefix = format!("{prefix}-{day}");
+                        let file =
+                            write_data_file_in(table, &name, &part, &prefix, Some(day)).await?;
+                        change.data_files.push(file);
+                    }
                 }
                 (change, None)
             }
@@ -435,4 +444,35 @@ impl Target {
             .collect();
         Ok(())
     }
+}
+
+/// Row indices of `rows` grouped by the UTC day of their source time (days since 1970-01-01),
+/// days in ascending order, rows in buffer order.
+fn rows_by_day(rows: &[ChangelogRow]) -> BTreeMap<i32, Vec<u32>> {
+    const DAY_US: i64 = 86_400_000_000;
+    let mut days: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
+    for (n, row) in rows.iter().enumerate() {
+        let day = row.ts_us.div_euclid(DAY_US);
+        let day = i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX });
+        days.entry(day)
+            .or_default()
+            .push(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    days
+}
+
+/// The rows of `batch` at `indices`, in that order.
+fn take_rows(
+    name: &str,
+    batch: &arrow_array::RecordBatch,
+    indices: &[u32],
+) -> Result<arrow_array::RecordBatch, SinkError> {
+    if indices.len() == batch.num_rows() {
+        return Ok(batch.clone());
+    }
+    let indices = arrow_array::UInt32Array::from(indices.to_vec());
+    arrow_select::take::take_record_batch(batch, &indices).map_err(|e| SinkError::Batch {
+        table: name.to_owned(),
+        reason: format!("cannot split the batch by day: {e}"),
+    })
 }

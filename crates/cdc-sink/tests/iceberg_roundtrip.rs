@@ -295,6 +295,21 @@ fn check_with_python(dir: &Path) {
         "{types}"
     );
     assert_eq!(types["_cdc_kafka_partition"], "int32");
+    // Partitioned by the day of the change.
+    let spec = report["spec"].as_str().unwrap_or_default();
+    assert!(
+        spec.contains("_cdc_ts_day") && spec.contains("day"),
+        "{spec}"
+    );
+    assert_eq!(report["file_days"], report["row_days"]);
+    assert!(
+        report["row_days"].as_array().is_some_and(|d| !d.is_empty()),
+        "{report}"
+    );
+    assert_eq!(
+        report["pruned_files"], 0,
+        "a filter on _cdc_ts prunes by day"
+    );
 
     let rows = report["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 6, "{rows:#?}");
@@ -397,7 +412,20 @@ while snap is not None:
     snap = table.snapshot_by_id(snap.parent_snapshot_id) if snap.parent_snapshot_id else None
 snapshots.reverse()
 
+# Partitioned by the day of the change: every file's partition value is the day of its rows.
+epoch = datetime.date(1970, 1, 1)
+file_days = {}
+for task in table.scan().plan_files():
+    day = task.file.partition[0]
+    file_days[task.file.file_path] = day if isinstance(day, int) else (day - epoch).days
+row_days = sorted({(r["_cdc_ts"].date() - epoch).days for r in arrow_tbl.to_pylist()})
+pruned = table.scan(row_filter=f"_cdc_ts >= '{datetime.datetime(2099, 1, 1).isoformat()}+00:00'").plan_files()
+
 print(json.dumps({
+    "spec": str(table.spec()),
+    "file_days": sorted(set(file_days.values())),
+    "row_days": row_days,
+    "pruned_files": len(list(pruned)),
     "types": {f.name: str(f.type) for f in arrow_tbl.schema},
     "rows": arrow_tbl.to_pylist(),
     "snapshots": snapshots,

@@ -9,7 +9,8 @@ use iceberg::metadata_columns::{
     RESERVED_FIELD_ID_DELETE_FILE_PATH, RESERVED_FIELD_ID_DELETE_FILE_POS,
 };
 use iceberg::spec::{
-    DataContentType, DataFile, DataFileFormat, NestedField, PrimitiveType, Schema, Type,
+    DataContentType, DataFile, DataFileFormat, Literal, NestedField, PartitionKey, PrimitiveType,
+    Schema, Struct, Type,
 };
 use iceberg::table::Table;
 use iceberg::writer::file_writer::location_generator::{
@@ -58,8 +59,27 @@ pub(crate) async fn write_data_file(
     batch: &RecordBatch,
     prefix: &str,
 ) -> Result<DataFile, SinkError> {
+    write_data_file_in(table, name, batch, prefix, None).await
+}
+
+/// [`write_data_file`] into one partition of a table partitioned by the day of a timestamp
+/// (`day`: days since 1970-01-01); `None` for an unpartitioned table.
+pub(crate) async fn write_data_file_in(
+    table: &Table,
+    name: &str,
+    batch: &RecordBatch,
+    prefix: &str,
+    day: Option<i32>,
+) -> Result<DataFile, SinkError> {
     let err = |e| SinkError::write(name, e);
     let md = table.metadata();
+    let partition = day.map(|day| {
+        PartitionKey::new(
+            (**md.default_partition_spec()).clone(),
+            md.current_schema().clone(),
+            Struct::from_iter([Some(Literal::date(day))]),
+        )
+    });
     let files = write_one(
         table,
         md.current_schema().clone(),
@@ -67,6 +87,7 @@ pub(crate) async fn write_data_file(
         prefix,
         DataContentType::Data,
         None,
+        partition,
     )
     .await
     .map_err(err)?;
@@ -114,6 +135,7 @@ pub(crate) async fn write_position_deletes(
         &format!("{prefix}-deletes"),
         DataContentType::PositionDeletes,
         referenced,
+        None,
     )
     .await
     .map_err(err)?;
@@ -127,6 +149,7 @@ async fn write_one(
     prefix: &str,
     content: DataContentType,
     referenced: Option<String>,
+    partition: Option<PartitionKey>,
 ) -> iceberg::Result<Vec<DataFile>> {
     let md = table.metadata();
     let parquet = ParquetWriterBuilder::new(parquet_properties(), schema);
@@ -139,7 +162,8 @@ async fn write_one(
         DefaultFileNameGenerator::new(prefix.to_owned(), None, DataFileFormat::Parquet),
     );
     let mut writer = rolling.build();
-    writer.write(&None, batch).await?;
+    writer.write(&partition, batch).await?;
+    let values = partition.map_or_else(Struct::empty, |p| p.data().clone());
     let spec_id = md.default_partition_spec_id();
     writer
         .close()
@@ -149,6 +173,7 @@ async fn write_one(
             builder
                 .content(content)
                 .partition_spec_id(spec_id)
+                .partition(values.clone())
                 .referenced_data_file(referenced.clone());
             builder.build().map_err(|e| {
                 iceberg::Error::new(
