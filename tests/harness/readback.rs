@@ -86,3 +86,34 @@ pub async fn show(lake: &Path, table: &str, limit: usize) -> Result<String> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Every changelog row's Kafka origin `(partition, offset)` per sample table (sorted,
+/// duplicates kept), read with pyiceberg; fails if DuckDB's `iceberg_scan` counts differently.
+pub async fn changelog_offsets(lake: &Path) -> Result<Vec<(String, Vec<(i32, i64)>)>> {
+    let out = tokio::process::Command::new(python())
+        .arg(script())
+        .args(["offsets", "--data-dir"])
+        .arg(lake)
+        .args(["--tables", &crate::schema::TABLES.join(",")])
+        .output()
+        .await
+        .map_err(io("running iceberg_check.py offsets"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(HarnessError::Check(format!(
+            "iceberg_check.py offsets failed ({}): {stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let mut tables = Vec::new();
+    for line in stdout.lines().filter(|l| l.starts_with('{')) {
+        let bad = |e: String| HarnessError::Check(format!("bad offsets output {line:?}: {e}"));
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        let pairs: Vec<(i32, i64)> =
+            serde_json::from_value(v["offsets"].clone()).map_err(|e| bad(e.to_string()))?;
+        let table = v["table"].as_str().unwrap_or_default().to_owned();
+        tables.push((table, pairs));
+    }
+    Ok(tables)
+}

@@ -9,6 +9,10 @@ mirror table (when the sink writes one) and requires exactly the source rows, on
   iceberg_check.py compare --pg DSN --data-dir DIR --tables public.customers,public.orders
       prints one JSON line per table {"table","ok","rows","iceberg_rows","changelog_rows",
       "mismatches":[...]}; exit 0 when all tables match, 1 otherwise.
+  iceberg_check.py offsets --data-dir DIR --tables public.customers,public.orders
+      prints one JSON line per changelog table {"table","offsets":[[partition, offset], ...]}
+      (every row's Kafka origin, sorted, duplicates kept), read with pyiceberg; exits 1 if
+      DuckDB's own iceberg_scan sees a different row count.
   iceberg_check.py show --data-dir DIR --table public.orders --limit 5
       prints a few current rows of the table, queried with DuckDB over the pyiceberg scan.
 """
@@ -158,9 +162,28 @@ def show(args):
     return 0
 
 
+def offsets(args):
+    from duckdb_extensions import import_extension
+    cat = catalog(args.data_dir, args.catalog)
+    con = duckdb.connect()
+    con.execute("SET autoinstall_known_extensions=false; SET autoload_known_extensions=false;")
+    for ext in ["avro", "iceberg"]:
+        import_extension(ext, con=con)
+        con.execute(f"LOAD {ext}")
+    ok = True
+    for table in args.tables.split(","):
+        t = cat.load_table(changelog_name(args.namespace, table))
+        arrow = t.scan(selected_fields=("_cdc_kafka_partition", "_cdc_kafka_offset")).to_arrow()
+        pairs = sorted(zip(arrow["_cdc_kafka_partition"].to_pylist(), arrow["_cdc_kafka_offset"].to_pylist()))
+        duck = con.execute(f"SELECT count(*) FROM iceberg_scan('{t.metadata_location}')").fetchone()[0]
+        ok = ok and duck == len(pairs)
+        print(json.dumps({"table": table, "offsets": pairs, "duckdb_rows": duck}), flush=True)
+    return 0 if ok else 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["compare", "show"])
+    p.add_argument("command", choices=["compare", "offsets", "show"])
     p.add_argument("--pg")
     p.add_argument("--data-dir", required=True)
     p.add_argument("--catalog", default="cdc")
@@ -169,7 +192,7 @@ def main():
     p.add_argument("--table")
     p.add_argument("--limit", default=5)
     args = p.parse_args()
-    return compare(args) if args.command == "compare" else show(args)
+    return {"compare": compare, "offsets": offsets, "show": show}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-//! The Kafka side: the consumer (manual offset commits, read-committed, earliest reset), its
-//! subscription, and the offsets consumed but not yet committed.
+//! The Kafka side: the consumer (manual offset commits, read-committed, earliest reset) and
+//! the offsets consumed but not yet committed. Which partitions it reads: `assignment`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -23,14 +23,14 @@ pub(crate) type SinkConsumer = StreamConsumer<SinkContext>;
 const DEFAULTS: [(&str, &str); 5] = [
     ("auto.offset.reset", "earliest"),
     ("isolation.level", "read_committed"),
-    // Pattern subscriptions see new topics within seconds.
     ("topic.metadata.refresh.interval.ms", "5000"),
     ("enable.partition.eof", "false"),
     ("client.id", "cdc-sink"),
 ];
 
-/// Creates the consumer and subscribes it to the configured topics and pattern.
-pub(crate) fn subscribe(config: &KafkaConfig) -> Result<Arc<SinkConsumer>, SinkError> {
+/// Creates the consumer. It joins no rebalance: partitions are assigned by
+/// [`crate::assignment`], from the offsets the tables hold.
+pub(crate) fn connect(config: &KafkaConfig) -> Result<Arc<SinkConsumer>, SinkError> {
     let mut client = ClientConfig::new();
     for (key, value) in DEFAULTS {
         client.set(key, value);
@@ -52,18 +52,12 @@ pub(crate) fn subscribe(config: &KafkaConfig) -> Result<Arc<SinkConsumer>, SinkE
     let consumer: SinkConsumer = client
         .create_with_context(SinkContext::default())
         .map_err(|e| SinkError::kafka("cannot create the consumer", e))?;
-    let mut subscription: Vec<&str> = config.topics.iter().map(String::as_str).collect();
-    if let Some(pattern) = &config.topic_pattern {
-        subscription.push(pattern);
-    }
-    consumer
-        .subscribe(&subscription)
-        .map_err(|e| SinkError::kafka(format!("cannot subscribe to {subscription:?}"), e))?;
     tracing::info!(
         bootstrap_servers = %config.bootstrap_servers,
         group_id = %config.group_id,
-        subscription = ?subscription,
-        "kafka consumer subscribed"
+        topics = ?config.topics,
+        topic_pattern = ?config.topic_pattern,
+        "kafka consumer created"
     );
     Ok(Arc::new(consumer))
 }

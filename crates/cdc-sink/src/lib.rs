@@ -17,7 +17,8 @@
 //! - `keyed`: mirror and history commits through a primary-key → position index; TOAST fill.
 //! - `commit`: our snapshot producer (data and position-delete files, manifests) and the
 //!   catalog compare-and-swap; writer epochs fence stale writers.
-//! - `kafka`: the consumer, its subscription and pending offsets.
+//! - `kafka`: the consumer and its pending offsets.
+//! - `assignment`: which partitions are read, from the offsets the tables hold.
 //! - `pipeline`: the consume → buffer → commit loop.
 //! - `metrics`: Prometheus metrics (`cdc_sink_*`).
 //! - [`verify`]: `cdc-sink verify`, comparing source PostgreSQL tables with Iceberg tables
@@ -25,12 +26,14 @@
 //!
 //! Delivery is exactly once per Iceberg table: every snapshot records the Kafka offsets the
 //! table holds in its summary (`cdc.kafka-offsets`); consumption resumes from the offsets in
-//! the tables, and replayed records below a table's offsets are skipped there. The consumer
-//! group's offsets are committed after the Iceberg commits, for lag monitoring only.
+//! the tables (partitions are assigned by the sink, not by a group rebalance), and replayed
+//! records below a table's offsets are skipped there. The consumer group's offsets are
+//! committed after the Iceberg commits, for lag monitoring only.
 
 use cdc_ops::Shutdown;
 use prometheus_client::registry::Registry;
 
+mod assignment;
 mod batch;
 mod catalog;
 pub mod changelog;
@@ -78,8 +81,9 @@ async fn consume(
     // The catalog first: a broken data_dir fails before joining the consumer group.
     let writer = LakeWriter::open(&config.iceberg, &config.tables).await?;
     let resume = writer.resume_offsets().await?;
-    let consumer = kafka::subscribe(&config.kafka)?;
-    pipeline::Pipeline::new(consumer, writer, metrics, config.commit, resume)
+    let assignment = assignment::Assignment::new(&config.kafka)?;
+    let consumer = kafka::connect(&config.kafka)?;
+    pipeline::Pipeline::new(consumer, assignment, writer, metrics, config.commit, resume)
         .run(shutdown)
         .await
 }

@@ -26,6 +26,7 @@ pub(crate) struct SinkMetrics {
     last_commit: Gauge,
     pub buffered_rows: Gauge,
     pub offset_commit_failures: Counter,
+    assigned_partitions: Gauge,
 }
 
 impl SinkMetrics {
@@ -45,6 +46,7 @@ impl SinkMetrics {
             last_commit: Gauge::default(),
             buffered_rows: Gauge::default(),
             offset_commit_failures: Counter::default(),
+            assigned_partitions: Gauge::default(),
         };
         let r = registry.sub_registry_with_prefix("cdc_sink");
         r.register(
@@ -107,6 +109,11 @@ impl SinkMetrics {
             "Failed Kafka offset commits after a successful Iceberg commit",
             metrics.offset_commit_failures.clone(),
         );
+        r.register(
+            "assigned_partitions",
+            "Kafka partitions the sink reads",
+            metrics.assigned_partitions.clone(),
+        );
         metrics
     }
 
@@ -124,6 +131,11 @@ impl SinkMetrics {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         self.last_commit.set(now);
+    }
+
+    pub fn set_assigned_partitions(&self, partitions: usize) {
+        self.assigned_partitions
+            .set(i64::try_from(partitions).unwrap_or(i64::MAX));
     }
 
     pub fn set_buffered_rows(&self, rows: usize) {

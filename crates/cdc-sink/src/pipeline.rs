@@ -1,8 +1,9 @@
 //! The consume → buffer → commit loop.
 //!
-//! Resume: group offsets are committed only after the Iceberg commits, so a restart replays
-//! from at most the tables' offsets; records a table already holds (its snapshot summary's
-//! `cdc.kafka-offsets`) are skipped there, so nothing is applied twice.
+//! Resume: every partition is read from the offsets the Iceberg tables hold
+//! ([`crate::assignment`]); records a table already holds (its snapshot summary's
+//! `cdc.kafka-offsets`) are skipped there, so nothing is applied twice. Group offsets are
+//! committed after the Iceberg commits, for lag monitoring.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use tokio::time::Instant;
 
+use crate::assignment::{Assignment, DISCOVERY_INTERVAL};
 use crate::changelog::RecordOrigin;
 use crate::config::CommitConfig;
 use crate::kafka::{PendingOffsets, SinkConsumer};
@@ -44,6 +46,7 @@ impl Trigger {
 
 pub(crate) struct Pipeline {
     pub consumer: Arc<SinkConsumer>,
+    assignment: Assignment,
     pub writer: LakeWriter,
     pub metrics: SinkMetrics,
     pub commit: CommitConfig,
@@ -59,6 +62,7 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     pub fn new(
         consumer: Arc<SinkConsumer>,
+        assignment: Assignment,
         writer: LakeWriter,
         metrics: SinkMetrics,
         commit: CommitConfig,
@@ -66,6 +70,7 @@ impl Pipeline {
     ) -> Pipeline {
         Pipeline {
             consumer,
+            assignment,
             writer,
             metrics,
             commit,
@@ -81,11 +86,19 @@ impl Pipeline {
     pub async fn run(mut self, shutdown: Shutdown) -> Result<(), SinkError> {
         let consumer = Arc::clone(&self.consumer);
         let interval = Duration::from_millis(self.commit.interval_ms);
+        let mut discovery = tokio::time::interval(DISCOVERY_INTERVAL);
+        discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.first_pending.map(|t| t + interval);
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
+                _ = discovery.tick() => {
+                    let added = self.assignment.refresh(&consumer, &self.resume).await?;
+                    if added > 0 {
+                        self.metrics.set_assigned_partitions(self.assignment.len());
+                    }
+                }
                 () = sleep_until(deadline), if deadline.is_some() => self.flush(Trigger::Interval).await?,
                 received = consumer.recv() => {
                     match received {
@@ -155,9 +168,9 @@ impl Pipeline {
     }
 
     /// Checks the first record of each partition against the offsets the Iceberg tables
-    /// hold. The group's offsets are committed only after the Iceberg commits, so they never
-    /// pass the tables' — unless someone else moved them (or the warehouse was restored from
-    /// an older copy); that is reported loudly, as records in between are not in the tables.
+    /// hold, where reading started: a first record past that offset means the records in
+    /// between are gone from Kafka (retention, a deleted topic); that is reported loudly, as
+    /// those records are not in the tables.
     fn check_resume(&mut self, origin: &RecordOrigin) {
         if !self
             .checked
@@ -174,10 +187,10 @@ impl Pipeline {
             tracing::error!(
                 topic = %origin.topic,
                 partition = origin.partition,
-                group_offset = origin.offset,
+                first_offset = origin.offset,
                 table_offset = resume,
-                "the consumer group is past the offsets the Iceberg tables hold: records in \
-                 between are missing from Iceberg; reset the group's offset to the table offset"
+                "the first record available is past the offset the Iceberg tables hold: the \
+                 records in between are no longer in Kafka (retention?) and are missing from Iceberg"
             );
         }
     }
