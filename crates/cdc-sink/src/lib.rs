@@ -16,6 +16,8 @@
 //! - `keyed`: mirror and history commits through a primary-key → position index; TOAST fill.
 //! - `commit`: our snapshot producer (data and position-delete files, manifests) and the
 //!   catalog compare-and-swap; writer epochs fence stale writers.
+//! - `maintenance`: compaction, snapshot expiry and orphan-file removal of the owned tables,
+//!   between commits ([`LakeWriter::maintain`]).
 //! - `kafka`: the consumer, its subscription and pending offsets.
 //! - `pipeline`: the consume → buffer → commit loop.
 //! - `metrics`: Prometheus metrics (`cdc_sink_*`).
@@ -38,6 +40,7 @@ pub mod config;
 mod error;
 mod kafka;
 mod keyed;
+mod maintenance;
 mod metrics;
 mod pipeline;
 mod schema;
@@ -47,9 +50,11 @@ pub mod writer;
 
 pub use changelog::RecordOrigin;
 pub use config::{
-    CommitConfig, IcebergConfig, KafkaConfig, OpsConfig, SinkConfig, TableMode, TablesConfig,
+    CommitConfig, IcebergConfig, KafkaConfig, MaintenanceConfig, OpsConfig, SinkConfig, TableMode,
+    TablesConfig,
 };
 pub use error::SinkError;
+pub use maintenance::{MaintenanceReport, SNAPSHOT_PROP_MAINTENANCE};
 pub use writer::{table_name, Appended, CommittedTable, LakeWriter};
 
 /// Runs the sink until `shutdown` is cancelled, then commits what is buffered and returns.
@@ -74,7 +79,8 @@ async fn consume(
     metrics: metrics::SinkMetrics,
 ) -> Result<(), SinkError> {
     // The catalog first: a broken data_dir fails before joining the consumer group.
-    let writer = LakeWriter::open(&config.iceberg, &config.tables).await?;
+    let mut writer = LakeWriter::open(&config.iceberg, &config.tables).await?;
+    writer.set_maintenance(config.maintenance.clone());
     let resume = writer.resume_offsets().await?;
     let consumer = kafka::subscribe(&config.kafka)?;
     pipeline::Pipeline::new(consumer, writer, metrics, config.commit, resume)

@@ -21,6 +21,9 @@ use crate::metrics::SinkMetrics;
 use crate::writer::{Appended, KafkaOffsets, LakeWriter};
 use crate::SinkError;
 
+/// How often the loop asks the writer whether a table is due for maintenance.
+const MAINTENANCE_CHECK: Duration = Duration::from_secs(10);
+
 /// Consecutive failed offset commits after which the sink stops.
 const MAX_OFFSET_COMMIT_FAILURES: u32 = 5;
 
@@ -81,12 +84,15 @@ impl Pipeline {
     pub async fn run(mut self, shutdown: Shutdown) -> Result<(), SinkError> {
         let consumer = Arc::clone(&self.consumer);
         let interval = Duration::from_millis(self.commit.interval_ms);
+        let mut maintenance = tokio::time::interval(MAINTENANCE_CHECK);
+        maintenance.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.first_pending.map(|t| t + interval);
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
                 () = sleep_until(deadline), if deadline.is_some() => self.flush(Trigger::Interval).await?,
+                _ = maintenance.tick() => self.maintain().await?,
                 received = consumer.recv() => {
                     match received {
                         Ok(message) => self.handle(&message).await?,
@@ -180,6 +186,14 @@ impl Pipeline {
                  between are missing from Iceberg; reset the group's offset to the table offset"
             );
         }
+    }
+
+    /// Maintains the table most overdue for maintenance, if any (between commits).
+    async fn maintain(&mut self) -> Result<(), SinkError> {
+        if let Some(report) = self.writer.maintain(std::time::SystemTime::now()).await? {
+            self.metrics.maintained(&report);
+        }
+        Ok(())
     }
 
     /// Commits buffered rows to Iceberg, then the consumed offsets to Kafka.

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use arrow_schema::SchemaRef;
 use cdc_model::{ColumnType, Op, TableSchema, Value};
@@ -14,10 +15,11 @@ use crate::catalog::{display_ident, ChangelogCatalog};
 use crate::changelog::{ChangelogRow, RecordOrigin};
 use crate::commit::pointer::CatalogPointer;
 use crate::commit::{latest_summary_property, Change, OwnedTable};
-use crate::config::TableMode;
+use crate::config::{MaintenanceConfig, TableMode};
 use crate::keyed::history::{plan_history, COL_IS_CURRENT};
 use crate::keyed::index::KeyIndex;
 use crate::keyed::{plan_mirror, toast};
+use crate::maintenance::{self, MaintenanceReport, TableMaintenance};
 use crate::schema::{check_compatible, table_schema};
 use crate::writer::CommittedTable;
 use crate::SinkError;
@@ -68,6 +70,7 @@ pub(crate) struct Target {
     /// Keyed modes: every row before the buffered ones was truncated at this source time.
     truncate_at: Option<i64>,
     placeholder: String,
+    maintenance: TableMaintenance,
 }
 
 impl Target {
@@ -147,6 +150,7 @@ impl Target {
             index,
             truncate_at: None,
             placeholder: placeholder.to_owned(),
+            maintenance: TableMaintenance::default(),
         };
         target.adopt_columns(schema)?;
         Ok(target)
@@ -323,6 +327,34 @@ impl Target {
             data_files,
             delete_files,
         }))
+    }
+
+    /// When this table was last maintained.
+    pub fn last_maintained(&self) -> Option<SystemTime> {
+        self.maintenance.last_run
+    }
+
+    /// Runs table maintenance (compaction, snapshot expiry, orphan removal) between commits;
+    /// the key index follows compacted rows to their new positions.
+    pub async fn maintain(
+        &mut self,
+        catalog: &ChangelogCatalog,
+        pointer: &CatalogPointer,
+        config: &MaintenanceConfig,
+        now: SystemTime,
+    ) -> Result<MaintenanceReport, SinkError> {
+        let flag = (self.mode == TableMode::History).then_some(COL_IS_CURRENT);
+        maintenance::run(
+            &mut self.owned,
+            &catalog.catalog,
+            pointer,
+            &self.arrow_schema,
+            self.index.as_mut().map(|i| (i, flag)),
+            &mut self.maintenance,
+            config,
+            now,
+        )
+        .await
     }
 
     /// Accepts `schema`'s columns if they are those last seen, or still match the table.

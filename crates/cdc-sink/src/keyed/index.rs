@@ -31,6 +31,18 @@ pub(crate) struct RowLoc {
     pub pos: i64,
 }
 
+/// Where compaction moved the live rows of one rewritten data file: in order, to `to`
+/// starting at position `base`.
+#[derive(Debug, Clone)]
+pub(crate) struct Moved {
+    pub to: Arc<str>,
+    pub base: i64,
+    /// Rows of the old file.
+    pub rows: i64,
+    /// Sorted positions of the old file that were deleted (not copied).
+    pub deleted: Vec<i64>,
+}
+
 /// Key → live row location.
 pub(crate) struct KeyIndex {
     converter: RowConverter,
@@ -133,6 +145,33 @@ impl KeyIndex {
             }
         };
         self.rows.insert(key, RowLoc { file, pos });
+    }
+
+    /// Applies a compaction: the live rows of every file in `moves` now live elsewhere.
+    /// Also forgets files no indexed row is in. Returns false if an indexed row was not a live
+    /// row of its rewritten file (the index disagrees with the table: rebuild it).
+    pub fn remap(&mut self, moves: &HashMap<Arc<str>, Moved>) -> bool {
+        let old_paths = std::mem::take(&mut self.paths);
+        self.path_ids.clear();
+        let mut consistent = true;
+        for (key, loc) in std::mem::take(&mut self.rows) {
+            let Some(path) = old_paths.get(loc.file as usize) else {
+                consistent = false;
+                continue;
+            };
+            let Some(moved) = moves.get(path) else {
+                self.insert(key, path, loc.pos);
+                continue;
+            };
+            match moved.deleted.binary_search(&loc.pos) {
+                Err(rank) if (0..moved.rows).contains(&loc.pos) => {
+                    let pos = moved.base + loc.pos - rank as i64;
+                    self.insert(key, &moved.to, pos);
+                }
+                _ => consistent = false,
+            }
+        }
+        consistent
     }
 
     /// Rebuilds the index from the live files of `table`'s current snapshot. With
