@@ -346,3 +346,48 @@ fn downcast<'a, T: 'static>(name: &str, array: &'a ArrayRef) -> Result<&'a T, Si
             reason: format!("unexpected column type {}", array.data_type()),
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::{Field, Schema};
+
+    #[test]
+    fn remap_follows_moved_rows_and_detects_stale_ones() {
+        let schema: SchemaRef =
+            Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let mut index = KeyIndex::new("t", &schema, vec![0]).unwrap();
+        let (a, b, c): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "c".into());
+        index.insert(Box::from(&b"k1"[..]), &a, 0);
+        index.insert(Box::from(&b"k2"[..]), &a, 3);
+        index.insert(Box::from(&b"k3"[..]), &b, 1);
+        // a: 4 rows, position 1 deleted, moved to c from position 5; b stays.
+        let moves = HashMap::from([(
+            Arc::clone(&a),
+            Moved {
+                to: Arc::clone(&c),
+                base: 5,
+                rows: 4,
+                deleted: vec![1],
+            },
+        )]);
+        assert!(index.remap(&moves));
+        let at = |k: &[u8]| index.get(k).map(|l| (index.path(l), l.pos));
+        assert_eq!(at(b"k1"), Some((Arc::clone(&c), 5)));
+        assert_eq!(at(b"k2"), Some((Arc::clone(&c), 7)));
+        assert_eq!(at(b"k3"), Some((Arc::clone(&b), 1)));
+        assert_eq!(index.paths.len(), 2, "the rewritten file is forgotten");
+        // A row the index holds but the compaction saw as deleted: stale.
+        index.insert(Box::from(&b"k4"[..]), &b, 2);
+        let moves = HashMap::from([(
+            Arc::clone(&b),
+            Moved {
+                to: Arc::clone(&a),
+                base: 0,
+                rows: 3,
+                deleted: vec![2],
+            },
+        )]);
+        assert!(!index.remap(&moves));
+    }
+}

@@ -93,8 +93,8 @@ pub(crate) async fn compact(
     let mut outputs = Vec::new();
     let mut sink: Option<DataFileSink> = None;
     let mut estimate = 0u64;
-    // (old path, output index, base, rows, deleted)
-    let mut placed: Vec<(Arc<str>, usize, i64, i64, Vec<i64>)> = Vec::new();
+    // (old path, output index, where its rows went — `to` filled in once the outputs exist)
+    let mut placed: Vec<(Arc<str>, usize, Moved)> = Vec::new();
     let mut rows_written = 0u64;
     for entry in &rewrite {
         let path: Arc<str> = Arc::from(entry.file_path());
@@ -110,13 +110,13 @@ pub(crate) async fn compact(
             Some(s) => (outputs.len(), s.rows()),
             None => (usize::MAX, 0),
         };
-        placed.push((
-            path,
-            index,
-            i64::try_from(start).unwrap_or(i64::MAX),
+        let moved = Moved {
+            to: Arc::from(""),
+            base: i64::try_from(start).unwrap_or(i64::MAX),
             rows,
-            gone,
-        ));
+            deleted: gone,
+        };
+        placed.push((path, index, moved));
         if let Some(s) = sink.as_mut() {
             for batch in &live {
                 s.write(batch).await?;
@@ -139,14 +139,10 @@ pub(crate) async fn compact(
     let paths: Vec<Arc<str>> = outputs.iter().map(|f| Arc::from(f.file_path())).collect();
     let moves = placed
         .into_iter()
-        .map(|(old, index, base, rows, deleted)| {
-            let to = paths.get(index).cloned().unwrap_or_else(|| Arc::from(""));
-            let moved = Moved {
-                to,
-                base,
-                rows,
-                deleted,
-            };
+        .map(|(old, index, mut moved)| {
+            if let Some(to) = paths.get(index) {
+                moved.to = Arc::clone(to);
+            }
             (old, moved)
         })
         .collect();
