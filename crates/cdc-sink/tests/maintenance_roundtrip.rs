@@ -128,20 +128,34 @@ fn maintenance_config() -> MaintenanceConfig {
 }
 
 async fn open(iceberg: &IcebergConfig) -> LakeWriter {
+    open_with(iceberg, &ALL_MODES, maintenance_config()).await
+}
+
+const ALL_MODES: [TableMode; 3] = [TableMode::Changelog, TableMode::Mirror, TableMode::History];
+
+async fn open_with(
+    iceberg: &IcebergConfig,
+    modes: &[TableMode],
+    maintenance: MaintenanceConfig,
+) -> LakeWriter {
     let tables = TablesConfig {
-        modes: vec![TableMode::Changelog, TableMode::Mirror, TableMode::History],
+        modes: modes.to_vec(),
         ..TablesConfig::default()
     };
     let mut writer = LakeWriter::open(iceberg, &tables).await.expect("open");
-    writer.set_maintenance(maintenance_config());
+    writer.set_maintenance(maintenance);
     writer
 }
 
 /// Maintains every table once, an hour from now.
 async fn maintain_all(writer: &mut LakeWriter) -> BTreeMap<String, MaintenanceReport> {
+    maintain_n(writer, TABLES.len()).await
+}
+
+async fn maintain_n(writer: &mut LakeWriter, tables: usize) -> BTreeMap<String, MaintenanceReport> {
     let later = SystemTime::now() + Duration::from_secs(3600);
     let mut reports = BTreeMap::new();
-    for _ in TABLES {
+    for _ in 0..tables {
         let report = writer
             .maintain(later)
             .await
@@ -161,21 +175,7 @@ async fn compaction_expiry_and_orphans_keep_rows_readable() {
         mirror: BTreeMap::new(),
         offset: 0,
     };
-    // 12 small commits: three inserts each, an update of a row of an earlier commit and a
-    // delete of another.
-    for c in 0..12i64 {
-        let base = c * 3;
-        let mut changes = vec![
-            (Op::Create, base + 1, "new"),
-            (Op::Create, base + 2, "new"),
-            (Op::Create, base + 3, "new"),
-        ];
-        if c > 0 {
-            changes.push((Op::Update, base - 1, "updated"));
-            changes.push((Op::Delete, base - 2, ""));
-        }
-        source.apply(&changes).await;
-    }
+    twelve_commits(&mut source).await;
     let before: BTreeMap<&str, Json> = TABLES
         .iter()
         .map(|t| (*t, read_back(dir.path(), t)))
@@ -274,6 +274,127 @@ async fn compaction_expiry_and_orphans_keep_rows_readable() {
     );
 }
 
+/// 12 small commits: three inserts each, an update of a row of the previous commit and a
+/// delete of another.
+async fn twelve_commits(source: &mut Source) {
+    for c in 0..12i64 {
+        let base = c * 3;
+        let mut changes = vec![
+            (Op::Create, base + 1, "new"),
+            (Op::Create, base + 2, "new"),
+            (Op::Create, base + 3, "new"),
+        ];
+        if c > 0 {
+            changes.push((Op::Update, base - 1, "updated"));
+            changes.push((Op::Delete, base - 2, ""));
+        }
+        source.apply(&changes).await;
+    }
+}
+
+/// No file is small (target 1 byte): only files with ≥ 60 % of their rows deleted are
+/// rewritten — the first commit's (2 of 3 rows deleted; later ones lose 2 of 4 or 6) — and
+/// the deletes of the files that stay are merged into one position-delete file. Kept files
+/// keep their sequence numbers (as EXISTING entries), so the merged deletes, newer, apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_of_kept_files_are_merged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let iceberg = IcebergConfig::new(dir.path());
+    let modes = [TableMode::Mirror, TableMode::History];
+    let config = MaintenanceConfig {
+        target_file_size_bytes: 1,
+        delete_ratio_threshold: 0.6,
+        ..maintenance_config()
+    };
+    let mut source = Source {
+        writer: open_with(&iceberg, &modes, config.clone()).await,
+        mirror: BTreeMap::new(),
+        offset: 0,
+    };
+    twelve_commits(&mut source).await;
+    let keyed = ["cdc.public_items", "cdc.public_items_history"];
+    let before: BTreeMap<&str, Json> = keyed
+        .iter()
+        .map(|t| (*t, read_back(dir.path(), t)))
+        .collect();
+    let reports = maintain_n(&mut source.writer, keyed.len()).await;
+    for table in keyed {
+        let report = &reports[table];
+        assert_eq!(
+            (
+                report.data_files_compacted,
+                report.delete_files_compacted,
+                report.files_written
+            ),
+            (1, 11, 2),
+            "{report:?}"
+        );
+        let after = read_back(dir.path(), table);
+        let old = &before[table];
+        assert_eq!(after["py"], old["py"], "{table}: rows changed");
+        assert_eq!(after["duck"], old["py"], "{table}: DuckDB reads other rows");
+        assert_eq!(after["data_files"], json!(12), "{table}");
+        assert_eq!(after["delete_files"], json!(1), "{table}");
+        let summary = &after["summary"];
+        assert_eq!(summary["cdc.maintenance"], json!("compaction"), "{summary}");
+        assert_eq!(summary["added-data-files"], json!("1"), "{summary}");
+        assert_eq!(summary["deleted-data-files"], json!("1"), "{summary}");
+        assert_eq!(summary["added-delete-files"], json!("1"), "{summary}");
+        assert_eq!(summary["removed-delete-files"], json!("11"), "{summary}");
+        // Entries of the files that were there before keep their sequence numbers.
+        let seqs = |state: &Json| -> BTreeMap<String, Json> {
+            state["entries"]
+                .as_array()
+                .expect("entries")
+                .iter()
+                .map(|e| (e[0].as_str().unwrap_or_default().to_owned(), e.clone()))
+                .collect()
+        };
+        let (old_entries, new_entries) = (seqs(old), seqs(&after));
+        let mut existing = 0;
+        let mut tombstones = 0;
+        for (path, entry) in &new_entries {
+            let Some(was) = old_entries.get(path) else {
+                continue;
+            };
+            // Kept: EXISTING (0); the rewritten file: DELETED (2); both keep their numbers.
+            assert_eq!(
+                (&entry[2], &entry[3]),
+                (&was[2], &was[3]),
+                "{table}: {path}"
+            );
+            match entry[1].as_i64() {
+                Some(0) => existing += 1,
+                Some(2) => tombstones += 1,
+                other => panic!("{table}: {path} has status {other:?}"),
+            }
+        }
+        assert_eq!(tombstones, 1, "{table}");
+        assert_eq!(existing, 11, "{table}");
+    }
+    // Keys in kept files (with merged deletes) and in the rewritten one change again.
+    source
+        .apply(&[
+            (Op::Update, 3, "x"),
+            (Op::Delete, 9, ""),
+            (Op::Update, 11, "y"),
+        ])
+        .await;
+    check_keyed(dir.path(), &source);
+    drop(std::mem::replace(
+        &mut source.writer,
+        open_with(&iceberg, &modes, config).await,
+    ));
+    source
+        .apply(&[
+            (Op::Update, 3, "z"),
+            (Op::Delete, 12, ""),
+            (Op::Update, 36, "w"),
+        ])
+        .await;
+    check_keyed(dir.path(), &source);
+}
+
 /// The mirror holds the expected rows, and the history's current versions are the mirror.
 fn check_keyed(dir: &Path, source: &Source) {
     let mirror = read_back(dir, "cdc.public_items");
@@ -361,5 +482,9 @@ print(json.dumps({
     "offsets": snap.summary.additional_properties.get("cdc.kafka-offsets"),
     "location": location,
     "unreferenced_on_disk": sorted(p for p in on_disk if p not in referenced),
+    "summary": snap.summary.additional_properties,
+    "entries": [[local(e["data_file"]["file_path"]), e["status"], e["sequence_number"],
+                 e["file_sequence_number"]]
+                for e in table.inspect.entries().to_pylist() if e["data_file"]["content"] == 0],
 }))
 "#;
