@@ -381,10 +381,23 @@ async fn deletes_of_kept_files_are_merged() {
         ])
         .await;
     check_keyed(dir.path(), &source);
+    // Another engine keeps only 2 previous metadata files in the log (while the sink is
+    // stopped); the re-opened sink's maintenance deletes the older ones.
     drop(std::mem::replace(
         &mut source.writer,
-        open_with(&iceberg, &modes, config).await,
+        LakeWriter::open(&iceberg, &TablesConfig::default())
+            .await
+            .expect("open"),
     ));
+    for table in keyed {
+        set_property(
+            dir.path(),
+            table,
+            "write.metadata.previous-versions-max",
+            "2",
+        );
+    }
+    source.writer = open_with(&iceberg, &modes, config).await;
     source
         .apply(&[
             (Op::Update, 3, "z"),
@@ -393,6 +406,39 @@ async fn deletes_of_kept_files_are_merged() {
         ])
         .await;
     check_keyed(dir.path(), &source);
+    let reports = maintain_n(&mut source.writer, keyed.len()).await;
+    for table in keyed {
+        assert_eq!(reports[table].failures, 0, "{:?}", reports[table]);
+        let state = read_back(dir.path(), table);
+        assert_eq!(state["metadata_files_on_disk"], json!(3), "{table}");
+        assert_eq!(state["unreferenced_on_disk"], json!([]), "{table}");
+    }
+    check_keyed(dir.path(), &source);
+}
+
+fn set_property(dir: &Path, table: &str, key: &str, value: &str) {
+    let script = r#"
+import sys
+from pyiceberg.catalog.sql import SqlCatalog
+d, name, key, value = sys.argv[1:5]
+catalog = SqlCatalog("cdc", uri=f"sqlite:///{d}/catalog.db", warehouse=f"file://{d}/warehouse",
+                     init_catalog_tables="false")
+with catalog.load_table(name).transaction() as tx:
+    tx.set_properties({key: value})
+"#;
+    let output = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args([
+            dir.as_os_str(),
+            table.as_ref(),
+            key.as_ref(),
+            value.as_ref(),
+        ])
+        .output()
+        .expect("run python");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "python failed:\n{stderr}");
 }
 
 /// The mirror holds the expected rows, and the history's current versions are the mirror.
@@ -483,6 +529,7 @@ print(json.dumps({
     "location": location,
     "unreferenced_on_disk": sorted(p for p in on_disk if p not in referenced),
     "summary": snap.summary.additional_properties,
+    "metadata_files_on_disk": sum(1 for p in on_disk if p.endswith(".metadata.json")),
     "entries": [[local(e["data_file"]["file_path"]), e["status"], e["sequence_number"],
                  e["file_sequence_number"]]
                 for e in table.inspect.entries().to_pylist() if e["data_file"]["content"] == 0],
