@@ -192,6 +192,11 @@ pub struct MaintenanceConfig {
     /// of other files are merged into one position-delete file. Default 0.3.
     #[serde(default = "default_delete_ratio")]
     pub delete_ratio_threshold: f64,
+    /// At most this many bytes of data files are rewritten per run (oldest first; at least
+    /// two files); a table with more to compact is due again at the next check, after the
+    /// sink has consumed in between. Default 1073741824 (1 GiB).
+    #[serde(default = "default_max_compaction_bytes")]
+    pub max_compaction_input_bytes: u64,
     /// Snapshots older than this are expired. Default 432000 (5 days).
     #[serde(default = "default_max_snapshot_age")]
     pub max_snapshot_age_secs: u64,
@@ -212,6 +217,7 @@ impl Default for MaintenanceConfig {
             min_input_files: default_min_input_files(),
             target_file_size_bytes: default_target_file_size(),
             delete_ratio_threshold: default_delete_ratio(),
+            max_compaction_input_bytes: default_max_compaction_bytes(),
             max_snapshot_age_secs: default_max_snapshot_age(),
             min_snapshots_to_keep: default_min_snapshots(),
             orphan_min_age_secs: default_orphan_min_age(),
@@ -234,6 +240,9 @@ fn default_target_file_size() -> u64 {
 fn default_delete_ratio() -> f64 {
     0.3
 }
+fn default_max_compaction_bytes() -> u64 {
+    1024 * 1024 * 1024
+}
 fn default_max_snapshot_age() -> u64 {
     5 * 24 * 3600
 }
@@ -251,6 +260,9 @@ impl MaintenanceConfig {
         }
         if self.target_file_size_bytes < 1024 * 1024 {
             return Err("maintenance.target_file_size_bytes must be at least 1048576".into());
+        }
+        if self.max_compaction_input_bytes < 1024 * 1024 {
+            return Err("maintenance.max_compaction_input_bytes must be at least 1048576".into());
         }
         if !(self.delete_ratio_threshold > 0.0 && self.delete_ratio_threshold <= 1.0) {
             return Err("maintenance.delete_ratio_threshold must be in (0, 1]".into());

@@ -441,6 +441,45 @@ with catalog.load_table(name).transaction() as tx:
     assert!(output.status.success(), "python failed:\n{stderr}");
 }
 
+/// A compaction larger than `max_compaction_input_bytes` is done in bounded runs, oldest
+/// files first, the table due again at once until nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_runs_are_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let iceberg = IcebergConfig::new(dir.path());
+    let config = MaintenanceConfig {
+        interval_secs: 3600,
+        max_compaction_input_bytes: 1,
+        ..maintenance_config()
+    };
+    let mut source = Source {
+        writer: open_with(&iceberg, &[TableMode::Changelog], config).await,
+        mirror: BTreeMap::new(),
+        offset: 0,
+    };
+    for c in 0..6 {
+        source
+            .apply(&[(Op::Create, c, "a"), (Op::Update, c, "b")])
+            .await;
+    }
+    let table = "cdc.public_items_changelog";
+    let before = read_back(dir.path(), table);
+    assert_eq!(before["data_files"], json!(6));
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    let mut runs = Vec::new();
+    while let Some(report) = source.writer.maintain(later).await.expect("maintain") {
+        assert_eq!(report.data_files_compacted, 2, "{report:?}");
+        runs.push(report.more_to_compact);
+        assert!(runs.len() <= 5, "{runs:?}");
+    }
+    // 6 files: 3 runs of 2 originals, then 2 runs over the 3 outputs; then not due.
+    assert_eq!(runs, [true, true, true, true, false]);
+    let after = read_back(dir.path(), table);
+    assert_eq!(after["data_files"], json!(1));
+    assert_eq!(after["py"], before["py"]);
+    assert_eq!(after["duck"], before["py"]);
+}
+
 /// The mirror holds the expected rows, and the history's current versions are the mirror.
 fn check_keyed(dir: &Path, source: &Source) {
     let mirror = read_back(dir, "cdc.public_items");

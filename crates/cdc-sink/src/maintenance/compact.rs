@@ -41,6 +41,8 @@ pub(crate) struct Compacted {
     pub rows: u64,
     /// Old data file → where its live rows are now.
     pub moves: HashMap<Arc<str>, Moved>,
+    /// Files to compact were left for the next run (`max_compaction_input_bytes`).
+    pub more: bool,
 }
 
 /// Compacts `owned`'s current snapshot if it has enough files to compact; `None` if not.
@@ -83,6 +85,25 @@ pub(crate) async fn compact(
     rewrite.sort_by(|a, b| {
         (a.sequence_number(), a.file_path()).cmp(&(b.sequence_number(), b.file_path()))
     });
+    // Bound the run: the oldest files up to the byte budget; the rest stay (their deletes
+    // are merged below) for the next run.
+    let mut budget = config.max_compaction_input_bytes;
+    let take = rewrite
+        .iter()
+        .position(|e| match budget.checked_sub(e.file_size_in_bytes()) {
+            Some(left) => {
+                budget = left;
+                false
+            }
+            None => true,
+        })
+        .unwrap_or(rewrite.len())
+        .max(2);
+    let more = take < rewrite.len();
+    let mut kept = kept;
+    if more {
+        kept.extend(rewrite.drain(take..));
+    }
     tracing::info!(
         table = %name,
         data_files = rewrite.len(),
@@ -179,6 +200,7 @@ pub(crate) async fn compact(
         delete_files_added: added_deletes.len(),
         rows: rows_written,
         moves,
+        more,
     };
     let replace = Replace {
         kept,

@@ -53,6 +53,8 @@ pub struct MaintenanceReport {
     pub orphans_removed: usize,
     /// Steps that failed (logged; retried at the next run).
     pub failures: usize,
+    /// Compaction stopped at `max_compaction_input_bytes`; the table is due again at once.
+    pub more_to_compact: bool,
 }
 
 /// A table's maintenance state kept between runs.
@@ -90,6 +92,7 @@ pub(crate) async fn run(
             report.files_written = done.data_files_added + done.delete_files_added;
             report.rows_rewritten = done.rows;
             report.compaction_time = Some(took);
+            report.more_to_compact = done.more;
             tracing::info!(
                 table = %name,
                 data_files = done.data_files_removed,
@@ -122,7 +125,12 @@ pub(crate) async fn run(
         Err(e) => report.failures += failed(&name, "orphan-file removal", e)?,
     }
     state.cache.retain_used();
-    state.last_run = Some(now);
+    // With more to compact the table is due again at once, after tables waiting longer.
+    let interval = Duration::from_secs(config.interval_secs);
+    state.last_run = match report.more_to_compact {
+        true => now.checked_sub(interval).or(Some(now)),
+        false => Some(now),
+    };
     Ok(report)
 }
 
