@@ -36,6 +36,8 @@ pub struct SinkConfig {
     #[serde(default)]
     pub tables: TablesConfig,
     #[serde(default)]
+    pub maintenance: MaintenanceConfig,
+    #[serde(default)]
     pub ops: OpsConfig,
 }
 
@@ -167,6 +169,118 @@ impl Default for CommitConfig {
     }
 }
 
+/// `[maintenance]`: compaction, snapshot expiry and orphan-file removal of the tables this
+/// sink writes, run by the sink itself between commits (see the README).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceConfig {
+    /// Default true.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Each table is maintained at most once per interval. Default 3600.
+    #[serde(default = "default_maintenance_interval")]
+    pub interval_secs: u64,
+    /// Compact when at least this many data files are small or have many deleted rows, or
+    /// the table has at least this many position-delete files. Default 5.
+    #[serde(default = "default_min_input_files")]
+    pub min_input_files: usize,
+    /// Size of compacted data files; files under 75 % of it are small. Default 134217728
+    /// (128 MiB).
+    #[serde(default = "default_target_file_size")]
+    pub target_file_size_bytes: u64,
+    /// A data file whose deleted rows reach this fraction of its rows is rewritten; deletes
+    /// of other files are merged into one position-delete file. Default 0.3.
+    #[serde(default = "default_delete_ratio")]
+    pub delete_ratio_threshold: f64,
+    /// At most this many bytes of data files are rewritten per run (oldest first; at least
+    /// two files); a table with more to compact is due again at the next check, after the
+    /// sink has consumed in between. Default 1073741824 (1 GiB).
+    #[serde(default = "default_max_compaction_bytes")]
+    pub max_compaction_input_bytes: u64,
+    /// Snapshots older than this are expired. Default 432000 (5 days).
+    #[serde(default = "default_max_snapshot_age")]
+    pub max_snapshot_age_secs: u64,
+    /// The newest snapshots of the main branch kept whatever their age. Default 1.
+    #[serde(default = "default_min_snapshots")]
+    pub min_snapshots_to_keep: usize,
+    /// Unreferenced files under a table's location are deleted once older than this; at
+    /// least 60. Default 259200 (3 days).
+    #[serde(default = "default_orphan_min_age")]
+    pub orphan_min_age_secs: u64,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        MaintenanceConfig {
+            enabled: true,
+            interval_secs: default_maintenance_interval(),
+            min_input_files: default_min_input_files(),
+            target_file_size_bytes: default_target_file_size(),
+            delete_ratio_threshold: default_delete_ratio(),
+            max_compaction_input_bytes: default_max_compaction_bytes(),
+            max_snapshot_age_secs: default_max_snapshot_age(),
+            min_snapshots_to_keep: default_min_snapshots(),
+            orphan_min_age_secs: default_orphan_min_age(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_maintenance_interval() -> u64 {
+    3600
+}
+fn default_min_input_files() -> usize {
+    5
+}
+fn default_target_file_size() -> u64 {
+    128 * 1024 * 1024
+}
+fn default_delete_ratio() -> f64 {
+    0.3
+}
+fn default_max_compaction_bytes() -> u64 {
+    1024 * 1024 * 1024
+}
+fn default_max_snapshot_age() -> u64 {
+    5 * 24 * 3600
+}
+fn default_min_snapshots() -> usize {
+    1
+}
+fn default_orphan_min_age() -> u64 {
+    3 * 24 * 3600
+}
+
+impl MaintenanceConfig {
+    fn validate(&self) -> Result<(), String> {
+        if self.min_input_files < 2 {
+            return Err("maintenance.min_input_files must be at least 2".into());
+        }
+        if self.target_file_size_bytes < 1024 * 1024 {
+            return Err("maintenance.target_file_size_bytes must be at least 1048576".into());
+        }
+        if self.max_compaction_input_bytes < 1024 * 1024 {
+            return Err("maintenance.max_compaction_input_bytes must be at least 1048576".into());
+        }
+        if !(self.delete_ratio_threshold > 0.0 && self.delete_ratio_threshold <= 1.0) {
+            return Err("maintenance.delete_ratio_threshold must be in (0, 1]".into());
+        }
+        if self.min_snapshots_to_keep < 1 {
+            return Err("maintenance.min_snapshots_to_keep must be at least 1".into());
+        }
+        if self.orphan_min_age_secs < 60 {
+            return Err(
+                "maintenance.orphan_min_age_secs must be at least 60 (files of a commit in \
+                 progress are briefly unreferenced)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 fn default_group_id() -> String {
     "cdc-sink".to_owned()
 }
@@ -287,7 +401,7 @@ impl SinkConfig {
         if self.commit.max_rows == 0 {
             return invalid("commit.max_rows must be at least 1".into());
         }
-        Ok(())
+        self.maintenance.validate().map_err(SinkError::Config)
     }
 }
 
@@ -350,6 +464,26 @@ mod tests {
         assert_eq!(c.commit.max_rows, 50_000);
         assert_eq!(c.ops.listen, "127.0.0.1:9102");
         assert_eq!(c.ops.log_filter, "info");
+        assert_eq!(c.maintenance, MaintenanceConfig::default());
+        assert!(c.maintenance.enabled);
+        assert_eq!(c.maintenance.max_snapshot_age_secs, 432_000);
+        assert_eq!(c.maintenance.orphan_min_age_secs, 259_200);
+    }
+
+    #[test]
+    fn maintenance_limits() {
+        let zero_age = format!("{MINIMAL}[maintenance]\norphan_min_age_secs = 0\n");
+        assert!(parse(&zero_age)
+            .unwrap_err()
+            .contains("orphan_min_age_secs"));
+        let ratio = format!("{MINIMAL}[maintenance]\ndelete_ratio_threshold = 0\n");
+        assert!(parse(&ratio)
+            .unwrap_err()
+            .contains("delete_ratio_threshold"));
+        let ok = format!("{MINIMAL}[maintenance]\nenabled = false\ninterval_secs = 60\n");
+        let c = parse(&ok).unwrap();
+        assert!(!c.maintenance.enabled);
+        assert_eq!(c.maintenance.interval_secs, 60);
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //! - `keyed`: mirror and history commits through a primary-key → position index; TOAST fill.
 //! - `commit`: our snapshot producer (data and position-delete files, manifests) and the
 //!   catalog compare-and-swap; writer epochs fence stale writers.
+//! - `maintenance`: compaction, snapshot expiry and orphan-file removal of the owned tables,
+//!   between commits ([`LakeWriter::maintain`]).
 //! - `kafka`: the consumer and its pending offsets.
 //! - `assignment`: which partitions are read, from the offsets the tables hold.
 //! - `pipeline`: the consume → buffer → commit loop.
@@ -43,6 +45,7 @@ mod error;
 mod evolution;
 mod kafka;
 mod keyed;
+mod maintenance;
 mod metrics;
 mod pipeline;
 mod schema;
@@ -52,9 +55,11 @@ pub mod writer;
 
 pub use changelog::RecordOrigin;
 pub use config::{
-    CommitConfig, IcebergConfig, KafkaConfig, OpsConfig, SinkConfig, TableMode, TablesConfig,
+    CommitConfig, IcebergConfig, KafkaConfig, MaintenanceConfig, OpsConfig, SinkConfig, TableMode,
+    TablesConfig,
 };
 pub use error::SinkError;
+pub use maintenance::{MaintenanceReport, SNAPSHOT_PROP_MAINTENANCE};
 pub use writer::{table_name, Appended, CommittedTable, LakeWriter};
 
 /// Runs the sink until `shutdown` is cancelled, then commits what is buffered and returns.
@@ -79,7 +84,8 @@ async fn consume(
     metrics: metrics::SinkMetrics,
 ) -> Result<(), SinkError> {
     // The catalog first: a broken data_dir fails before joining the consumer group.
-    let writer = LakeWriter::open(&config.iceberg, &config.tables).await?;
+    let mut writer = LakeWriter::open(&config.iceberg, &config.tables).await?;
+    writer.set_maintenance(config.maintenance.clone());
     let resume = writer.resume_offsets().await?;
     let assignment = assignment::Assignment::new(&config.kafka)?;
     let consumer = kafka::connect(&config.kafka)?;

@@ -35,6 +35,17 @@ CONFIGURATION FILE (TOML; see crates/cdc-sink/README.md, section \"Configuration
                                          # record buffered since the last commit
   max_rows = 50000                       # commit when this many rows are buffered
                                          # (bounds memory)
+  [maintenance]                          # between commits, one table at a time
+  enabled = true                         # compaction, snapshot expiry, orphan files
+  interval_secs = 3600                   # each table at most once per interval
+  min_input_files = 5                    # compact at >= this many small files (or
+                                         # files with many deletes, or delete files)
+  target_file_size_bytes = 134217728     # compacted file size
+  delete_ratio_threshold = 0.3           # rewrite files with >= 30 % rows deleted
+  max_compaction_input_bytes = 1073741824  # per run; more is done in later runs
+  max_snapshot_age_secs = 432000         # expire snapshots older than 5 days,
+  min_snapshots_to_keep = 1              # keeping at least the newest
+  orphan_min_age_secs = 259200           # delete unreferenced files after 3 days
   [ops]
   listen = \"127.0.0.1:9102\"              # GET /metrics and /healthz
   log_format = \"human\"                   # or \"json\"

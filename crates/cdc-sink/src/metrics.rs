@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::maintenance::MaintenanceReport;
+
 /// Label set of per-table metrics: `table="cdc.public_customers_changelog"`.
 type TableLabels = Vec<(String, String)>;
 
@@ -27,6 +29,20 @@ pub(crate) struct SinkMetrics {
     pub buffered_rows: Gauge,
     pub offset_commit_failures: Counter,
     assigned_partitions: Gauge,
+    maintenance: MaintenanceMetrics,
+}
+
+/// Table maintenance counters (see `crate::maintenance`).
+#[derive(Clone)]
+struct MaintenanceMetrics {
+    runs: Counter,
+    files_compacted: Counter,
+    files_written: Counter,
+    compaction_duration: Histogram,
+    snapshots_expired: Counter,
+    expired_files_deleted: Counter,
+    orphans_removed: Counter,
+    failures: Counter,
 }
 
 impl SinkMetrics {
@@ -47,6 +63,17 @@ impl SinkMetrics {
             buffered_rows: Gauge::default(),
             offset_commit_failures: Counter::default(),
             assigned_partitions: Gauge::default(),
+            maintenance: MaintenanceMetrics {
+                runs: Counter::default(),
+                files_compacted: Counter::default(),
+                files_written: Counter::default(),
+                // 10 ms .. ~160 s
+                compaction_duration: Histogram::new(exponential_buckets(0.01, 2.0, 15)),
+                snapshots_expired: Counter::default(),
+                expired_files_deleted: Counter::default(),
+                orphans_removed: Counter::default(),
+                failures: Counter::default(),
+            },
         };
         let r = registry.sub_registry_with_prefix("cdc_sink");
         r.register(
@@ -114,7 +141,67 @@ impl SinkMetrics {
             "Kafka partitions the sink reads",
             metrics.assigned_partitions.clone(),
         );
+        let m = &metrics.maintenance;
+        r.register(
+            "maintenance_runs",
+            "Table maintenance runs (one table each)",
+            m.runs.clone(),
+        );
+        r.register(
+            "maintenance_files_compacted",
+            "Data and position-delete files removed by compaction",
+            m.files_compacted.clone(),
+        );
+        r.register(
+            "maintenance_files_written",
+            "Data and position-delete files written by compaction",
+            m.files_written.clone(),
+        );
+        r.register(
+            "maintenance_compaction_duration_seconds",
+            "Time one table's compaction took",
+            m.compaction_duration.clone(),
+        );
+        r.register(
+            "maintenance_snapshots_expired",
+            "Snapshots removed by snapshot expiry",
+            m.snapshots_expired.clone(),
+        );
+        r.register(
+            "maintenance_expired_files_deleted",
+            "Files deleted by snapshot expiry (only expired snapshots referenced them) and old metadata files",
+            m.expired_files_deleted.clone(),
+        );
+        r.register(
+            "maintenance_orphans_removed",
+            "Unreferenced files removed from table locations",
+            m.orphans_removed.clone(),
+        );
+        r.register(
+            "maintenance_failures",
+            "Failed maintenance steps (logged; retried at the next run)",
+            m.failures.clone(),
+        );
         metrics
+    }
+
+    /// Records one table's maintenance run.
+    pub fn maintained(&self, report: &MaintenanceReport) {
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let m = &self.maintenance;
+        m.runs.inc();
+        m.files_compacted.inc_by(count(
+            report.data_files_compacted + report.delete_files_compacted,
+        ));
+        m.files_written.inc_by(count(report.files_written));
+        if let Some(took) = report.compaction_time {
+            m.compaction_duration.observe(took.as_secs_f64());
+        }
+        m.snapshots_expired.inc_by(count(report.snapshots_expired));
+        m.expired_files_deleted
+            .inc_by(count(report.expired_files_deleted));
+        m.orphans_removed.inc_by(count(report.orphans_removed));
+        m.failures.inc_by(count(report.failures));
     }
 
     pub fn rows_written(&self, table: &str, rows: usize) {
@@ -155,6 +242,14 @@ mod tests {
         metrics.records_consumed.inc();
         metrics.rows_written("cdc.public_t_changelog", 3);
         metrics.commit_succeeded(Duration::from_millis(20));
+        metrics.maintained(&MaintenanceReport {
+            table: "cdc.public_t".into(),
+            data_files_compacted: 7,
+            delete_files_compacted: 3,
+            orphans_removed: 2,
+            compaction_time: Some(Duration::from_millis(30)),
+            ..MaintenanceReport::default()
+        });
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         for name in [
@@ -169,6 +264,14 @@ mod tests {
             "cdc_sink_buffered_rows",
             "cdc_sink_offset_commit_failures_total",
             "cdc_sink_consumer_errors_total",
+            "cdc_sink_maintenance_runs_total 1",
+            "cdc_sink_maintenance_files_compacted_total 10",
+            "cdc_sink_maintenance_files_written_total 0",
+            "cdc_sink_maintenance_compaction_duration_seconds_count 1",
+            "cdc_sink_maintenance_snapshots_expired_total 0",
+            "cdc_sink_maintenance_expired_files_deleted_total 0",
+            "cdc_sink_maintenance_orphans_removed_total 2",
+            "cdc_sink_maintenance_failures_total 0",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }

@@ -23,6 +23,9 @@ use crate::metrics::SinkMetrics;
 use crate::writer::{Appended, KafkaOffsets, LakeWriter};
 use crate::SinkError;
 
+/// How often the loop asks the writer whether a table is due for maintenance.
+const MAINTENANCE_CHECK: Duration = Duration::from_secs(10);
+
 /// Consecutive failed offset commits after which the sink stops.
 const MAX_OFFSET_COMMIT_FAILURES: u32 = 5;
 
@@ -88,6 +91,8 @@ impl Pipeline {
         let interval = Duration::from_millis(self.commit.interval_ms);
         let mut discovery = tokio::time::interval(DISCOVERY_INTERVAL);
         discovery.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut maintenance = tokio::time::interval(MAINTENANCE_CHECK);
+        maintenance.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.first_pending.map(|t| t + interval);
             tokio::select! {
@@ -100,6 +105,7 @@ impl Pipeline {
                     }
                 }
                 () = sleep_until(deadline), if deadline.is_some() => self.flush(Trigger::Interval).await?,
+                _ = maintenance.tick() => self.maintain().await?,
                 received = consumer.recv() => {
                     match received {
                         Ok(message) => self.handle(&message).await?,
@@ -193,6 +199,14 @@ impl Pipeline {
                  records in between are no longer in Kafka (retention?) and are missing from Iceberg"
             );
         }
+    }
+
+    /// Maintains the table most overdue for maintenance, if any (between commits).
+    async fn maintain(&mut self) -> Result<(), SinkError> {
+        if let Some(report) = self.writer.maintain(std::time::SystemTime::now()).await? {
+            self.metrics.maintained(&report);
+        }
+        Ok(())
     }
 
     /// Commits buffered rows to Iceberg, then the consumed offsets to Kafka.

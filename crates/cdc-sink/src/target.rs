@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use arrow_schema::SchemaRef;
 use cdc_model::{ColumnType, Op, TableSchema, Value};
@@ -15,11 +16,12 @@ use crate::changelog::{ChangelogRow, RecordOrigin};
 use crate::commit::files::write_data_file_in;
 use crate::commit::pointer::CatalogPointer;
 use crate::commit::{latest_summary_property, Change, OwnedTable};
-use crate::config::TableMode;
+use crate::config::{MaintenanceConfig, TableMode};
 use crate::evolution::evolve;
 use crate::keyed::history::{plan_history, COL_IS_CURRENT};
 use crate::keyed::index::KeyIndex;
 use crate::keyed::{plan_mirror, toast};
+use crate::maintenance::{self, MaintenanceReport, TableMaintenance};
 use crate::schema::{partition_spec, table_schema};
 use crate::writer::CommittedTable;
 use crate::SinkError;
@@ -73,6 +75,7 @@ pub(crate) struct Target {
     /// Keyed modes: every row before the buffered ones was truncated at this source time.
     truncate_at: Option<i64>,
     placeholder: String,
+    maintenance: TableMaintenance,
 }
 
 impl Target {
@@ -117,6 +120,7 @@ impl Target {
             index: None,
             truncate_at: None,
             placeholder: placeholder.to_owned(),
+            maintenance: TableMaintenance::default(),
         };
         target.relayout()?;
         target.index = target.open_index(None).await?;
@@ -304,6 +308,34 @@ impl Target {
             data_files,
             delete_files,
         }))
+    }
+
+    /// When this table was last maintained.
+    pub fn last_maintained(&self) -> Option<SystemTime> {
+        self.maintenance.last_run
+    }
+
+    /// Runs table maintenance (compaction, snapshot expiry, orphan removal) between commits;
+    /// the key index follows compacted rows to their new positions.
+    pub async fn maintain(
+        &mut self,
+        catalog: &ChangelogCatalog,
+        pointer: &CatalogPointer,
+        config: &MaintenanceConfig,
+        now: SystemTime,
+    ) -> Result<MaintenanceReport, SinkError> {
+        let flag = (self.mode == TableMode::History).then_some(COL_IS_CURRENT);
+        maintenance::run(
+            &mut self.owned,
+            &catalog.catalog,
+            pointer,
+            &self.arrow_schema,
+            self.index.as_mut().map(|i| (i, flag)),
+            &mut self.maintenance,
+            config,
+            now,
+        )
+        .await
     }
 
     /// Makes the table take rows of `schema`: if its columns differ from those last seen,

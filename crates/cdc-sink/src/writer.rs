@@ -10,13 +10,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use cdc_model::{ChangeEvent, Op, TableId, TableSchema};
 
 use crate::catalog::{catalog_uri, display_ident, ChangelogCatalog};
 use crate::changelog::{ts_ms, ChangelogRow, RecordOrigin};
 use crate::commit::pointer::{CatalogPointer, SqlPointer};
-use crate::config::{IcebergConfig, TableMode, TablesConfig};
+use crate::config::{IcebergConfig, MaintenanceConfig, TableMode, TablesConfig};
+use crate::maintenance::MaintenanceReport;
 use crate::target::Target;
 use crate::SinkError;
 
@@ -51,6 +53,7 @@ pub struct LakeWriter {
     config: TablesConfig,
     sources: BTreeMap<TableId, Vec<Target>>,
     buffered_rows: usize,
+    maintenance: MaintenanceConfig,
 }
 
 impl LakeWriter {
@@ -69,7 +72,46 @@ impl LakeWriter {
             config: tables.clone(),
             sources: BTreeMap::new(),
             buffered_rows: 0,
+            maintenance: MaintenanceConfig::default(),
         })
+    }
+
+    /// Sets how [`LakeWriter::maintain`] maintains tables (default: [`MaintenanceConfig`]'s).
+    pub fn set_maintenance(&mut self, config: MaintenanceConfig) {
+        self.maintenance = config;
+    }
+
+    /// Maintains the open table most overdue for maintenance at `now` (compaction, snapshot
+    /// expiry, orphan-file removal; see `[maintenance]`), if any is due: one table per call,
+    /// so a caller polling Kafka between calls is never away for long. Call it between
+    /// commits; buffered rows may stay buffered. Only tables opened by this writer are
+    /// maintained (it owns them). Returns the table's report; failed steps are counted in it
+    /// and retried at the next run. Errors mean the sink must stop (fenced, or the table
+    /// changed under it).
+    pub async fn maintain(
+        &mut self,
+        now: SystemTime,
+    ) -> Result<Option<MaintenanceReport>, SinkError> {
+        if !self.maintenance.enabled {
+            return Ok(None);
+        }
+        let interval = Duration::from_secs(self.maintenance.interval_secs);
+        let due = self
+            .sources
+            .values_mut()
+            .flatten()
+            .filter(|t| {
+                t.last_maintained()
+                    .is_none_or(|last| last + interval <= now)
+            })
+            .min_by_key(|t| t.last_maintained());
+        let Some(target) = due else {
+            return Ok(None);
+        };
+        target
+            .maintain(&self.catalog, &self.pointer, &self.maintenance, now)
+            .await
+            .map(Some)
     }
 
     /// Rows buffered across all tables and not yet committed.

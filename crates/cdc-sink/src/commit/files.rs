@@ -1,6 +1,7 @@
 //! Writing the files of a commit: Parquet data files whose row positions are known (one file
 //! per call, rows in batch order — the primary-key index depends on it) and position-delete
-//! files (`file_path`, `pos`, sorted as the spec requires).
+//! files (`file_path`, `pos`, sorted as the spec requires), and data files written from several
+//! batches ([`DataFileSink`], compaction).
 
 use std::sync::{Arc, LazyLock};
 
@@ -16,7 +17,7 @@ use iceberg::table::Table;
 use iceberg::writer::file_writer::location_generator::{
     DefaultFileNameGenerator, DefaultLocationGenerator,
 };
-use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
+use iceberg::writer::file_writer::rolling_writer::{RollingFileWriter, RollingFileWriterBuilder};
 use iceberg::writer::file_writer::ParquetWriterBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -73,13 +74,7 @@ pub(crate) async fn write_data_file_in(
 ) -> Result<DataFile, SinkError> {
     let err = |e| SinkError::write(name, e);
     let md = table.metadata();
-    let partition = day.map(|day| {
-        PartitionKey::new(
-            (**md.default_partition_spec()).clone(),
-            md.current_schema().clone(),
-            Struct::from_iter([Some(Literal::date(day))]),
-        )
-    });
+    let partition = day.map(|day| Struct::from_iter([Some(Literal::date(day))]));
     let files = write_one(
         table,
         md.current_schema().clone(),
@@ -149,40 +144,142 @@ async fn write_one(
     prefix: &str,
     content: DataContentType,
     referenced: Option<String>,
-    partition: Option<PartitionKey>,
+    partition: Option<Struct>,
 ) -> iceberg::Result<Vec<DataFile>> {
-    let md = table.metadata();
-    let parquet = ParquetWriterBuilder::new(parquet_properties(), schema);
-    // One `write` call on a fresh rolling writer never rolls: exactly one file.
-    let rolling = RollingFileWriterBuilder::new(
-        parquet,
-        usize::MAX,
-        table.file_io().clone(),
-        DefaultLocationGenerator::new(md)?,
-        DefaultFileNameGenerator::new(prefix.to_owned(), None, DataFileFormat::Parquet),
-    );
-    let mut writer = rolling.build();
-    writer.write(&partition, batch).await?;
-    let values = partition.map_or_else(Struct::empty, |p| p.data().clone());
-    let spec_id = md.default_partition_spec_id();
-    writer
-        .close()
-        .await?
-        .into_iter()
-        .map(|mut builder| {
-            builder
-                .content(content)
-                .partition_spec_id(spec_id)
-                .partition(values.clone())
-                .referenced_data_file(referenced.clone());
-            builder.build().map_err(|e| {
-                iceberg::Error::new(
-                    iceberg::ErrorKind::DataInvalid,
-                    format!("cannot describe the written file: {e}"),
-                )
-            })
+    let mut file = OpenFile::create(table, schema, prefix, partition)?;
+    file.write(batch).await?;
+    file.close(content, referenced).await
+}
+
+type ParquetRollingWriter =
+    RollingFileWriter<ParquetWriterBuilder, DefaultLocationGenerator, DefaultFileNameGenerator>;
+
+/// A Parquet file being written from one or more batches; rows are at positions in write
+/// order (the rolling writer's target is unbounded, so it never starts a second file).
+struct OpenFile {
+    writer: ParquetRollingWriter,
+    spec_id: i32,
+    /// The partition of a partitioned table's file (`None`: unpartitioned).
+    partition: Option<PartitionKey>,
+}
+
+impl OpenFile {
+    fn create(
+        table: &Table,
+        schema: Arc<Schema>,
+        prefix: &str,
+        partition: Option<Struct>,
+    ) -> iceberg::Result<OpenFile> {
+        let md = table.metadata();
+        let partition = partition.map(|values| {
+            PartitionKey::new(
+                (**md.default_partition_spec()).clone(),
+                md.current_schema().clone(),
+                values,
+            )
+        });
+        let parquet = ParquetWriterBuilder::new(parquet_properties(), schema);
+        let rolling = RollingFileWriterBuilder::new(
+            parquet,
+            usize::MAX,
+            table.file_io().clone(),
+            DefaultLocationGenerator::new(md)?,
+            DefaultFileNameGenerator::new(prefix.to_owned(), None, DataFileFormat::Parquet),
+        );
+        Ok(OpenFile {
+            writer: rolling.build(),
+            spec_id: md.default_partition_spec_id(),
+            partition,
         })
-        .collect()
+    }
+
+    async fn write(&mut self, batch: &RecordBatch) -> iceberg::Result<()> {
+        self.writer.write(&self.partition, batch).await
+    }
+
+    async fn close(
+        self,
+        content: DataContentType,
+        referenced: Option<String>,
+    ) -> iceberg::Result<Vec<DataFile>> {
+        let spec_id = self.spec_id;
+        let values = self
+            .partition
+            .as_ref()
+            .map_or_else(Struct::empty, |p| p.data().clone());
+        self.writer
+            .close()
+            .await?
+            .into_iter()
+            .map(|mut builder| {
+                builder
+                    .content(content)
+                    .partition_spec_id(spec_id)
+                    .partition(values.clone())
+                    .referenced_data_file(referenced.clone());
+                builder.build().map_err(|e| {
+                    iceberg::Error::new(
+                        iceberg::ErrorKind::DataInvalid,
+                        format!("cannot describe the written file: {e}"),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// A data file (table's current schema) written from several batches, for compaction:
+/// rows are at positions in write order.
+pub(crate) struct DataFileSink {
+    file: OpenFile,
+    name: String,
+    rows: u64,
+}
+
+impl DataFileSink {
+    /// A new file in `partition` (the partition values of a partitioned table's files being
+    /// compacted; `None` when the table is unpartitioned).
+    pub fn create(
+        table: &Table,
+        name: &str,
+        prefix: &str,
+        partition: Option<Struct>,
+    ) -> Result<DataFileSink, SinkError> {
+        let schema = table.metadata().current_schema().clone();
+        let file = OpenFile::create(table, schema, prefix, partition)
+            .map_err(|e| SinkError::write(name, e))?;
+        Ok(DataFileSink {
+            file,
+            name: name.to_owned(),
+            rows: 0,
+        })
+    }
+
+    /// Rows written so far (the position of the next row).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.file
+            .write(batch)
+            .await
+            .map_err(|e| SinkError::write(&self.name, e))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    pub async fn close(self) -> Result<DataFile, SinkError> {
+        let files = self
+            .file
+            .close(DataContentType::Data, None)
+            .await
+            .map_err(|e| SinkError::write(&self.name, e))?;
+        single(&self.name, files)
+    }
 }
 
 fn single(name: &str, mut files: Vec<DataFile>) -> Result<DataFile, SinkError> {

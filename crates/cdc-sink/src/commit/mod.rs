@@ -14,6 +14,7 @@
 //!
 //! - `files`: Parquet data files with predictable row positions, position-delete files.
 //! - `pointer`: the per-catalog compare-and-swap.
+//! - `replace`: maintenance commits (compaction's `replace` snapshot, snapshot removal).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -28,6 +29,7 @@ use iceberg::{Catalog, MetadataLocation};
 
 pub(crate) mod files;
 pub(crate) mod pointer;
+pub(crate) mod replace;
 
 use pointer::{CatalogPointer, Swap};
 

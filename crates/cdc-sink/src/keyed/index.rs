@@ -29,6 +29,18 @@ pub(crate) struct RowLoc {
     pub pos: i64,
 }
 
+/// Where compaction moved the live rows of one rewritten data file: in order, to `to`
+/// starting at position `base`.
+#[derive(Debug, Clone)]
+pub(crate) struct Moved {
+    pub to: Arc<str>,
+    pub base: i64,
+    /// Rows of the old file.
+    pub rows: i64,
+    /// Sorted positions of the old file that were deleted (not copied).
+    pub deleted: Vec<i64>,
+}
+
 /// Key → live row location.
 pub(crate) struct KeyIndex {
     converter: RowConverter,
@@ -131,6 +143,33 @@ impl KeyIndex {
             }
         };
         self.rows.insert(key, RowLoc { file, pos });
+    }
+
+    /// Applies a compaction: the live rows of every file in `moves` now live elsewhere.
+    /// Also forgets files no indexed row is in. Returns false if an indexed row was not a live
+    /// row of its rewritten file (the index disagrees with the table: rebuild it).
+    pub fn remap(&mut self, moves: &HashMap<Arc<str>, Moved>) -> bool {
+        let old_paths = std::mem::take(&mut self.paths);
+        self.path_ids.clear();
+        let mut consistent = true;
+        for (key, loc) in std::mem::take(&mut self.rows) {
+            let Some(path) = old_paths.get(loc.file as usize) else {
+                consistent = false;
+                continue;
+            };
+            let Some(moved) = moves.get(path) else {
+                self.insert(key, path, loc.pos);
+                continue;
+            };
+            match moved.deleted.binary_search(&loc.pos) {
+                Err(rank) if (0..moved.rows).contains(&loc.pos) => {
+                    let pos = moved.base + loc.pos - rank as i64;
+                    self.insert(key, &moved.to, pos);
+                }
+                _ => consistent = false,
+            }
+        }
+        consistent
     }
 
     /// Rebuilds the index from the live files of `table`'s current snapshot. With
@@ -249,4 +288,49 @@ fn downcast<'a, T: 'static>(name: &str, array: &'a ArrayRef) -> Result<&'a T, Si
             table: name.to_owned(),
             reason: format!("unexpected column type {}", array.data_type()),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::{Field, Schema};
+
+    #[test]
+    fn remap_follows_moved_rows_and_detects_stale_ones() {
+        let schema: SchemaRef =
+            Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let mut index = KeyIndex::new("t", &schema, vec![0]).unwrap();
+        let (a, b, c): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "c".into());
+        index.insert(Box::from(&b"k1"[..]), &a, 0);
+        index.insert(Box::from(&b"k2"[..]), &a, 3);
+        index.insert(Box::from(&b"k3"[..]), &b, 1);
+        // a: 4 rows, position 1 deleted, moved to c from position 5; b stays.
+        let moves = HashMap::from([(
+            Arc::clone(&a),
+            Moved {
+                to: Arc::clone(&c),
+                base: 5,
+                rows: 4,
+                deleted: vec![1],
+            },
+        )]);
+        assert!(index.remap(&moves));
+        let at = |k: &[u8]| index.get(k).map(|l| (index.path(l), l.pos));
+        assert_eq!(at(b"k1"), Some((Arc::clone(&c), 5)));
+        assert_eq!(at(b"k2"), Some((Arc::clone(&c), 7)));
+        assert_eq!(at(b"k3"), Some((Arc::clone(&b), 1)));
+        assert_eq!(index.paths.len(), 2, "the rewritten file is forgotten");
+        // A row the index holds but the compaction saw as deleted: stale.
+        index.insert(Box::from(&b"k4"[..]), &b, 2);
+        let moves = HashMap::from([(
+            Arc::clone(&b),
+            Moved {
+                to: Arc::clone(&a),
+                base: 0,
+                rows: 3,
+                deleted: vec![2],
+            },
+        )]);
+        assert!(!index.remap(&moves));
+    }
 }
