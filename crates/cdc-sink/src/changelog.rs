@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use cdc_model::{Op, Row};
+use cdc_model::{Op, Row, Value};
 
 /// `_cdc_op`: Debezium op code, `c`, `u`, `d` or `r` (required string).
 pub const COL_OP: &str = "_cdc_op";
@@ -57,6 +57,31 @@ pub(crate) struct ChangelogRow {
     pub values: Row,
 }
 
+impl ChangelogRow {
+    /// About how many bytes the row takes in memory (for the commit threshold).
+    pub fn approx_bytes(&self) -> usize {
+        let values: usize = self.values.iter().map(value_bytes).sum();
+        std::mem::size_of::<ChangelogRow>() + self.position.len() + values
+    }
+}
+
+fn value_bytes(value: &Value) -> usize {
+    let inline = std::mem::size_of::<Value>();
+    inline
+        + match value {
+            Value::String(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            Value::Decimal(_) => 16,
+            Value::Array(items) => items.iter().map(value_bytes).sum(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| k.len() + v.as_ref().map_or(0, String::len) + 48)
+                .sum(),
+            Value::Geometry { wkb, .. } => wkb.len(),
+            _ => 0,
+        }
+}
+
 /// `source.ts_us` in milliseconds, rounded towards negative infinity.
 pub(crate) fn ts_ms(ts_us: i64) -> i64 {
     ts_us.div_euclid(1000)
@@ -76,5 +101,29 @@ mod tests {
             offset: 41,
         };
         assert_eq!(origin.to_string(), "db.public.t/2@41");
+    }
+
+    #[test]
+    fn row_size_counts_value_payloads() {
+        let row = |values| ChangelogRow {
+            op: Op::Create,
+            ts_ms: 0,
+            ts_us: 0,
+            position: "0/1".into(),
+            origin: RecordOrigin {
+                topic: Arc::from("t"),
+                partition: 0,
+                offset: 0,
+            },
+            values,
+        };
+        let small = row(vec![Value::Int64(1)]).approx_bytes();
+        let big = row(vec![
+            Value::String("x".repeat(10_000)),
+            Value::Array(vec![Value::Bytes(vec![0; 5_000])]),
+        ])
+        .approx_bytes();
+        assert!(small < 1_000, "{small}");
+        assert!((15_000..16_000).contains(&big), "{big}");
     }
 }

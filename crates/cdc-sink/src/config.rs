@@ -158,6 +158,10 @@ pub struct CommitConfig {
     /// sink's memory. Default 50000.
     #[serde(default = "default_max_rows")]
     pub max_rows: usize,
+    /// Commit as soon as the buffered rows take about this many bytes in memory (estimated
+    /// from their values). Default 67108864 (64 MiB).
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
 }
 
 impl Default for CommitConfig {
@@ -165,6 +169,7 @@ impl Default for CommitConfig {
         CommitConfig {
             interval_ms: default_interval_ms(),
             max_rows: default_max_rows(),
+            max_bytes: default_max_bytes(),
         }
     }
 }
@@ -296,6 +301,9 @@ fn default_interval_ms() -> u64 {
 fn default_max_rows() -> usize {
     50_000
 }
+fn default_max_bytes() -> u64 {
+    64 << 20
+}
 
 /// librdkafka keys the sink sets itself; configuring them would break its guarantees.
 const RESERVED_KAFKA_KEYS: [&str; 4] = [
@@ -400,6 +408,9 @@ impl SinkConfig {
         }
         if self.commit.max_rows == 0 {
             return invalid("commit.max_rows must be at least 1".into());
+        }
+        if self.commit.max_bytes < 1 << 20 {
+            return invalid("commit.max_bytes must be at least 1048576 (1 MiB)".into());
         }
         self.maintenance.validate().map_err(SinkError::Config)
     }

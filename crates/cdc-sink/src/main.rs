@@ -34,7 +34,8 @@ CONFIGURATION FILE (TOML; see crates/cdc-sink/README.md, section \"Configuration
   interval_ms = 10000                    # commit at most this long after the first
                                          # record buffered since the last commit
   max_rows = 50000                       # commit when this many rows are buffered
-                                         # (bounds memory)
+  max_bytes = 67108864                   # ... or when they take about this many bytes
+                                         # (rows and bytes bound memory)
   [maintenance]                          # between commits, one table at a time
   enabled = true                         # compaction, snapshot expiry, orphan files
   interval_secs = 3600                   # each table at most once per interval

@@ -34,6 +34,7 @@ const MAX_OFFSET_COMMIT_FAILURES: u32 = 5;
 enum Trigger {
     Interval,
     MaxRows,
+    MaxBytes,
     Shutdown,
 }
 
@@ -42,6 +43,7 @@ impl Trigger {
         match self {
             Trigger::Interval => "interval",
             Trigger::MaxRows => "max_rows",
+            Trigger::MaxBytes => "max_bytes",
             Trigger::Shutdown => "shutdown",
         }
     }
@@ -118,6 +120,8 @@ impl Pipeline {
                     }
                     if self.writer.buffered_rows() >= self.commit.max_rows {
                         self.flush(Trigger::MaxRows).await?;
+                    } else if self.writer.buffered_bytes() as u64 >= self.commit.max_bytes {
+                        self.flush(Trigger::MaxBytes).await?;
                     }
                 }
             }

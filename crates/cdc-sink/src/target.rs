@@ -67,6 +67,8 @@ pub(crate) struct Target {
     /// Key columns' indices in table-ordered rows (keyed modes).
     key_values: Vec<usize>,
     rows: Vec<ChangelogRow>,
+    /// About how many bytes `rows` take.
+    bytes: usize,
     /// Offsets durable in the table.
     committed: KafkaOffsets,
     /// `committed` plus the buffered records.
@@ -115,6 +117,7 @@ impl Target {
             key_names,
             key_values: Vec::new(),
             rows: Vec::new(),
+            bytes: 0,
             pending: committed.clone(),
             committed,
             index: None,
@@ -134,6 +137,11 @@ impl Target {
 
     pub fn buffered(&self) -> usize {
         self.rows.len()
+    }
+
+    /// About how many bytes the buffered rows take in memory.
+    pub fn buffered_bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Whether the table already holds the record at `origin`.
@@ -180,6 +188,7 @@ impl Target {
             toast::fill_from_batch(&mut row, &self.rows, &self.key_values, &self.placeholder);
         }
         self.note_offset(origin);
+        self.bytes = self.bytes.saturating_add(row.approx_bytes());
         self.rows.push(row);
         Ok(())
     }
@@ -300,6 +309,7 @@ impl Target {
         }
         let rows = self.rows.len();
         self.rows.clear();
+        self.bytes = 0;
         self.truncate_at = None;
         self.committed = self.pending.clone();
         Ok(Some(CommittedTable {

@@ -53,6 +53,7 @@ pub struct LakeWriter {
     config: TablesConfig,
     sources: BTreeMap<TableId, Vec<Target>>,
     buffered_rows: usize,
+    buffered_bytes: usize,
     maintenance: MaintenanceConfig,
 }
 
@@ -72,6 +73,7 @@ impl LakeWriter {
             config: tables.clone(),
             sources: BTreeMap::new(),
             buffered_rows: 0,
+            buffered_bytes: 0,
             maintenance: MaintenanceConfig::default(),
         })
     }
@@ -117,6 +119,11 @@ impl LakeWriter {
     /// Rows buffered across all tables and not yet committed.
     pub fn buffered_rows(&self) -> usize {
         self.buffered_rows
+    }
+
+    /// About how many bytes the buffered rows take in memory (estimated from their values).
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered_bytes
     }
 
     /// The next Kafka offset per topic and partition that every existing table of the
@@ -171,7 +178,7 @@ impl LakeWriter {
             if target.holds(&origin) {
                 continue;
             }
-            let buffered_before = target.buffered();
+            let (buffered_before, bytes_before) = (target.buffered(), target.buffered_bytes());
             target
                 .prepare(&self.catalog, &self.pointer, &schema)
                 .await?;
@@ -190,6 +197,10 @@ impl LakeWriter {
                 .buffered_rows
                 .saturating_sub(buffered_before)
                 .saturating_add(target.buffered());
+            self.buffered_bytes = self
+                .buffered_bytes
+                .saturating_sub(bytes_before)
+                .saturating_add(target.buffered_bytes());
             outcome = match (applied, outcome) {
                 (true, _) | (false, Appended::Row) => Appended::Row,
                 (false, _) => Appended::SkippedTruncate,
@@ -205,9 +216,10 @@ impl LakeWriter {
         let mut committed = Vec::new();
         for targets in self.sources.values_mut() {
             for target in targets.iter_mut() {
-                let buffered = target.buffered();
+                let (buffered, bytes) = (target.buffered(), target.buffered_bytes());
                 if let Some(result) = target.commit(&self.catalog, &self.pointer).await? {
                     self.buffered_rows = self.buffered_rows.saturating_sub(buffered);
+                    self.buffered_bytes = self.buffered_bytes.saturating_sub(bytes);
                     committed.push(result);
                 }
             }
