@@ -4,10 +4,12 @@
 //! the table (read back from its data file). The placeholder is never written as data; with
 //! no previous row at all the value becomes null (with a warning).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::{Array, BinaryArray, LargeBinaryArray, LargeStringArray, StringArray};
 use arrow_schema::SchemaRef;
+use arrow_select::concat::concat_batches;
 use cdc_model::{Op, Value};
 use iceberg::table::Table;
 
@@ -65,7 +67,8 @@ pub(crate) fn fill_from_batch(
     }
 }
 
-/// Fills the placeholders left in `rows` from the rows' current versions in the table.
+/// Fills the placeholders left in `rows` from the rows' current versions in the table,
+/// reading each data file involved once.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn fill_from_table(
     table: &Table,
@@ -77,11 +80,16 @@ pub(crate) async fn fill_from_table(
     rows: &mut [ChangelogRow],
     placeholder: &str,
 ) -> Result<(), SinkError> {
+    // Pass 1: fill from earlier rows of the batch; note what only the table holds, per data
+    // file: (row, position in the file, (value index, schema field index)).
+    type Need = (usize, i64, Vec<(usize, usize)>);
+    let mut wanted: BTreeMap<Arc<str>, Vec<Need>> = BTreeMap::new();
     for n in 0..rows.len() {
         if !has_placeholder(&rows[n], placeholder) {
             continue;
         }
-        // An earlier row of the batch may have been filled from the table meanwhile.
+        // A later row of the same key copies the placeholder from an earlier one here; both
+        // are then filled from the same table row below.
         let (earlier, rest) = rows.split_at_mut(n);
         fill_from_batch(&mut rest[0], earlier, key, placeholder);
         let row = &mut rest[0];
@@ -120,28 +128,40 @@ pub(crate) async fn fill_from_table(
             }
             continue;
         };
-        let path = index.path(loc);
-        let fields: Vec<usize> = columns.iter().map(|&(_, f)| f).collect();
-        let wanted = Arc::new(schema.project(&fields).map_err(|e| SinkError::Batch {
-            table: name.to_owned(),
-            reason: format!("cannot project the TOAST columns: {e}"),
-        })?);
-        let batches = read_as(table, name, &path, &wanted).await?;
-        let pos = usize::try_from(loc.pos).unwrap_or(usize::MAX);
-        let (mut skip, mut found) = (pos, None);
-        for batch in batches {
-            if skip < batch.num_rows() {
-                found = Some(batch.slice(skip, 1));
-                break;
+        wanted
+            .entry(index.path(loc))
+            .or_default()
+            .push((n, loc.pos, columns));
+    }
+    // Pass 2: one read per data file, of the columns needed from it.
+    let batch_err = |e: arrow_schema::ArrowError| SinkError::Batch {
+        table: name.to_owned(),
+        reason: format!("restoring unchanged TOAST values: {e}"),
+    };
+    for (path, needs) in wanted {
+        let mut fields: Vec<usize> = needs
+            .iter()
+            .flat_map(|(_, _, c)| c.iter().map(|&(_, f)| f))
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
+        let projected = Arc::new(schema.project(&fields).map_err(batch_err)?);
+        let batches = read_as(table, name, &path, &projected).await?;
+        let file = concat_batches(&projected, &batches).map_err(batch_err)?;
+        for (n, pos, columns) in needs {
+            let at = usize::try_from(pos)
+                .ok()
+                .filter(|&p| p < file.num_rows())
+                .ok_or_else(|| SinkError::Batch {
+                    table: name.to_owned(),
+                    reason: format!("{path} has no row {pos} (the key index is stale)"),
+                })?;
+            let record = rows[n].origin.to_string();
+            for (i, field) in columns {
+                let column = fields.binary_search(&field).unwrap_or_default();
+                let one = file.column(column).slice(at, 1);
+                rows[n].values[i] = arrow_value(name, one.as_ref(), &record)?;
             }
-            skip -= batch.num_rows();
-        }
-        let found = found.ok_or_else(|| SinkError::Batch {
-            table: name.to_owned(),
-            reason: format!("{path} has no row {} (the key index is stale)", loc.pos),
-        })?;
-        for (n, (i, _)) in columns.into_iter().enumerate() {
-            row.values[i] = arrow_value(name, found.column(n).as_ref(), &row.origin.to_string())?;
         }
     }
     Ok(())
