@@ -8,8 +8,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-/// Label set of per-table metrics: `table="cdc.public_customers_changelog"`.
+use crate::error::DeadLetterReason;
+
+/// Label set of per-table metrics (`table="cdc.public_customers_changelog"`) and of
+/// dead letters (`reason="decode"`).
 type TableLabels = Vec<(String, String)>;
+
+fn reason_labels(reason: DeadLetterReason) -> TableLabels {
+    vec![("reason".to_owned(), reason.as_str().to_owned())]
+}
 
 /// The sink's metrics. Cloning shares the underlying values.
 #[derive(Clone)]
@@ -26,6 +33,7 @@ pub(crate) struct SinkMetrics {
     last_commit: Gauge,
     pub buffered_rows: Gauge,
     pub offset_commit_failures: Counter,
+    dead_letters: Family<TableLabels, Counter>,
 }
 
 impl SinkMetrics {
@@ -45,7 +53,15 @@ impl SinkMetrics {
             last_commit: Gauge::default(),
             buffered_rows: Gauge::default(),
             offset_commit_failures: Counter::default(),
+            dead_letters: Family::default(),
         };
+        // Every reason shows up (at 0) before its first record.
+        for reason in DeadLetterReason::ALL {
+            metrics
+                .dead_letters
+                .get_or_create(&reason_labels(reason))
+                .inc_by(0);
+        }
         let r = registry.sub_registry_with_prefix("cdc_sink");
         r.register(
             "records_consumed",
@@ -107,7 +123,19 @@ impl SinkMetrics {
             "Failed Kafka offset commits after a successful Iceberg commit",
             metrics.offset_commit_failures.clone(),
         );
+        r.register(
+            "dead_letters",
+            "Records written to the dead-letter topic (acknowledged by the broker), per reason",
+            metrics.dead_letters.clone(),
+        );
         metrics
+    }
+
+    /// One record's copy in the dead-letter topic was acknowledged.
+    pub fn dead_letter(&self, reason: DeadLetterReason) {
+        self.dead_letters
+            .get_or_create(&reason_labels(reason))
+            .inc();
     }
 
     pub fn rows_written(&self, table: &str, rows: usize) {
@@ -143,6 +171,7 @@ mod tests {
         metrics.records_consumed.inc();
         metrics.rows_written("cdc.public_t_changelog", 3);
         metrics.commit_succeeded(Duration::from_millis(20));
+        metrics.dead_letter(DeadLetterReason::MissingImage);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         for name in [
@@ -157,6 +186,8 @@ mod tests {
             "cdc_sink_buffered_rows",
             "cdc_sink_offset_commit_failures_total",
             "cdc_sink_consumer_errors_total",
+            "cdc_sink_dead_letters_total{reason=\"missing_image\"} 1",
+            "cdc_sink_dead_letters_total{reason=\"decode\"} 0",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }

@@ -124,12 +124,18 @@ impl LakeWriter {
                 })
             }
         };
+        // Every table must accept the event's columns before any buffers it: a record
+        // rejected by one table is rejected whole (it goes to the dead-letter topic).
+        for target in targets.iter_mut() {
+            if !target.holds(&origin) {
+                target.check_columns(&schema)?;
+            }
+        }
         let mut outcome = Appended::AlreadyCommitted;
         for target in targets.iter_mut() {
             if target.holds(&origin) {
                 continue;
             }
-            target.check_columns(&schema)?;
             let buffered_before = target.buffered();
             let applied = match &row {
                 Some(row) => {
@@ -173,6 +179,10 @@ impl LakeWriter {
 
     async fn open_targets(&self, schema: &TableSchema) -> Result<Vec<Target>, SinkError> {
         let modes = self.config.modes_of(&schema.id.to_string());
+        // Schemas the source table cannot have in some mode fail before any table is claimed.
+        for &mode in &modes {
+            crate::schema::table_schema(mode, schema)?;
+        }
         let mut targets = Vec::with_capacity(modes.len());
         for mode in modes {
             let ident = self.catalog.ident(&table_name(mode, &schema.id));
