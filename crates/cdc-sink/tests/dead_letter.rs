@@ -27,6 +27,8 @@ const GROUP: &str = "dlq-test";
 const DLQ: &str = "dlq-test.dlq";
 const CASE_HEADER: &str = "test-case";
 const TIMEOUT: Duration = Duration::from_secs(120);
+/// Record timestamps: this plus the record's offset.
+const TIMESTAMP_BASE: i64 = 1_700_000_000_000;
 
 /// One corpus case.
 struct Case {
@@ -147,43 +149,9 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
         .set("acks", "all")
         .create()
         .expect("producer");
-    // offset → index into `cases`, for every bad record
-    let mut bad_offsets: BTreeMap<i64, usize> = BTreeMap::new();
-    let mut valid_ids = Vec::new();
-    for (n, sent) in plan.iter().enumerate() {
-        let (key, value, name) = match sent {
-            Sent::Valid(id) => {
-                let (k, v) = valid(*id);
-                valid_ids.push(*id);
-                (Some(k), Some(v), "valid".to_owned())
-            }
-            Sent::Tombstone => (Some(valid(1).0), None, "tombstone".to_owned()),
-            Sent::Bad(i) => (
-                cases[*i].key.clone(),
-                cases[*i].value.clone(),
-                cases[*i].name.clone(),
-            ),
-        };
-        let headers = OwnedHeaders::new().insert(Header {
-            key: CASE_HEADER,
-            value: Some(name.as_str()),
-        });
-        let mut record = FutureRecord::<[u8], [u8]>::to(TOPIC)
-            .headers(headers)
-            .timestamp(1_700_000_000_000 + i64::try_from(n).expect("n"));
-        if let Some(key) = &key {
-            record = record.key(key.as_slice());
-        }
-        if let Some(value) = &value {
-            record = record.payload(value.as_slice());
-        }
-        let delivery = producer
-            .send(record, Duration::from_secs(30))
-            .await
-            .unwrap_or_else(|(e, _)| panic!("producing {name}: {e}"));
-        if let Sent::Bad(i) = sent {
-            bad_offsets.insert(delivery.offset, *i);
-        }
+    let mut produced = Produced::default();
+    for sent in &plan {
+        send(&producer, &cases, sent, &mut produced).await;
     }
 
     let lake = tempfile::tempdir().expect("tempdir");
@@ -194,24 +162,12 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
     let deadline = Instant::now() + TIMEOUT;
 
     // The dead-letter topic: exactly the bad records, once each, read to its end.
-    let dead = poll_until(
-        "the dead letters",
-        deadline,
-        Duration::from_millis(200),
-        || {
-            let bootstrap = bootstrap.clone();
-            let expected = bad_offsets.len();
-            async move {
-                let records = tokio::task::spawn_blocking(move || read_to_end(&bootstrap, DLQ))
-                    .await
-                    .map_err(|e| TestkitError::Environment(e.to_string()))?;
-                Ok(records.filter(|r| r.len() >= expected))
-            }
-        },
-    )
-    .await
-    .expect("dead letters");
-    assert_eq!(dead.len(), bad_offsets.len(), "one copy per bad record");
+    let dead = wait_dead_letters(&bootstrap, produced.bad_offsets.len(), deadline).await;
+    assert_eq!(
+        dead.len(),
+        produced.bad_offsets.len(),
+        "one copy per bad record"
+    );
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for copy in &dead {
         let header = |key: &str| {
@@ -223,7 +179,7 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
                 .unwrap_or_else(|| panic!("header {key} missing: {:?}", copy.headers))
         };
         let offset: i64 = header(cdc_sink::HEADER_OFFSET).parse().expect("offset");
-        let case = &cases[bad_offsets[&offset]];
+        let case = &cases[produced.bad_offsets[&offset]];
         assert_eq!(header(CASE_HEADER), case.name, "original headers are kept");
         assert_eq!(header(cdc_sink::HEADER_TOPIC), TOPIC);
         assert_eq!(header(cdc_sink::HEADER_PARTITION), "0");
@@ -254,23 +210,23 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
         // One partition, no transactions: a record's offset is its index in `plan`.
         assert_eq!(
             copy.timestamp,
-            Some(1_700_000_000_000 + offset),
+            Some(TIMESTAMP_BASE + offset),
             "{}: timestamp kept",
             case.name
         );
         *reasons.entry(case.reason.clone()).or_default() += 1;
     }
-    let offsets: std::collections::BTreeSet<String> = dead
-        .iter()
-        .filter_map(|c| c.headers.iter().find(|(k, _)| k == cdc_sink::HEADER_OFFSET))
-        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-        .collect();
-    assert_eq!(offsets.len(), bad_offsets.len(), "no record copied twice");
+    let offsets: std::collections::BTreeSet<i64> = dead.iter().map(|c| c.offset).collect();
+    assert_eq!(
+        offsets.len(),
+        produced.bad_offsets.len(),
+        "no record copied twice"
+    );
 
     // The metric counts them per reason, and the valid rows are committed.
     let changelog_rows = format!(
         "cdc_sink_rows_written_total{{table=\"cdc.public_customers_changelog\"}} {}",
-        valid_ids.len()
+        produced.valid_ids.len()
     );
     let metrics = poll_until("the metrics", deadline, Duration::from_millis(200), || {
         let listen = listen.clone();
@@ -302,16 +258,142 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
     shutdown.cancel();
     sink.await.expect("sink task").expect("sink stops cleanly");
 
+    // A restart resumes after the dead letters (their offsets were committed once their
+    // copies were acknowledged): none is copied again, a new bad record is.
+    let shutdown = Shutdown::new();
+    let config = sink_config(lake.path(), &bootstrap, &listen);
+    let sink = tokio::spawn(cdc_sink::run(config, shutdown.clone()));
+    let not_json = cases
+        .iter()
+        .position(|c| c.name == "not_json")
+        .expect("not_json case");
+    let last_id = produced.valid_ids.last().copied().expect("valid ids") + 1;
+    for sent in [Sent::Bad(not_json), Sent::Valid(last_id)] {
+        send(&producer, &cases, &sent, &mut produced).await;
+    }
+    let deadline = Instant::now() + TIMEOUT;
+    wait_dead_letters(&bootstrap, produced.bad_offsets.len(), deadline).await;
+    poll_until(
+        "the restarted sink's metrics",
+        deadline,
+        Duration::from_millis(200),
+        || {
+            let listen = listen.clone();
+            async move {
+                let Ok((_, body)) = http_get(&listen, "/metrics").await else {
+                    return Ok(None);
+                };
+                Ok((body.contains("cdc_sink_dead_letters_total{reason=\"decode\"} 1\n")
+                && body.contains(
+                    "cdc_sink_rows_written_total{table=\"cdc.public_customers_changelog\"} 1\n",
+                ))
+            .then_some(()))
+            }
+        },
+    )
+    .await
+    .expect("restarted sink's metrics");
+    shutdown.cancel();
+    sink.await.expect("sink task").expect("sink stops cleanly");
+    let all = tokio::task::spawn_blocking({
+        let bootstrap = bootstrap.clone();
+        move || read_to_end(&bootstrap, DLQ)
+    })
+    .await
+    .expect("reader")
+    .expect("dead-letter topic");
+    let copied: Vec<i64> = all.iter().map(|c| c.offset).collect();
+    let expected: Vec<i64> = produced.bad_offsets.keys().copied().collect();
+    assert_eq!(
+        copied, expected,
+        "each bad record copied exactly once, in order"
+    );
+
     // Every valid record is in the changelog and the mirror; tables of rejected shapes were
     // never created.
     let report = read_back(lake.path());
-    assert_eq!(report["changelog"], serde_json::json!(valid_ids));
-    assert_eq!(report["mirror"], serde_json::json!(valid_ids));
+    assert_eq!(report["changelog"], serde_json::json!(produced.valid_ids));
+    assert_eq!(report["mirror"], serde_json::json!(produced.valid_ids));
     assert_eq!(
         report["tables"],
         serde_json::json!(["public_customers", "public_customers_changelog"])
     );
+    // The tables hold every offset, dead letters included: they never hold a table back.
+    assert_eq!(
+        report["offsets"],
+        serde_json::json!({ TOPIC: { "0": produced.records } }),
+        "cdc.kafka-offsets of the changelog table"
+    );
     broker.stop().await.expect("stop kafka");
+}
+
+/// What was produced so far.
+#[derive(Default)]
+struct Produced {
+    /// offset → index into the corpus, for every bad record
+    bad_offsets: BTreeMap<i64, usize>,
+    valid_ids: Vec<i64>,
+    records: i64,
+}
+
+/// Produces `sent` (timestamp: base + its offset, as records are produced one at a time to
+/// one partition) and notes its offset or id.
+async fn send(producer: &FutureProducer, cases: &[Case], sent: &Sent, produced: &mut Produced) {
+    let (key, value, name) = match sent {
+        Sent::Valid(id) => {
+            let (k, v) = valid(*id);
+            produced.valid_ids.push(*id);
+            (Some(k), Some(v), "valid".to_owned())
+        }
+        Sent::Tombstone => (Some(valid(1).0), None, "tombstone".to_owned()),
+        Sent::Bad(i) => (
+            cases[*i].key.clone(),
+            cases[*i].value.clone(),
+            cases[*i].name.clone(),
+        ),
+    };
+    let headers = OwnedHeaders::new().insert(Header {
+        key: CASE_HEADER,
+        value: Some(name.as_str()),
+    });
+    let mut record = FutureRecord::<[u8], [u8]>::to(TOPIC)
+        .headers(headers)
+        .timestamp(TIMESTAMP_BASE + produced.records);
+    if let Some(key) = &key {
+        record = record.key(key.as_slice());
+    }
+    if let Some(value) = &value {
+        record = record.payload(value.as_slice());
+    }
+    let delivery = producer
+        .send(record, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|(e, _)| panic!("producing {name}: {e}"));
+    assert_eq!(delivery.offset, produced.records, "offsets are dense");
+    produced.records += 1;
+    if let Sent::Bad(i) = sent {
+        produced.bad_offsets.insert(delivery.offset, *i);
+    }
+}
+
+/// Waits until the dead-letter topic holds at least `count` records; returns them all.
+async fn wait_dead_letters(bootstrap: &str, count: usize, deadline: Instant) -> Vec<Copy> {
+    poll_until(
+        "the dead letters",
+        deadline,
+        Duration::from_millis(200),
+        || {
+            let bootstrap = bootstrap.to_owned();
+            async move {
+                let records = tokio::task::spawn_blocking(move || read_to_end(&bootstrap, DLQ))
+                    .await
+                    .map_err(|e| TestkitError::Environment(e.to_string()))?;
+                Ok(records.filter(|r| r.len() >= count))
+            }
+        },
+    )
+    .await
+    .expect("dead letters")
 }
 
 fn sink_config(lake: &Path, bootstrap: &str, listen: &str) -> SinkConfig {
@@ -345,6 +427,8 @@ async fn create_topic(bootstrap: &str, topic: &str) {
 
 /// One record read back.
 struct Copy {
+    /// The original offset (`cdc.dlq.offset` header), -1 if absent.
+    offset: i64,
     key: Option<Vec<u8>>,
     value: Option<Vec<u8>>,
     timestamp: Option<i64>,
@@ -383,18 +467,26 @@ fn read_to_end(bootstrap: &str, topic: &str) -> Option<Vec<Copy>> {
         };
         let message = message.expect("read");
         next = message.offset() + 1;
+        let headers: Vec<(String, Vec<u8>)> = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let offset = headers
+            .iter()
+            .rev()
+            .find(|(k, _)| k == cdc_sink::HEADER_OFFSET)
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
+            .unwrap_or(-1);
         records.push(Copy {
+            offset,
             key: message.key().map(<[u8]>::to_vec),
             value: message.payload().map(<[u8]>::to_vec),
             timestamp: message.timestamp().to_millis(),
-            headers: message
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            headers,
         });
     }
     Some(records)
@@ -452,5 +544,7 @@ print(json.dumps({
     "changelog": ids("cdc.public_customers_changelog"),
     "mirror": ids("cdc.public_customers"),
     "tables": sorted(t[-1] for t in catalog.list_tables("cdc")),
+    "offsets": json.loads(catalog.load_table("cdc.public_customers_changelog")
+        .current_snapshot().summary.additional_properties["cdc.kafka-offsets"]),
 }))
 "#;
