@@ -58,7 +58,8 @@ pub struct DeadLetterConfig {
     /// consumes.
     #[serde(default)]
     pub topic: Option<String>,
-    /// Create the topic at start-up if it does not exist. Default true.
+    /// Create the topic at start-up if it does not exist (with `max.message.bytes` 16 MiB, so
+    /// copies of large records fit). Default true.
     #[serde(default = "default_true")]
     pub create_topic: bool,
     /// Partitions of a created topic. Default 1.

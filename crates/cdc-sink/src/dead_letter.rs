@@ -43,6 +43,11 @@ pub const MAX_ERROR_BYTES: usize = 2048;
 /// Copies awaiting acknowledgement after which `send` settles them first (bounds memory).
 const MAX_IN_FLIGHT: usize = 10_000;
 
+/// Largest copy: the producer's `message.max.bytes` default and a created topic's
+/// `max.message.bytes`, above Kafka's 1 MiB default so that any record a data topic accepted
+/// fits with the added headers.
+const MAX_COPY_BYTES: &str = "16777216";
+
 /// How long a created topic may take to have a leader for every partition.
 const TOPIC_READY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -178,7 +183,9 @@ impl DeadLetters {
 /// durability settings the sink relies on.
 fn client_config(kafka: &KafkaConfig, config: &DeadLetterConfig) -> ClientConfig {
     let mut client = ClientConfig::new();
-    client.set("client.id", "cdc-sink-dlq");
+    client
+        .set("client.id", "cdc-sink-dlq")
+        .set("message.max.bytes", MAX_COPY_BYTES);
     for (key, value) in kafka.properties.iter().chain(&config.properties) {
         client.set(key, value);
     }
@@ -257,7 +264,8 @@ async fn ensure_topic(
         topic,
         config.topic_partitions,
         TopicReplication::Fixed(config.topic_replication_factor),
-    );
+    )
+    .set("max.message.bytes", MAX_COPY_BYTES);
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin
         .create_topics([&new], &options)

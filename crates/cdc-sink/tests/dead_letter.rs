@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use cdc_model::debezium::decode_record;
 use cdc_ops::Shutdown;
 use cdc_sink::SinkConfig;
-use cdc_testkit::{free_port, poll_until, KafkaBroker, TestkitError};
+use cdc_testkit::{free_port, poll_until, wait_until, KafkaBroker, TestkitError};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -26,9 +26,13 @@ const TOPIC: &str = "dbserver1.public.customers";
 const GROUP: &str = "dlq-test";
 const DLQ: &str = "dlq-test.dlq";
 const CASE_HEADER: &str = "test-case";
+/// `max.message.bytes` of the data topic: 4 MiB.
+const MAX_RECORD_BYTES: &str = "4194304";
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// Record timestamps: this plus the record's offset.
 const TIMESTAMP_BASE: i64 = 1_700_000_000_000;
+
+type SinkTask = tokio::task::JoinHandle<Result<(), cdc_sink::SinkError>>;
 
 /// One corpus case.
 struct Case {
@@ -119,7 +123,18 @@ enum Sent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
-    let cases = corpus();
+    let mut cases = corpus();
+    // Beyond Kafka's 1 MiB default (the data topic allows it): its copy must fit too.
+    let mut big = b"{\"schema\":\"".to_vec();
+    big.resize(2 * 1024 * 1024, b'x');
+    cases.push(Case {
+        name: "beyond_the_default_max_message_bytes".into(),
+        reason: "decode".into(),
+        error_contains: "value is not valid JSON".into(),
+        after_valid: false,
+        key: None,
+        value: Some(big),
+    });
     let broker = KafkaBroker::start().await.expect("kafka");
     let bootstrap = broker.bootstrap_servers();
     create_topic(&bootstrap, TOPIC).await;
@@ -147,6 +162,7 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .set("acks", "all")
+        .set("message.max.bytes", MAX_RECORD_BYTES)
         .create()
         .expect("producer");
     let mut produced = Produced::default();
@@ -162,7 +178,7 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
     let deadline = Instant::now() + TIMEOUT;
 
     // The dead-letter topic: exactly the bad records, once each, read to its end.
-    let dead = wait_dead_letters(&bootstrap, produced.bad_offsets.len(), deadline).await;
+    let dead = wait_dead_letters(&bootstrap, produced.bad_offsets.len(), deadline, &sink).await;
     assert_eq!(
         dead.len(),
         produced.bad_offsets.len(),
@@ -272,7 +288,7 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
         send(&producer, &cases, &sent, &mut produced).await;
     }
     let deadline = Instant::now() + TIMEOUT;
-    wait_dead_letters(&bootstrap, produced.bad_offsets.len(), deadline).await;
+    wait_dead_letters(&bootstrap, produced.bad_offsets.len(), deadline, &sink).await;
     poll_until(
         "the restarted sink's metrics",
         deadline,
@@ -327,6 +343,120 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
     broker.stop().await.expect("stop kafka");
 }
 
+/// A copy the broker does not take stops the sink before the record's offset is committed,
+/// so the record is never lost: with dead-lettering disabled it stops the sink too, and once
+/// the dead-letter topic works the record is copied there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_is_never_lost_when_its_copy_fails_or_dead_letters_are_off() {
+    let cases = corpus();
+    let broker = KafkaBroker::start().await.expect("kafka");
+    let bootstrap = broker.bootstrap_servers();
+    create_topic(&bootstrap, TOPIC).await;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("acks", "all")
+        .create()
+        .expect("producer");
+    let unknown_op = cases
+        .iter()
+        .position(|c| c.name == "unknown_op")
+        .expect("unknown_op case");
+    assert!(cases[unknown_op].value.as_ref().expect("value").len() > 1000);
+    let mut produced = Produced::default();
+    for sent in [Sent::Valid(1), Sent::Bad(unknown_op), Sent::Valid(2)] {
+        send(&producer, &cases, &sent, &mut produced).await;
+    }
+    let lake = tempfile::tempdir().expect("tempdir");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let run = |extra: &str| {
+        let base = sink_config(lake.path(), &bootstrap, &listen);
+        let text = std::fs::read_to_string(lake.path().join("sink.toml")).expect("config");
+        let path = lake.path().join("sink-variant.toml");
+        std::fs::write(&path, format!("{text}{extra}")).expect("write config");
+        let config: SinkConfig =
+            cdc_ops::load_config(Some(&path), "CDC_SINK_DLQ_TEST_UNUSED").expect("config");
+        assert_ne!(
+            format!("{config:?}"),
+            format!("{base:?}"),
+            "{extra} changes it"
+        );
+        tokio::time::timeout(TIMEOUT, cdc_sink::run(config, Shutdown::new()))
+    };
+
+    // The producer refuses copies over 1000 bytes: the sink stops on the bad record.
+    let error = run("[dead_letter.properties]\n\"message.max.bytes\" = \"1000\"\n")
+        .await
+        .expect("the sink stops by itself")
+        .expect_err("a copy that cannot be written stops the sink");
+    match &error {
+        cdc_sink::SinkError::DeadLetter { origin, topic, .. } => {
+            assert_eq!(origin.offset, 1, "{error}");
+            assert_eq!(topic, DLQ);
+        }
+        other => panic!("expected a dead-letter error, got {other}"),
+    }
+    let committed = committed_offset(&bootstrap).await;
+    assert!(
+        committed.is_none_or(|c| c <= 1),
+        "group offset {committed:?} passed the record"
+    );
+
+    // Dead letters off: the record stops the sink (Kafka Connect's errors.tolerance=none).
+    let error = run("[dead_letter]\nenabled = false\n")
+        .await
+        .expect("the sink stops by itself")
+        .expect_err("a bad record stops the sink");
+    match &error {
+        cdc_sink::SinkError::Decode { origin, .. } => assert_eq!(origin.offset, 1, "{error}"),
+        other => panic!("expected a decode error, got {other}"),
+    }
+
+    // Defaults: the record is copied, the next valid one applied.
+    let shutdown = Shutdown::new();
+    let config = sink_config(lake.path(), &bootstrap, &listen);
+    let sink = tokio::spawn(cdc_sink::run(config, shutdown.clone()));
+    let dead = wait_dead_letters(&bootstrap, 1, Instant::now() + TIMEOUT, &sink).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].offset, 1);
+    assert_eq!(dead[0].value, cases[unknown_op].value);
+    wait_until(
+        Instant::now() + TIMEOUT,
+        Duration::from_millis(200),
+        || async { committed_offset(&bootstrap).await == Some(produced.records) },
+    )
+    .await
+    .expect("the group's offset passes every record");
+    shutdown.cancel();
+    sink.await.expect("sink task").expect("sink stops cleanly");
+    let report = read_back(lake.path());
+    assert_eq!(report["changelog"], serde_json::json!([1, 2]));
+    broker.stop().await.expect("stop kafka");
+}
+
+/// The sink group's committed offset of partition 0, if any.
+async fn committed_offset(bootstrap: &str) -> Option<i64> {
+    let bootstrap = bootstrap.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", GROUP)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("consumer");
+        let mut list = TopicPartitionList::new();
+        list.add_partition(TOPIC, 0);
+        let committed = consumer
+            .committed_offsets(list, Duration::from_secs(10))
+            .expect("committed offsets");
+        match committed.find_partition(TOPIC, 0).map(|p| p.offset()) {
+            Some(Offset::Offset(offset)) => Some(offset),
+            _ => None,
+        }
+    })
+    .await
+    .expect("committed offsets task")
+}
+
 /// What was produced so far.
 #[derive(Default)]
 struct Produced {
@@ -376,15 +506,25 @@ async fn send(producer: &FutureProducer, cases: &[Case], sent: &Sent, produced: 
     }
 }
 
-/// Waits until the dead-letter topic holds at least `count` records; returns them all.
-async fn wait_dead_letters(bootstrap: &str, count: usize, deadline: Instant) -> Vec<Copy> {
+/// Waits until the dead-letter topic holds at least `count` records; returns them all. Fails
+/// at once if the sink stopped.
+async fn wait_dead_letters(
+    bootstrap: &str,
+    count: usize,
+    deadline: Instant,
+    sink: &SinkTask,
+) -> Vec<Copy> {
     poll_until(
         "the dead letters",
         deadline,
         Duration::from_millis(200),
         || {
             let bootstrap = bootstrap.to_owned();
+            let stopped = sink.is_finished();
             async move {
+                if stopped {
+                    return Err(TestkitError::Environment("the sink stopped".into()));
+                }
                 let records = tokio::task::spawn_blocking(move || read_to_end(&bootstrap, DLQ))
                     .await
                     .map_err(|e| TestkitError::Environment(e.to_string()))?;
@@ -415,7 +555,8 @@ async fn create_topic(bootstrap: &str, topic: &str) {
         .expect("admin");
     let results = admin
         .create_topics(
-            [&NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
+            [&NewTopic::new(topic, 1, TopicReplication::Fixed(1))
+                .set("max.message.bytes", MAX_RECORD_BYTES)],
             &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
         )
         .await
