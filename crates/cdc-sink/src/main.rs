@@ -35,6 +35,14 @@ CONFIGURATION FILE (TOML; see crates/cdc-sink/README.md, section \"Configuration
                                          # record buffered since the last commit
   max_rows = 50000                       # commit when this many rows are buffered
                                          # (bounds memory)
+  [dead_letter]                          # records that cannot be decoded or applied
+  enabled = true                         # false: such a record stops the sink
+  topic = \"cdc-sink.dlq\"                 # default <group_id>.dlq
+  create_topic = true                    # create it at start-up if missing
+  topic_partitions = 1                   # of a created topic
+  topic_replication_factor = -1          # of a created topic; -1 = broker default
+  [dead_letter.properties]               # producer settings on top of kafka.properties
+                                         # (acks=all and idempotence are fixed)
   [ops]
   listen = \"127.0.0.1:9102\"              # GET /metrics and /healthz
   log_format = \"human\"                   # or \"json\"
@@ -48,8 +56,11 @@ ENVIRONMENT OVERRIDES:
 
 DELIVERY:
   Rows are committed to Iceberg first, then the Kafka offsets, so a crash re-delivers
-  records (at least once) and never loses them. A record that is not a valid Debezium
-  change event stops the sink with its topic, partition and offset.
+  records (at least once) and never loses them. A record that cannot be decoded or
+  applied is copied to the dead-letter topic (headers cdc.dlq.reason, cdc.dlq.error,
+  cdc.dlq.topic/partition/offset; metric cdc_sink_dead_letters_total{reason}) before its
+  offset is committed; if the copy fails, or with dead_letter.enabled = false, it stops
+  the sink with its topic, partition and offset.
 
 EXIT STATUS:
   0 after SIGINT/SIGTERM once buffered rows are committed; 1 on any error.";
