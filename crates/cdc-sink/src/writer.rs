@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cdc_model::{ChangeEvent, Op, TableId, TableSchema};
+use cdc_model::{ChangeEvent, Op, TableId, TableSchema, Value};
 
 use crate::catalog::{catalog_uri, display_ident, ChangelogCatalog};
 use crate::changelog::{ts_ms, ChangelogRow, RecordOrigin};
@@ -129,6 +129,27 @@ impl LakeWriter {
         for target in targets.iter_mut() {
             if !target.holds(&origin) {
                 target.check_columns(&schema)?;
+            }
+        }
+        if let Some(row) = &row {
+            let null_key = schema
+                .key
+                .iter()
+                .find(|&&i| matches!(row.values.get(i), None | Some(Value::Null)));
+            if let Some(&i) = null_key {
+                let table = schema.id.to_string();
+                if self.config.modes_of(&table).contains(&TableMode::Mirror) {
+                    return Err(SinkError::Value {
+                        table,
+                        column: schema
+                            .columns
+                            .get(i)
+                            .map_or_else(|| format!("#{i}"), |c| c.name.clone()),
+                        origin,
+                        reason: "a primary-key column is null: a mirror table cannot hold the row"
+                            .into(),
+                    });
+                }
             }
         }
         let mut outcome = Appended::AlreadyCommitted;

@@ -140,6 +140,14 @@ case("column_type_conflicts_with_table", "schema_conflict", "column id",
      about="id becomes a string while the Iceberg table has it as int")
 
 
+def null_key(v):
+    v["payload"]["after"]["id"] = None
+
+
+case("key_column_null", "invalid_value", "a primary-key column is null", envelope(null_key),
+     about="after.id is null (declared required): a mirror table cannot hold the row")
+
+
 def keyless(v):
     v["payload"]["source"]["table"] = "keyless"
 
