@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cdc_model::{ChangeEvent, Op, TableId, TableSchema, Value};
+use cdc_model::{ChangeEvent, Op, TableId, TableSchema};
 
 use crate::catalog::{catalog_uri, display_ident, ChangelogCatalog};
 use crate::changelog::{ts_ms, ChangelogRow, RecordOrigin};
@@ -124,31 +124,13 @@ impl LakeWriter {
                 })
             }
         };
-        // Every table must accept the event's columns before any buffers it: a record
-        // rejected by one table is rejected whole (it goes to the dead-letter topic).
+        // Every table must accept the event's columns and values before any buffers it: a
+        // record rejected by one table is rejected whole (it goes to the dead-letter topic).
         for target in targets.iter_mut() {
             if !target.holds(&origin) {
                 target.check_columns(&schema)?;
-            }
-        }
-        if let Some(row) = &row {
-            let null_key = schema
-                .key
-                .iter()
-                .find(|&&i| matches!(row.values.get(i), None | Some(Value::Null)));
-            if let Some(&i) = null_key {
-                let table = schema.id.to_string();
-                if self.config.modes_of(&table).contains(&TableMode::Mirror) {
-                    return Err(SinkError::Value {
-                        table,
-                        column: schema
-                            .columns
-                            .get(i)
-                            .map_or_else(|| format!("#{i}"), |c| c.name.clone()),
-                        origin,
-                        reason: "a primary-key column is null: a mirror table cannot hold the row"
-                            .into(),
-                    });
+                if let Some(row) = &row {
+                    target.check_row(row, &origin)?;
                 }
             }
         }

@@ -326,13 +326,23 @@ async fn malformed_records_go_to_the_dead_letter_topic_and_the_sink_goes_on() {
     );
 
     // Every valid record is in the changelog and the mirror; tables of rejected shapes were
-    // never created.
+    // never created (keyless, reserved_names).
     let report = read_back(lake.path());
     assert_eq!(report["changelog"], serde_json::json!(produced.valid_ids));
     assert_eq!(report["mirror"], serde_json::json!(produced.valid_ids));
     assert_eq!(
         report["tables"],
-        serde_json::json!(["public_customers", "public_customers_changelog"])
+        serde_json::json!([
+            "public_customers",
+            "public_customers_changelog",
+            // Created for the record with a bad value, which they do not hold.
+            "public_prices",
+            "public_prices_changelog"
+        ])
+    );
+    assert_eq!(
+        report["prices_rows"], 0,
+        "the bad value is not in the table"
     );
     // The tables hold every offset, dead letters included: they never hold a table back.
     assert_eq!(
@@ -685,6 +695,8 @@ print(json.dumps({
     "changelog": ids("cdc.public_customers_changelog"),
     "mirror": ids("cdc.public_customers"),
     "tables": sorted(t[-1] for t in catalog.list_tables("cdc")),
+    "prices_rows": catalog.load_table("cdc.public_prices_changelog").scan().to_arrow().num_rows
+        if catalog.table_exists("cdc.public_prices_changelog") else None,
     "offsets": json.loads(catalog.load_table("cdc.public_customers_changelog")
         .current_snapshot().summary.additional_properties["cdc.kafka-offsets"]),
 }))

@@ -144,8 +144,22 @@ def null_key(v):
     v["payload"]["after"]["id"] = None
 
 
-case("key_column_null", "invalid_value", "a primary-key column is null", envelope(null_key),
+case("key_column_null", "invalid_value", "null in a required column", envelope(null_key),
      about="after.id is null (declared required): a mirror table cannot hold the row")
+
+
+def decimal_overflow(v):
+    for struct in row_fields(v):
+        struct["fields"].append({"type": "bytes", "optional": True,
+                                 "name": "org.apache.kafka.connect.data.Decimal", "version": 1,
+                                 "parameters": {"scale": "2", "connect.decimal.precision": "5"},
+                                 "field": "price"})
+    v["payload"]["after"]["price"] = "ALxhTg=="
+    v["payload"]["source"]["table"] = "prices"
+
+
+case("decimal_exceeds_precision", "invalid_value", "column price", envelope(decimal_overflow),
+     about="123456.78 in a decimal(5,2) column")
 
 
 def keyless(v):
