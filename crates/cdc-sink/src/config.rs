@@ -38,7 +38,90 @@ pub struct SinkConfig {
     #[serde(default)]
     pub maintenance: MaintenanceConfig,
     #[serde(default)]
+    pub dead_letter: DeadLetterConfig,
+    #[serde(default)]
     pub ops: OpsConfig,
+}
+
+/// `[dead_letter]`: where records that cannot be decoded or applied go (on by default).
+///
+/// Such a record is copied byte for byte (key, value, headers, timestamp) to the dead-letter
+/// topic with `cdc.dlq.*` headers naming the reason and its original topic, partition and
+/// offset; its offset is committed only after the broker acknowledged the copy. With
+/// `enabled = false` such a record stops the sink instead (Kafka Connect's
+/// `errors.tolerance = none`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterConfig {
+    /// Default true.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The topic. Default `<kafka.group_id>.dlq` (`cdc-sink.dlq`). It must not be one the sink
+    /// consumes.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// Create the topic at start-up if it does not exist (with `max.message.bytes` 16 MiB, so
+    /// copies of large records fit). Default true.
+    #[serde(default = "default_true")]
+    pub create_topic: bool,
+    /// Partitions of a created topic. Default 1.
+    #[serde(default = "default_dlq_partitions")]
+    pub topic_partitions: i32,
+    /// Replication factor of a created topic; -1 (default) = the broker's
+    /// `default.replication.factor`.
+    #[serde(default = "default_dlq_replication")]
+    pub topic_replication_factor: i32,
+    /// librdkafka producer settings applied on top of `kafka.properties` (which the producer
+    /// shares, e.g. for security settings). Values of secret-looking keys are never logged.
+    #[serde(default, deserialize_with = "scalar_map")]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for DeadLetterConfig {
+    fn default() -> Self {
+        DeadLetterConfig {
+            enabled: true,
+            topic: None,
+            create_topic: true,
+            topic_partitions: default_dlq_partitions(),
+            topic_replication_factor: default_dlq_replication(),
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+impl DeadLetterConfig {
+    /// The dead-letter topic when enabled: `topic`, or `<group_id>.dlq`.
+    pub fn topic_for(&self, kafka: &KafkaConfig) -> Option<String> {
+        self.enabled.then(|| {
+            self.topic
+                .clone()
+                .unwrap_or_else(|| format!("{}.dlq", kafka.group_id))
+        })
+    }
+}
+
+impl fmt::Debug for DeadLetterConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeadLetterConfig")
+            .field("enabled", &self.enabled)
+            .field("topic", &self.topic)
+            .field("create_topic", &self.create_topic)
+            .field("topic_partitions", &self.topic_partitions)
+            .field("topic_replication_factor", &self.topic_replication_factor)
+            .field("properties", &shown_properties(&self.properties))
+            .finish()
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_dlq_partitions() -> i32 {
+    1
+}
+fn default_dlq_replication() -> i32 {
+    -1
 }
 
 /// What an Iceberg table holds for a source table.
@@ -230,9 +313,6 @@ impl Default for MaintenanceConfig {
     }
 }
 
-fn default_true() -> bool {
-    true
-}
 fn default_maintenance_interval() -> u64 {
     3600
 }
@@ -313,6 +393,15 @@ const RESERVED_KAFKA_KEYS: [&str; 4] = [
     "enable.auto.offset.store",
 ];
 
+/// librdkafka keys the dead-letter producer sets itself (durability: every copy acknowledged
+/// by all in-sync replicas, no duplicates from producer retries).
+pub(crate) const RESERVED_DEAD_LETTER_KEYS: [&str; 4] = [
+    "bootstrap.servers",
+    "acks",
+    "enable.idempotence",
+    "transactional.id",
+];
+
 /// Whether a librdkafka property value must never be logged.
 pub(crate) fn is_sensitive_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -321,20 +410,24 @@ pub(crate) fn is_sensitive_key(key: &str) -> bool {
         .any(|word| key.contains(word))
 }
 
+/// `properties` with the values of sensitive keys replaced by `***`.
+fn shown_properties(properties: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
+    properties
+        .iter()
+        .map(|(k, v)| {
+            let shown = if is_sensitive_key(k) {
+                "***"
+            } else {
+                v.as_str()
+            };
+            (k.as_str(), shown)
+        })
+        .collect()
+}
+
 impl fmt::Debug for KafkaConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let properties: BTreeMap<&str, &str> = self
-            .properties
-            .iter()
-            .map(|(k, v)| {
-                let shown = if is_sensitive_key(k) {
-                    "***"
-                } else {
-                    v.as_str()
-                };
-                (k.as_str(), shown)
-            })
-            .collect();
+        let properties = shown_properties(&self.properties);
         f.debug_struct("KafkaConfig")
             .field("bootstrap_servers", &self.bootstrap_servers)
             .field("group_id", &self.group_id)
@@ -403,6 +496,7 @@ impl SinkConfig {
                 iceberg.namespace
             ));
         }
+        self.validate_dead_letter()?;
         if self.commit.interval_ms == 0 {
             return invalid("commit.interval_ms must be at least 1".into());
         }
@@ -413,6 +507,54 @@ impl SinkConfig {
             return invalid("commit.max_bytes must be at least 1048576 (1 MiB)".into());
         }
         self.maintenance.validate().map_err(SinkError::Config)
+    }
+}
+
+impl SinkConfig {
+    fn validate_dead_letter(&self) -> Result<(), SinkError> {
+        let invalid = |msg: String| Err(SinkError::Config(msg));
+        let dlq = &self.dead_letter;
+        let Some(topic) = dlq.topic_for(&self.kafka) else {
+            return Ok(());
+        };
+        if topic.trim().is_empty() || topic.len() > 249 {
+            return invalid(format!(
+                "dead_letter.topic {topic:?} is not a valid topic name"
+            ));
+        }
+        if self.kafka.topics.contains(&topic) {
+            return invalid(format!(
+                "dead_letter.topic {topic:?} is also in kafka.topics: the sink would consume \
+                 its own dead letters"
+            ));
+        }
+        if let Some(pattern) = &self.kafka.topic_pattern {
+            // librdkafka's pattern syntax is close to the regex crate's; a pattern this crate
+            // cannot parse is left to librdkafka, and the pipeline refuses records of the
+            // dead-letter topic anyway.
+            if regex::Regex::new(pattern).is_ok_and(|re| re.is_match(&topic)) {
+                return invalid(format!(
+                    "dead_letter.topic {topic:?} matches kafka.topic_pattern {pattern:?}: the \
+                     sink would consume its own dead letters (set another dead_letter.topic)"
+                ));
+            }
+        }
+        if dlq.topic_partitions < 1 || dlq.topic_replication_factor == 0 {
+            return invalid(
+                "dead_letter.topic_partitions must be at least 1 and \
+                 dead_letter.topic_replication_factor -1 or at least 1"
+                    .into(),
+            );
+        }
+        for key in dlq.properties.keys().chain(self.kafka.properties.keys()) {
+            if RESERVED_DEAD_LETTER_KEYS.contains(&key.as_str()) {
+                return invalid(format!(
+                    "{key:?} is set by the sink's dead-letter producer itself and cannot be \
+                     overridden in kafka.properties or dead_letter.properties"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -495,6 +637,42 @@ mod tests {
         let c = parse(&ok).unwrap();
         assert!(!c.maintenance.enabled);
         assert_eq!(c.maintenance.interval_secs, 60);
+    }
+
+    #[test]
+    fn dead_letter_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert!(c.dead_letter.enabled);
+        assert_eq!(
+            c.dead_letter.topic_for(&c.kafka).as_deref(),
+            Some("cdc-sink.dlq")
+        );
+        assert!(c.dead_letter.create_topic);
+        assert_eq!(c.dead_letter.topic_partitions, 1);
+        assert_eq!(c.dead_letter.topic_replication_factor, -1);
+    }
+
+    #[test]
+    fn dead_letter_topic_is_checked() {
+        let off = parse(&format!("{MINIMAL}[dead_letter]\nenabled = false\n")).unwrap();
+        assert_eq!(off.dead_letter.topic_for(&off.kafka), None);
+        let grouped = MINIMAL.replace("topics", "group_id = \"lake\"\ntopics");
+        let c = parse(&grouped).unwrap();
+        assert_eq!(
+            c.dead_letter.topic_for(&c.kafka).as_deref(),
+            Some("lake.dlq")
+        );
+        let own = format!("{MINIMAL}[dead_letter]\ntopic = \"a.b.c\"\n");
+        assert!(parse(&own).unwrap_err().contains("its own dead letters"));
+        let pattern = "[kafka]\nbootstrap_servers = \"k\"\ntopic_pattern = \"^cdc.*\"\n\
+                       [iceberg]\ndata_dir = \"/x\"\n";
+        assert!(parse(pattern)
+            .unwrap_err()
+            .contains("matches kafka.topic_pattern"));
+        let elsewhere = format!("{pattern}[dead_letter]\ntopic = \"dead.letters\"\n");
+        parse(&elsewhere).unwrap();
+        let acks = format!("{MINIMAL}[dead_letter.properties]\nacks = 1\n");
+        assert!(parse(&acks).unwrap_err().contains("dead-letter producer"));
     }
 
     #[test]

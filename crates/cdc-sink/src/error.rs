@@ -32,10 +32,7 @@ pub enum SinkError {
         source: KafkaError,
     },
 
-    #[error(
-        "record {origin} is not a valid Debezium change event (the sink stops rather than \
-         skip it; fix or remove the record, or move the group's offset past it)"
-    )]
+    #[error("record {origin} is not a valid Debezium change event")]
     Decode {
         origin: RecordOrigin,
         #[source]
@@ -145,6 +142,17 @@ pub enum SinkError {
     },
 
     #[error(
+        "record {origin} could not be written to the dead-letter topic {topic} (the sink stops \
+         rather than lose it; a restart re-reads it)"
+    )]
+    DeadLetter {
+        origin: RecordOrigin,
+        topic: String,
+        #[source]
+        source: Box<KafkaError>,
+    },
+
+    #[error(
         "committing Kafka offsets failed {attempts} times in a row (the rows are in Iceberg; \
          a restart re-reads them from the last committed offsets)"
     )]
@@ -155,7 +163,84 @@ pub enum SinkError {
     },
 }
 
+/// Why a record went to the dead-letter topic: the `cdc.dlq.reason` header and the `reason`
+/// label of `cdc_sink_dead_letters_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeadLetterReason {
+    /// Not a decodable Debezium change event (bad JSON, wrong schema, unknown op, ...).
+    Decode,
+    /// An event without the row image its op needs (an update without `after`, ...).
+    MissingImage,
+    /// The record's columns conflict with the existing Iceberg table.
+    SchemaConflict,
+    /// The source table cannot be stored as configured (a column type or name without an
+    /// Iceberg equivalent, a keyed mode for a table without a primary key).
+    UnsupportedTable,
+    /// A value that cannot be stored in its column.
+    InvalidValue,
+}
+
+impl DeadLetterReason {
+    /// Every reason, in label order.
+    pub const ALL: [DeadLetterReason; 5] = [
+        DeadLetterReason::Decode,
+        DeadLetterReason::MissingImage,
+        DeadLetterReason::SchemaConflict,
+        DeadLetterReason::UnsupportedTable,
+        DeadLetterReason::InvalidValue,
+    ];
+
+    /// The stable label: `decode`, `missing_image`, `schema_conflict`, `unsupported_table`,
+    /// `invalid_value`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadLetterReason::Decode => "decode",
+            DeadLetterReason::MissingImage => "missing_image",
+            DeadLetterReason::SchemaConflict => "schema_conflict",
+            DeadLetterReason::UnsupportedTable => "unsupported_table",
+            DeadLetterReason::InvalidValue => "invalid_value",
+        }
+    }
+}
+
+impl std::fmt::Display for DeadLetterReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl SinkError {
+    /// For an error returned while decoding or buffering ONE record: whether it is that
+    /// record's fault (and why), so the record can go to the dead-letter topic while the sink
+    /// goes on. `None` for infrastructure errors (catalog, files, Kafka, commits, fencing),
+    /// which stay fatal: retrying them later can succeed, skipping past them would lose data.
+    /// Every variant is listed, so a new one must be classified here.
+    pub fn dead_letter_reason(&self) -> Option<DeadLetterReason> {
+        match self {
+            SinkError::Decode { .. } => Some(DeadLetterReason::Decode),
+            SinkError::MissingImage { .. } => Some(DeadLetterReason::MissingImage),
+            SinkError::SchemaMismatch { .. } => Some(DeadLetterReason::SchemaConflict),
+            SinkError::UnsupportedColumn { .. } => Some(DeadLetterReason::UnsupportedTable),
+            SinkError::Value { .. } => Some(DeadLetterReason::InvalidValue),
+            SinkError::Config(_)
+            | SinkError::Io { .. }
+            | SinkError::Ops(_)
+            | SinkError::Kafka { .. }
+            | SinkError::Catalog { .. }
+            | SinkError::Batch { .. }
+            | SinkError::Write { .. }
+            | SinkError::Commit { .. }
+            | SinkError::CatalogDb { .. }
+            | SinkError::Fenced { .. }
+            | SinkError::Conflict { .. }
+            | SinkError::Verify { .. }
+            | SinkError::VerifyColumn { .. }
+            | SinkError::Postgres { .. }
+            | SinkError::DeadLetter { .. }
+            | SinkError::OffsetCommit { .. } => None,
+        }
+    }
+
     pub(crate) fn catalog(context: impl Into<String>, source: iceberg::Error) -> SinkError {
         SinkError::Catalog {
             context: context.into(),
@@ -181,6 +266,136 @@ impl SinkError {
         SinkError::Kafka {
             context: context.into(),
             source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn origin() -> RecordOrigin {
+        RecordOrigin {
+            topic: Arc::from("db.public.t"),
+            partition: 0,
+            offset: 7,
+        }
+    }
+
+    #[test]
+    fn record_errors_go_to_the_dead_letter_topic() {
+        let decode =
+            cdc_model::debezium::decode_record(None, Some(b"{".as_slice())).expect_err("not JSON");
+        let cases = [
+            (
+                SinkError::Decode {
+                    origin: origin(),
+                    source: decode,
+                },
+                DeadLetterReason::Decode,
+            ),
+            (
+                SinkError::MissingImage {
+                    origin: origin(),
+                    table: "public.t".into(),
+                    op: "u",
+                    image: "after",
+                },
+                DeadLetterReason::MissingImage,
+            ),
+            (
+                SinkError::SchemaMismatch {
+                    table: "cdc.public_t".into(),
+                    column: "id".into(),
+                    reason: "type".into(),
+                },
+                DeadLetterReason::SchemaConflict,
+            ),
+            (
+                SinkError::UnsupportedColumn {
+                    table: "public.t".into(),
+                    column: String::new(),
+                    reason: "no key".into(),
+                },
+                DeadLetterReason::UnsupportedTable,
+            ),
+            (
+                SinkError::Value {
+                    table: "cdc.public_t".into(),
+                    column: "#3".into(),
+                    origin: origin(),
+                    reason: "missing".into(),
+                },
+                DeadLetterReason::InvalidValue,
+            ),
+        ];
+        for (error, reason) in cases {
+            assert_eq!(error.dead_letter_reason(), Some(reason), "{error}");
+        }
+        let labels: Vec<&str> = DeadLetterReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "decode",
+                "missing_image",
+                "schema_conflict",
+                "unsupported_table",
+                "invalid_value"
+            ]
+        );
+    }
+
+    #[test]
+    fn infrastructure_errors_stay_fatal() {
+        let io = std::io::Error::other("disk full");
+        let fatal = [
+            SinkError::Config("x".into()),
+            SinkError::Io {
+                context: "writing".into(),
+                path: PathBuf::from("/x"),
+                source: io,
+            },
+            SinkError::kafka("consuming failed", KafkaError::Canceled),
+            SinkError::catalog(
+                "cannot load",
+                iceberg::Error::new(iceberg::ErrorKind::Unexpected, "down"),
+            ),
+            SinkError::commit(
+                "cdc.public_t",
+                iceberg::Error::new(iceberg::ErrorKind::Unexpected, "cas"),
+            ),
+            SinkError::write(
+                "cdc.public_t",
+                iceberg::Error::new(iceberg::ErrorKind::Unexpected, "io"),
+            ),
+            SinkError::Batch {
+                table: "cdc.public_t".into(),
+                reason: "arrow".into(),
+            },
+            SinkError::Fenced {
+                table: "cdc.public_t".into(),
+                ours: 1,
+                theirs: 2,
+            },
+            SinkError::Conflict {
+                table: "cdc.public_t".into(),
+                expected: "a".into(),
+                found: "b".into(),
+            },
+            SinkError::DeadLetter {
+                origin: origin(),
+                topic: "cdc-sink.dlq".into(),
+                source: Box::new(KafkaError::Canceled),
+            },
+            SinkError::OffsetCommit {
+                attempts: 5,
+                source: KafkaError::Canceled,
+            },
+        ];
+        for error in fatal {
+            assert_eq!(error.dead_letter_reason(), None, "{error}");
         }
     }
 }

@@ -21,6 +21,8 @@
 //!   between commits ([`LakeWriter::maintain`]).
 //! - `kafka`: the consumer and its pending offsets.
 //! - `assignment`: which partitions are read, from the offsets the tables hold.
+//! - `dead_letter`: the dead-letter topic for records that cannot be decoded or applied
+//!   (`cdc.dlq.*` headers, acknowledged before any offset passes them).
 //! - `pipeline`: the consume → buffer → commit loop.
 //! - `metrics`: Prometheus metrics (`cdc_sink_*`).
 //! - [`verify`]: `cdc-sink verify`, comparing source PostgreSQL tables with Iceberg tables
@@ -41,6 +43,7 @@ mod catalog;
 pub mod changelog;
 mod commit;
 pub mod config;
+mod dead_letter;
 mod error;
 mod evolution;
 mod kafka;
@@ -55,17 +58,21 @@ pub mod writer;
 
 pub use changelog::RecordOrigin;
 pub use config::{
-    CommitConfig, IcebergConfig, KafkaConfig, MaintenanceConfig, OpsConfig, SinkConfig, TableMode,
-    TablesConfig,
+    CommitConfig, DeadLetterConfig, IcebergConfig, KafkaConfig, MaintenanceConfig, OpsConfig,
+    SinkConfig, TableMode, TablesConfig,
 };
-pub use error::SinkError;
+pub use dead_letter::{
+    HEADER_ERROR, HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_SINK_VERSION, HEADER_TOPIC,
+};
+pub use error::{DeadLetterReason, SinkError};
 pub use maintenance::{MaintenanceReport, SNAPSHOT_PROP_MAINTENANCE};
 pub use writer::{table_name, Appended, CommittedTable, LakeWriter};
 
 /// Runs the sink until `shutdown` is cancelled, then commits what is buffered and returns.
 ///
-/// Serves `/metrics` and `/healthz` on `config.ops.listen` while running. Any error is fatal:
-/// nothing is skipped, and offsets of rows not in Iceberg are never committed.
+/// Serves `/metrics` and `/healthz` on `config.ops.listen` while running. A record that cannot
+/// be decoded or applied goes to the dead-letter topic (`[dead_letter]`); any other error is
+/// fatal: nothing is skipped, and offsets of rows not in Iceberg are never committed.
 pub async fn run(config: SinkConfig, shutdown: Shutdown) -> Result<(), SinkError> {
     config.validate()?;
     let mut registry = Registry::default();
@@ -88,14 +95,24 @@ async fn consume(
     writer.set_maintenance(config.maintenance.clone());
     let resume = writer.resume_offsets().await?;
     let assignment = assignment::Assignment::new(&config.kafka)?;
+    let dead_letters =
+        dead_letter::DeadLetters::open(&config.kafka, &config.dead_letter, metrics.clone()).await?;
     let consumer = kafka::connect(&config.kafka)?;
-    pipeline::Pipeline::new(consumer, assignment, writer, metrics, config.commit, resume)
-        .run(shutdown)
-        .await
+    pipeline::Pipeline::new(
+        consumer,
+        assignment,
+        writer,
+        metrics,
+        config.commit,
+        dead_letters,
+        resume,
+    )
+    .run(shutdown)
+    .await
 }
 
 /// `error: cause: cause …` for logs.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -47,6 +47,14 @@ CONFIGURATION FILE (TOML; see crates/cdc-sink/README.md, section \"Configuration
   max_snapshot_age_secs = 432000         # expire snapshots older than 5 days,
   min_snapshots_to_keep = 1              # keeping at least the newest
   orphan_min_age_secs = 259200           # delete unreferenced files after 3 days
+  [dead_letter]                          # records that cannot be decoded or applied
+  enabled = true                         # false: such a record stops the sink
+  topic = \"cdc-sink.dlq\"                 # default <group_id>.dlq
+  create_topic = true                    # create it at start-up if missing
+  topic_partitions = 1                   # of a created topic
+  topic_replication_factor = -1          # of a created topic; -1 = broker default
+  [dead_letter.properties]               # producer settings on top of kafka.properties
+                                         # (acks=all and idempotence are fixed)
   [ops]
   listen = \"127.0.0.1:9102\"              # GET /metrics and /healthz
   log_format = \"human\"                   # or \"json\"
@@ -60,8 +68,11 @@ ENVIRONMENT OVERRIDES:
 
 DELIVERY:
   Rows are committed to Iceberg first, then the Kafka offsets, so a crash re-delivers
-  records (at least once) and never loses them. A record that is not a valid Debezium
-  change event stops the sink with its topic, partition and offset.
+  records (at least once) and never loses them. A record that cannot be decoded or
+  applied is copied to the dead-letter topic (headers cdc.dlq.reason, cdc.dlq.error,
+  cdc.dlq.topic/partition/offset; metric cdc_sink_dead_letters_total{reason}) before its
+  offset is committed; if the copy fails, or with dead_letter.enabled = false, it stops
+  the sink with its topic, partition and offset.
 
 EXIT STATUS:
   0 after SIGINT/SIGTERM once buffered rows are committed; 1 on any error.";

@@ -8,10 +8,16 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::error::DeadLetterReason;
 use crate::maintenance::MaintenanceReport;
 
-/// Label set of per-table metrics: `table="cdc.public_customers_changelog"`.
+/// Label set of per-table metrics (`table="cdc.public_customers_changelog"`) and of
+/// dead letters (`reason="decode"`).
 type TableLabels = Vec<(String, String)>;
+
+fn reason_labels(reason: DeadLetterReason) -> TableLabels {
+    vec![("reason".to_owned(), reason.as_str().to_owned())]
+}
 
 /// The sink's metrics. Cloning shares the underlying values.
 #[derive(Clone)]
@@ -29,6 +35,7 @@ pub(crate) struct SinkMetrics {
     pub buffered_rows: Gauge,
     pub offset_commit_failures: Counter,
     assigned_partitions: Gauge,
+    dead_letters: Family<TableLabels, Counter>,
     maintenance: MaintenanceMetrics,
 }
 
@@ -63,6 +70,7 @@ impl SinkMetrics {
             buffered_rows: Gauge::default(),
             offset_commit_failures: Counter::default(),
             assigned_partitions: Gauge::default(),
+            dead_letters: Family::default(),
             maintenance: MaintenanceMetrics {
                 runs: Counter::default(),
                 files_compacted: Counter::default(),
@@ -75,6 +83,13 @@ impl SinkMetrics {
                 failures: Counter::default(),
             },
         };
+        // Every reason shows up (at 0) before its first record.
+        for reason in DeadLetterReason::ALL {
+            metrics
+                .dead_letters
+                .get_or_create(&reason_labels(reason))
+                .inc_by(0);
+        }
         let r = registry.sub_registry_with_prefix("cdc_sink");
         r.register(
             "records_consumed",
@@ -182,6 +197,11 @@ impl SinkMetrics {
             "Failed maintenance steps (logged; retried at the next run)",
             m.failures.clone(),
         );
+        r.register(
+            "dead_letters",
+            "Records written to the dead-letter topic (acknowledged by the broker), per reason",
+            metrics.dead_letters.clone(),
+        );
         metrics
     }
 
@@ -202,6 +222,13 @@ impl SinkMetrics {
             .inc_by(count(report.expired_files_deleted));
         m.orphans_removed.inc_by(count(report.orphans_removed));
         m.failures.inc_by(count(report.failures));
+    }
+
+    /// One record's copy in the dead-letter topic was acknowledged.
+    pub fn dead_letter(&self, reason: DeadLetterReason) {
+        self.dead_letters
+            .get_or_create(&reason_labels(reason))
+            .inc();
     }
 
     pub fn rows_written(&self, table: &str, rows: usize) {
@@ -250,6 +277,7 @@ mod tests {
             compaction_time: Some(Duration::from_millis(30)),
             ..MaintenanceReport::default()
         });
+        metrics.dead_letter(DeadLetterReason::MissingImage);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         for name in [
@@ -272,6 +300,8 @@ mod tests {
             "cdc_sink_maintenance_expired_files_deleted_total 0",
             "cdc_sink_maintenance_orphans_removed_total 2",
             "cdc_sink_maintenance_failures_total 0",
+            "cdc_sink_dead_letters_total{reason=\"missing_image\"} 1",
+            "cdc_sink_dead_letters_total{reason=\"decode\"} 0",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }

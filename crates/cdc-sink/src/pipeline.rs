@@ -4,6 +4,12 @@
 //! ([`crate::assignment`]); records a table already holds (its snapshot summary's
 //! `cdc.kafka-offsets`) are skipped there, so nothing is applied twice. Group offsets are
 //! committed after the Iceberg commits, for lag monitoring.
+//!
+//! Dead letters: a record that cannot be decoded or applied (a record error, see
+//! [`SinkError::dead_letter_reason`]) is copied to the dead-letter topic and counts as
+//! consumed; it never touches a table's offsets. Every commit first waits for the broker to
+//! acknowledge the copies sent so far, so no offset — neither a table's nor the group's —
+//! passes a record whose copy is not durable.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -18,6 +24,7 @@ use tokio::time::Instant;
 use crate::assignment::{Assignment, DISCOVERY_INTERVAL};
 use crate::changelog::RecordOrigin;
 use crate::config::CommitConfig;
+use crate::dead_letter::DeadLetters;
 use crate::kafka::{PendingOffsets, SinkConsumer};
 use crate::metrics::SinkMetrics;
 use crate::writer::{Appended, KafkaOffsets, LakeWriter};
@@ -55,6 +62,7 @@ pub(crate) struct Pipeline {
     pub writer: LakeWriter,
     pub metrics: SinkMetrics,
     pub commit: CommitConfig,
+    dead_letters: Option<DeadLetters>,
     pending: PendingOffsets,
     /// Next offsets the Iceberg tables hold, per partition (checked once per partition).
     resume: KafkaOffsets,
@@ -71,6 +79,7 @@ impl Pipeline {
         writer: LakeWriter,
         metrics: SinkMetrics,
         commit: CommitConfig,
+        dead_letters: Option<DeadLetters>,
         resume: KafkaOffsets,
     ) -> Pipeline {
         Pipeline {
@@ -79,6 +88,7 @@ impl Pipeline {
             writer,
             metrics,
             commit,
+            dead_letters,
             pending: PendingOffsets::default(),
             resume,
             checked: HashSet::new(),
@@ -133,7 +143,9 @@ impl Pipeline {
         self.flush(Trigger::Shutdown).await
     }
 
-    /// Decodes and buffers one record. Decode failures are fatal: a record is never skipped.
+    /// Decodes and buffers one record. A record that cannot be decoded or applied goes to
+    /// the dead-letter topic (or, with dead-lettering disabled, stops the sink): a record is
+    /// never skipped silently.
     async fn handle(&mut self, message: &BorrowedMessage<'_>) -> Result<(), SinkError> {
         self.metrics.records_consumed.inc();
         let origin = RecordOrigin {
@@ -142,38 +154,97 @@ impl Pipeline {
             offset: message.offset(),
         };
         self.check_resume(&origin);
+        if let Some(dead_letters) = &self.dead_letters {
+            if *origin.topic == *dead_letters.topic() {
+                return Err(SinkError::Config(format!(
+                    "record {origin} is from the dead-letter topic: the subscription must not \
+                     include dead_letter.topic"
+                )));
+            }
+        }
+        if let Err(error) = self.apply(message, &origin).await {
+            self.dead_letter(message, &origin, error).await?;
+        }
+        self.pending
+            .record(&origin.topic, origin.partition, origin.offset);
+        self.first_pending.get_or_insert_with(Instant::now);
+        self.metrics.set_buffered_rows(self.writer.buffered_rows());
+        Ok(())
+    }
+
+    /// Decodes `message` and buffers its event.
+    async fn apply(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        origin: &RecordOrigin,
+    ) -> Result<(), SinkError> {
         let decoded = decode_record(message.key(), message.payload()).map_err(|source| {
             SinkError::Decode {
                 origin: origin.clone(),
                 source,
             }
         })?;
-        self.pending
-            .record(&origin.topic, origin.partition, origin.offset);
-        self.first_pending.get_or_insert_with(Instant::now);
-        match decoded {
+        let event = match decoded {
             Decoded::Tombstone => {
                 self.metrics.tombstones.inc();
+                return Ok(());
             }
-            Decoded::Change(event) => {
-                let table = event.table.id.clone();
-                match self.writer.append(*event, origin.clone()).await? {
-                    Appended::Row => {}
-                    Appended::AlreadyCommitted => {
-                        self.metrics.records_replayed.inc();
-                    }
-                    Appended::SkippedTruncate => {
-                        self.metrics.truncates_skipped.inc();
-                        tracing::warn!(
-                            table = %table,
-                            record = %origin,
-                            "truncate event skipped: changelog tables cannot represent it"
-                        );
-                    }
-                }
-            }
+            Decoded::Change(event) => event,
         };
-        self.metrics.set_buffered_rows(self.writer.buffered_rows());
+        // An append may commit (keyed tables on a truncate; any table before a schema
+        // change), and with it table offsets past earlier dead letters: those copies must be
+        // durable first. A no-op unless copies are in flight.
+        self.settle_dead_letters().await?;
+        let table = event.table.id.clone();
+        match self.writer.append(*event, origin.clone()).await? {
+            Appended::Row => {}
+            Appended::AlreadyCommitted => {
+                self.metrics.records_replayed.inc();
+            }
+            Appended::SkippedTruncate => {
+                self.metrics.truncates_skipped.inc();
+                tracing::warn!(
+                    table = %table,
+                    record = %origin,
+                    "truncate event skipped: changelog tables cannot represent it"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a record that failed with a record error to the dead-letter topic; any other
+    /// error (or any error with dead-lettering disabled) is returned: it stops the sink.
+    async fn dead_letter(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        origin: &RecordOrigin,
+        error: SinkError,
+    ) -> Result<(), SinkError> {
+        let Some(reason) = error.dead_letter_reason() else {
+            return Err(error);
+        };
+        let Some(dead_letters) = &mut self.dead_letters else {
+            tracing::error!(
+                record = %origin,
+                reason = reason.as_str(),
+                "dead_letter.enabled = false: the record stops the sink (fix or remove it, move \
+                 the group's offset past it, or enable the dead-letter topic)"
+            );
+            return Err(error);
+        };
+        dead_letters
+            .send(message, origin, reason, &crate::error_chain(&error))
+            .await
+    }
+
+    /// Waits until every dead-letter copy sent so far is acknowledged.
+    async fn settle_dead_letters(&mut self) -> Result<(), SinkError> {
+        if let Some(dead_letters) = &mut self.dead_letters {
+            if dead_letters.in_flight() > 0 {
+                dead_letters.settle().await?;
+            }
+        }
         Ok(())
     }
 
@@ -220,6 +291,8 @@ impl Pipeline {
             return Ok(());
         }
         let started = Instant::now();
+        // Dead-letter copies first: the commits below move offsets past their records.
+        self.settle_dead_letters().await?;
         let committed = match self.writer.commit().await {
             Ok(committed) => committed,
             Err(e) => {

@@ -163,6 +163,36 @@ impl Target {
         *slot = (*slot).max(next);
     }
 
+    /// Checks that the table can hold `row` (source values in event order): every value
+    /// converts to its column's type. Run before any table buffers the row, so a value the
+    /// table cannot hold is that record's error (a dead letter), not a failed commit.
+    pub fn check_row(&self, row: &ChangelogRow, origin: &RecordOrigin) -> Result<(), SinkError> {
+        let mut one = row.clone();
+        if let Some(order) = &self.column_order {
+            one.values = order
+                .iter()
+                .map(|&i| {
+                    let Some(i) = i else {
+                        return Ok(Value::Null);
+                    };
+                    row.values.get(i).cloned().ok_or_else(|| SinkError::Value {
+                        table: self.owned.name.clone(),
+                        column: format!("#{i}"),
+                        origin: origin.clone(),
+                        reason: "the row image has no value for this column".into(),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        build_batch(
+            &self.owned.name,
+            &self.arrow_schema,
+            &self.sources,
+            std::slice::from_ref(&one),
+        )
+        .map(drop)
+    }
+
     /// Buffers one row (source values in event order).
     pub fn push(&mut self, mut row: ChangelogRow, origin: &RecordOrigin) -> Result<(), SinkError> {
         if let Some(order) = &self.column_order {

@@ -173,15 +173,25 @@ impl LakeWriter {
                 })
             }
         };
+        // Every table must accept the event's columns (evolving its schema if needed) and
+        // values before any buffers it: a record rejected by one table is rejected whole (it
+        // goes to the dead-letter topic).
+        for target in targets.iter_mut() {
+            if !target.holds(&origin) {
+                target
+                    .prepare(&self.catalog, &self.pointer, &schema)
+                    .await?;
+                if let Some(row) = &row {
+                    target.check_row(row, &origin)?;
+                }
+            }
+        }
         let mut outcome = Appended::AlreadyCommitted;
         for target in targets.iter_mut() {
             if target.holds(&origin) {
                 continue;
             }
             let (buffered_before, bytes_before) = (target.buffered(), target.buffered_bytes());
-            target
-                .prepare(&self.catalog, &self.pointer, &schema)
-                .await?;
             let applied = match &row {
                 Some(row) => {
                     target.push(row.clone(), &origin)?;
@@ -229,6 +239,10 @@ impl LakeWriter {
 
     async fn open_targets(&self, schema: &TableSchema) -> Result<Vec<Target>, SinkError> {
         let modes = self.config.modes_of(&schema.id.to_string());
+        // Schemas the source table cannot have in some mode fail before any table is claimed.
+        for &mode in &modes {
+            crate::schema::table_schema(mode, schema)?;
+        }
         let mut targets = Vec::with_capacity(modes.len());
         for mode in modes {
             let ident = self.catalog.ident(&table_name(mode, &schema.id));
