@@ -99,6 +99,10 @@ pub enum SinkError {
         source: Box<iceberg::Error>,
     },
 
+    /// A REST catalog request failed; `detail` is the server's answer or the transport error.
+    #[error("iceberg REST catalog: {context}: {detail}")]
+    RestCatalog { context: String, detail: String },
+
     #[error("iceberg catalog database: {context}")]
     CatalogDb {
         context: String,

@@ -87,7 +87,7 @@ impl Target {
         };
         let table = catalog.ensure_table(&ident, &expected, kind).await?;
         let name = display_ident(&ident);
-        let owned = OwnedTable::claim(&catalog.catalog, pointer, table, name.clone()).await?;
+        let owned = OwnedTable::claim(&*catalog.catalog, pointer, table, name.clone()).await?;
         let md = owned.table.metadata();
         let arrow_schema =
             iceberg::arrow::schema_to_arrow_schema(md.current_schema()).map_err(|e| {
@@ -309,7 +309,9 @@ impl Target {
             ),
         ]);
         let (data_files, delete_files) = (change.data_files.len(), change.delete_files.len());
-        self.owned.commit(&catalog.catalog, pointer, change).await?;
+        self.owned
+            .commit(&*catalog.catalog, pointer, change)
+            .await?;
         if let (Some(index), Some(staged)) = (&mut self.index, staged) {
             staged.apply(index);
         }
