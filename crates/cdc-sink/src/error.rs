@@ -99,9 +99,9 @@ pub enum SinkError {
         source: Box<iceberg::Error>,
     },
 
-    /// A REST catalog request failed; `detail` is the server's answer or the transport error.
-    #[error("iceberg REST catalog: {context}: {detail}")]
-    RestCatalog { context: String, detail: String },
+    /// A REST or Glue catalog request failed; `detail` is the server's answer or the transport error.
+    #[error("iceberg catalog request: {context}: {detail}")]
+    CatalogRequest { context: String, detail: String },
 
     #[error("iceberg catalog database: {context}")]
     CatalogDb {

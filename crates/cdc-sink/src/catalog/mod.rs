@@ -1,6 +1,6 @@
 //! The Iceberg catalog holding the sink's tables — the SQL catalog on SQLite
-//! (`<data_dir>/catalog.db`, warehouse `<data_dir>/warehouse`) or a REST catalog — and creating
-//! or loading tables in it.
+//! (`<data_dir>/catalog.db`, warehouse `<data_dir>/warehouse`), a REST catalog or AWS Glue —
+//! and creating or loading tables in it.
 //!
 //! iceberg-rust creates the SQL catalog database (its schema has the `iceberg_type` column that
 //! pyiceberg tolerates but does not create), so the sink must open it before any other writer.
@@ -14,6 +14,10 @@ use std::sync::Arc;
 use iceberg::spec::Schema;
 use iceberg::table::Table;
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
+use iceberg_catalog_glue::{
+    GlueCatalogBuilder, AWS_ACCESS_KEY_ID, AWS_REGION_NAME, AWS_SECRET_ACCESS_KEY,
+    AWS_SESSION_TOKEN, GLUE_CATALOG_PROP_URI, GLUE_CATALOG_PROP_WAREHOUSE,
+};
 use iceberg_catalog_rest::{
     RestCatalogBuilder, REST_CATALOG_PROP_URI, REST_CATALOG_PROP_WAREHOUSE,
 };
@@ -21,6 +25,8 @@ use iceberg_catalog_sql::{
     SqlBindStyle, SqlCatalogBuilder, SQL_CATALOG_PROP_BIND_STYLE, SQL_CATALOG_PROP_URI,
     SQL_CATALOG_PROP_WAREHOUSE,
 };
+
+use iceberg_storage_opendal::OpenDalResolvingStorageFactory;
 
 use crate::config::{CatalogKind, IcebergConfig};
 use crate::schema::check_compatible;
@@ -81,6 +87,7 @@ impl ChangelogCatalog {
         let catalog = match config.catalog.kind {
             CatalogKind::Sql => open_sql(config).await?,
             CatalogKind::Rest => open_rest(config).await?,
+            CatalogKind::Glue => open_glue(config).await?,
         };
         let namespace = NamespaceIdent::new(config.namespace.clone());
         let this = ChangelogCatalog { catalog, namespace };
@@ -115,7 +122,7 @@ async fn open_sql(config: &IcebergConfig) -> Result<Box<dyn Catalog>, SinkError>
 }
 
 /// Opens the REST catalog at `iceberg.catalog.uri`. Table files are read and written through
-/// the local file system (`file://` warehouses).
+/// OpenDAL (`file://` and `s3://` locations).
 async fn open_rest(config: &IcebergConfig) -> Result<Box<dyn Catalog>, SinkError> {
     let settings = &config.catalog;
     let uri = settings.uri.clone().unwrap_or_default();
@@ -132,7 +139,7 @@ async fn open_rest(config: &IcebergConfig) -> Result<Box<dyn Catalog>, SinkError
         props.insert("token".to_owned(), token.expose().to_owned());
     }
     let catalog = RestCatalogBuilder::default()
-        .with_storage_factory(Arc::new(iceberg::io::LocalFsStorageFactory))
+        .with_storage_factory(Arc::new(OpenDalResolvingStorageFactory::new()))
         .load(config.catalog_name.clone(), props)
         .await
         .map_err(|e| SinkError::catalog(format!("cannot open the REST catalog at {uri}"), e))?;
@@ -141,6 +148,43 @@ async fn open_rest(config: &IcebergConfig) -> Result<Box<dyn Catalog>, SinkError
         .list_namespaces(None)
         .await
         .map_err(|e| SinkError::catalog(format!("cannot reach the REST catalog at {uri}"), e))?;
+    Ok(Box::new(catalog))
+}
+
+/// Opens the AWS Glue Data Catalog (the Glue database is the namespace). Table files live on
+/// S3 under `iceberg.catalog.warehouse`.
+async fn open_glue(config: &IcebergConfig) -> Result<Box<dyn Catalog>, SinkError> {
+    let settings = &config.catalog;
+    let mut props: HashMap<String, String> = settings
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+        .collect();
+    let mut set = |key: &str, value: Option<&str>| {
+        if let Some(value) = value {
+            props.insert(key.to_owned(), value.to_owned());
+        }
+    };
+    set(GLUE_CATALOG_PROP_URI, settings.uri.as_deref());
+    set(GLUE_CATALOG_PROP_WAREHOUSE, settings.warehouse.as_deref());
+    set(AWS_REGION_NAME, settings.region.as_deref());
+    set(
+        AWS_ACCESS_KEY_ID,
+        settings.access_key_id.as_ref().map(|s| s.expose()),
+    );
+    set(
+        AWS_SECRET_ACCESS_KEY,
+        settings.secret_access_key.as_ref().map(|s| s.expose()),
+    );
+    set(
+        AWS_SESSION_TOKEN,
+        settings.session_token.as_ref().map(|s| s.expose()),
+    );
+    let catalog = GlueCatalogBuilder::default()
+        .with_storage_factory(Arc::new(OpenDalResolvingStorageFactory::new()))
+        .load(config.catalog_name.clone(), props)
+        .await
+        .map_err(|e| SinkError::catalog("cannot open the AWS Glue catalog", e))?;
     Ok(Box::new(catalog))
 }
 

@@ -2,11 +2,20 @@
 //!
 //! ```toml
 //! [iceberg.catalog]
-//! type = "rest"                            # "sql" (default) or "rest"
+//! type = "rest"                            # "sql" (default), "rest" or "glue"
 //! uri = "https://catalog.example.com/api/catalog"
 //! warehouse = "file:///srv/lake"           # REST: the warehouse name or location
 //! token = { env = "ICEBERG_TOKEN" }        # optional bearer token
 //! properties = { "header.X-Iceberg-Access-Delegation" = "vended-credentials" }
+//! ```
+//!
+//! ```toml
+//! [iceberg.catalog]
+//! type = "glue"
+//! warehouse = "s3://my-bucket/lake"        # where new tables are placed
+//! region = "eu-west-1"                     # else the AWS default chain (AWS_REGION, profile)
+//! access_key_id = { env = "AWS_ACCESS_KEY_ID" }   # optional; else the AWS default chain
+//! secret_access_key = { env = "AWS_SECRET_ACCESS_KEY" }
 //! ```
 
 use std::collections::BTreeMap;
@@ -25,27 +34,44 @@ pub enum CatalogKind {
     /// An Iceberg REST catalog: the server writes table metadata; commits are REST commit
     /// requests asserting the table UUID and the base snapshot of `main`.
     Rest,
+    /// AWS Glue Data Catalog (readable by Athena): we write the metadata and swap the Glue
+    /// table's `metadata_location` with `UpdateTable` conditioned on the table's `VersionId`.
+    Glue,
 }
 
 /// `[iceberg.catalog]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogConfig {
-    /// `sql` (default) or `rest`.
+    /// `sql` (default), `rest` or `glue`.
     #[serde(rename = "type", default)]
     pub kind: CatalogKind,
-    /// REST: required, the catalog's base URI (without `/v1`).
+    /// REST: required, the catalog's base URI (without `/v1`). Glue: optional endpoint URL
+    /// (instead of AWS's regional endpoint).
     #[serde(default)]
     pub uri: Option<String>,
     /// REST: the warehouse, sent to the server's `/v1/config` (a name or a location,
-    /// depending on the server).
+    /// depending on the server). Glue: required, the `s3://` location new tables go under.
     #[serde(default)]
     pub warehouse: Option<String>,
     /// REST: bearer token sent with every request. Never logged.
     #[serde(default)]
     pub token: Option<Secret>,
-    /// REST: extra catalog properties (`header.<name>` adds an HTTP header to every request).
-    /// Values are treated as secrets and never logged.
+    /// Glue: AWS region; default from the AWS environment (`AWS_REGION`, profile).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Glue: AWS access key id; without it, the AWS default credential chain.
+    #[serde(default)]
+    pub access_key_id: Option<Secret>,
+    /// Glue: AWS secret access key (with `access_key_id`).
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    /// Glue: AWS session token (with `access_key_id`).
+    #[serde(default)]
+    pub session_token: Option<Secret>,
+    /// Extra catalog and file IO properties. REST: `header.<name>` adds an HTTP header to every
+    /// request. Glue and REST: `s3.endpoint`, `s3.path-style-access`, `s3.region`, ... for the
+    /// table files; Glue: `catalog_id`. Values are treated as secrets and never logged.
     #[serde(default)]
     pub properties: BTreeMap<String, Secret>,
 }
@@ -60,6 +86,8 @@ impl CatalogConfig {
                     ("warehouse", self.warehouse.is_some()),
                     ("token", self.token.is_some()),
                     ("properties", !self.properties.is_empty()),
+                    ("region", self.region.is_some()),
+                    ("access_key_id", self.access_key_id.is_some()),
                 ];
                 if let Some((key, _)) = unused.iter().find(|(_, set)| *set) {
                     return Err(format!(
@@ -68,7 +96,36 @@ impl CatalogConfig {
                     ));
                 }
             }
+            CatalogKind::Glue => {
+                let warehouse = self.warehouse.as_deref().unwrap_or_default();
+                if !(warehouse.starts_with("s3://") || warehouse.starts_with("s3a://")) {
+                    return Err(format!(
+                        "iceberg.catalog.warehouse must be an s3:// location for the glue \
+                         catalog, found {warehouse:?}"
+                    ));
+                }
+                if self.token.is_some() {
+                    return Err("iceberg.catalog.token is not used by the glue catalog".into());
+                }
+                if self.access_key_id.is_some() != self.secret_access_key.is_some() {
+                    return Err("iceberg.catalog.access_key_id and secret_access_key go \
+                                together"
+                        .into());
+                }
+            }
             CatalogKind::Rest => {
+                let aws = [
+                    ("region", self.region.is_some()),
+                    ("access_key_id", self.access_key_id.is_some()),
+                    ("secret_access_key", self.secret_access_key.is_some()),
+                    ("session_token", self.session_token.is_some()),
+                ];
+                if let Some((key, _)) = aws.iter().find(|(_, set)| *set) {
+                    return Err(format!(
+                        "iceberg.catalog.{key} is not used by the rest catalog (file IO \
+                         settings go in iceberg.catalog.properties, e.g. s3.region)"
+                    ));
+                }
                 let uri = self.uri.as_deref().unwrap_or_default();
                 if !(uri.starts_with("http://") || uri.starts_with("https://")) {
                     return Err(format!(
@@ -133,6 +190,22 @@ mod tests {
         );
         let headers: Vec<_> = c.headers().map(|(k, v)| (k, v.expose())).collect();
         assert_eq!(headers, [("X-Tenant", "h1dden")]);
+    }
+
+    #[test]
+    fn glue_needs_an_s3_warehouse() {
+        let err = parse("type = \"glue\"").validate().unwrap_err();
+        assert!(err.contains("iceberg.catalog.warehouse"), "{err}");
+        let c = parse(
+            "type = \"glue\"\nwarehouse = \"s3://b/lake\"\nregion = \"eu-west-1\"\n\
+             access_key_id = \"AKIA1\"\nsecret_access_key = \"sh-secret\"",
+        );
+        assert!(c.validate().is_ok());
+        assert!(!format!("{c:?}").contains("sh-secret"));
+        let err = parse("type = \"glue\"\nwarehouse = \"s3://b\"\naccess_key_id = \"A\"")
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("secret_access_key"), "{err}");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! - `files`: Parquet data files with predictable row positions, position-delete files.
 //! - `pointer`: publishing a planned commit, per catalog.
 //! - `rest`: the REST catalog's commit request.
+//! - `glue`: the AWS Glue Data Catalog's conditional `UpdateTable`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,6 +31,7 @@ use iceberg::table::Table;
 use iceberg::Catalog;
 
 pub(crate) mod files;
+mod glue;
 pub(crate) mod pointer;
 mod rest;
 

@@ -8,6 +8,8 @@
 //! - SQL catalogs (the schema shared by iceberg-rust's `SqlCatalog`, pyiceberg's `SqlCatalog`
 //!   and Java's `JdbcCatalog`): we write the `metadata.json` and swap the pointer with a
 //!   conditional `UPDATE`;
+//! - AWS Glue: we write the `metadata.json` and swap the Glue table's `metadata_location`
+//!   with `UpdateTable` conditioned on the Glue table version read;
 //! - REST catalogs: the changes are sent with the requirements `assert-table-uuid` and
 //!   `assert-ref-snapshot-id` (`main` at the base snapshot); the server writes the metadata.
 
@@ -19,6 +21,7 @@ use iceberg::{MetadataLocation, TableIdent, TableRequirement};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 
+use super::glue::GluePointer;
 use super::rest::RestPointer;
 use crate::catalog::catalog_uri;
 use crate::config::{CatalogKind, IcebergConfig};
@@ -49,6 +52,7 @@ pub(crate) struct Planned<'a> {
 pub(crate) enum CatalogPointer {
     Sql(SqlPointer),
     Rest(RestPointer),
+    Glue(GluePointer),
 }
 
 impl CatalogPointer {
@@ -59,6 +63,7 @@ impl CatalogPointer {
                 SqlPointer::connect(&catalog_uri(&config.data_dir)?, &config.catalog_name).await?,
             ),
             CatalogKind::Rest => CatalogPointer::Rest(RestPointer::connect(&config.catalog).await?),
+            CatalogKind::Glue => CatalogPointer::Glue(GluePointer::connect(&config.catalog).await?),
         })
     }
 
@@ -78,21 +83,15 @@ impl CatalogPointer {
         let ident = base.identifier();
         match self {
             CatalogPointer::Sql(sql) => {
-                let err = |e| SinkError::commit(name, e);
-                let location = MetadataLocation::from_str(base_location)
-                    .map_err(err)?
-                    .with_next_version()
-                    .with_new_metadata(&built.metadata);
-                built
-                    .metadata
-                    .write_to(base.file_io(), &location)
-                    .await
-                    .map_err(err)?;
-                let new = location.to_string();
+                let new = write_metadata(name, base, base_location, &built).await?;
                 Ok(sql
                     .swap(ident, base_location, &new)
                     .await
                     .unwrap_or_else(Swap::Unknown))
+            }
+            CatalogPointer::Glue(glue) => {
+                let new = write_metadata(name, base, base_location, &built).await?;
+                glue.swap(ident, base_location, &new).await
             }
             CatalogPointer::Rest(rest) => {
                 let md = base.metadata();
@@ -107,6 +106,27 @@ impl CatalogPointer {
             }
         }
     }
+}
+
+/// Writes the planned metadata next to `base_location` (next version number); returns its
+/// location.
+async fn write_metadata(
+    name: &str,
+    base: &Table,
+    base_location: &str,
+    built: &TableMetadataBuildResult,
+) -> Result<String, SinkError> {
+    let err = |e| SinkError::commit(name, e);
+    let location = MetadataLocation::from_str(base_location)
+        .map_err(err)?
+        .with_next_version()
+        .with_new_metadata(&built.metadata);
+    built
+        .metadata
+        .write_to(base.file_io(), &location)
+        .await
+        .map_err(err)?;
+    Ok(location.to_string())
 }
 
 /// Conditional updates of `iceberg_tables` through our own connection pool.

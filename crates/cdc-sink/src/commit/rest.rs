@@ -40,7 +40,7 @@ struct ConfigResponse {
 }
 
 fn rest_err(context: impl Into<String>, detail: impl ToString) -> SinkError {
-    SinkError::RestCatalog {
+    SinkError::CatalogRequest {
         context: context.into(),
         detail: detail.to_string(),
     }
