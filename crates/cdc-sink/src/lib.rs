@@ -10,12 +10,14 @@
 //! - [`changelog`]: what a changelog row is, the `_cdc_*` metadata columns, table naming.
 //! - `schema`: source column types → Iceberg types, changelog schema, compatibility check.
 //! - `batch`: buffered rows → Arrow `RecordBatch` in the table's exact Arrow schema.
-//! - `catalog`: the SQL catalog on SQLite; creating and loading changelog tables.
+//! - `catalog`: the Iceberg catalog (SQL on SQLite, REST or AWS Glue; `[iceberg.catalog]`);
+//!   creating and loading tables.
 //! - [`writer`]: [`LakeWriter`], routing events to the Iceberg tables of their source table
 //!   (usable without Kafka); `target`: one Iceberg table's buffer, offsets and commit.
 //! - `keyed`: mirror and history commits through a primary-key → position index; TOAST fill.
 //! - `commit`: our snapshot producer (data and position-delete files, manifests) and the
-//!   catalog compare-and-swap; writer epochs fence stale writers.
+//!   per-catalog compare-and-swap (SQL `UPDATE`, REST commit requirements, Glue `VersionId`);
+//!   writer epochs fence stale writers.
 //! - `kafka`: the consumer, its subscription and pending offsets.
 //! - `pipeline`: the consume → buffer → commit loop.
 //! - `metrics`: Prometheus metrics (`cdc_sink_*`).
