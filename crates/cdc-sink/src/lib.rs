@@ -11,12 +11,14 @@
 //! - `schema`: source column types → Iceberg types and each mode's table schema.
 //! - `evolution`: how an existing table follows its source's schema (add, widen, keep).
 //! - `batch`: buffered rows → Arrow `RecordBatch` in the table's exact Arrow schema.
-//! - `catalog`: the SQL catalog on SQLite; creating and loading changelog tables.
+//! - `catalog`: the Iceberg catalog (SQL on SQLite, REST or AWS Glue; `[iceberg.catalog]`);
+//!   creating and loading tables.
 //! - [`writer`]: [`LakeWriter`], routing events to the Iceberg tables of their source table
 //!   (usable without Kafka); `target`: one Iceberg table's buffer, offsets and commit.
 //! - `keyed`: mirror and history commits through a primary-key → position index; TOAST fill.
 //! - `commit`: our snapshot producer (data and position-delete files, manifests) and the
-//!   catalog compare-and-swap; writer epochs fence stale writers.
+//!   per-catalog compare-and-swap (SQL `UPDATE`, REST commit requirements, Glue `VersionId`);
+//!   writer epochs fence stale writers.
 //! - `maintenance`: compaction, snapshot expiry and orphan-file removal of the owned tables,
 //!   between commits ([`LakeWriter::maintain`]).
 //! - `kafka`: the consumer and its pending offsets.

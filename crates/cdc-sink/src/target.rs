@@ -100,7 +100,7 @@ impl Target {
         let table = catalog
             .ensure_table(&ident, &expected, partition, kind)
             .await?;
-        let owned = OwnedTable::claim(&catalog.catalog, pointer, table, name.clone()).await?;
+        let owned = OwnedTable::claim(&*catalog.catalog, pointer, table, name.clone()).await?;
         let committed = held_offsets(owned.table.metadata(), &name)?.unwrap_or_default();
         let key_names: Vec<String> = schema
             .key
@@ -333,7 +333,9 @@ impl Target {
             ),
         ]);
         let (data_files, delete_files) = (change.data_files.len(), change.delete_files.len());
-        self.owned.commit(&catalog.catalog, pointer, change).await?;
+        self.owned
+            .commit(&*catalog.catalog, pointer, change)
+            .await?;
         if let (Some(index), Some(staged)) = (&mut self.index, staged) {
             staged.apply(index);
         }

@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime};
 
 use cdc_model::{ChangeEvent, Op, TableId, TableSchema};
 
-use crate::catalog::{catalog_uri, display_ident, ChangelogCatalog};
+use crate::catalog::{display_ident, ChangelogCatalog};
 use crate::changelog::{ts_ms, ChangelogRow, RecordOrigin};
-use crate::commit::pointer::{CatalogPointer, SqlPointer};
+use crate::commit::pointer::CatalogPointer;
 use crate::config::{IcebergConfig, MaintenanceConfig, TableMode, TablesConfig};
 use crate::maintenance::MaintenanceReport;
 use crate::target::Target;
@@ -64,9 +64,7 @@ impl LakeWriter {
         tables: &TablesConfig,
     ) -> Result<LakeWriter, SinkError> {
         let catalog = ChangelogCatalog::open(iceberg).await?;
-        let pointer = CatalogPointer::Sql(
-            SqlPointer::connect(&catalog_uri(&iceberg.data_dir)?, &iceberg.catalog_name).await?,
-        );
+        let pointer = CatalogPointer::connect(iceberg).await?;
         Ok(LakeWriter {
             catalog,
             pointer,

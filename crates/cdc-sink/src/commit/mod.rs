@@ -2,7 +2,10 @@
 //! `Transaction` API, so a commit is built here from its public pieces — manifests written
 //! with `ManifestWriter` (`add_file(f, -1)`: new data or delete files inheriting the
 //! snapshot's sequence number), a manifest list, a `Snapshot`, `TableMetadataBuilder` — and
-//! published with a compare-and-swap of the table pointer ([`pointer`]).
+//! published through the catalog ([`pointer`]): the next metadata is planned once, with
+//! `TableMetadataBuilder`, which yields both the finished metadata (SQL catalogs: we write it
+//! and swap the pointer) and the list of changes (REST catalogs: sent with requirements, the
+//! server writes the metadata).
 //!
 //! Exactly-once rests on three properties of every commit:
 //! - the snapshot summary carries the Kafka offsets the table holds (`cdc.kafka-offsets`), a
@@ -10,14 +13,16 @@
 //! - a writer claims a new epoch in the table properties before its first commit, so an older
 //!   writer's next compare-and-swap fails and, reading the table back, it finds itself fenced;
 //! - a swap whose outcome is unknown is resolved by reading the table back and looking for
-//!   the commit id.
+//!   the commit's snapshot (or, for a claim, its claim id).
 //!
 //! - `files`: Parquet data files with predictable row positions, position-delete files.
 //! - `pointer`: the per-catalog compare-and-swap.
 //! - `replace`: maintenance commits (compaction's `replace` snapshot, snapshot removal).
+//! - `pointer`: publishing a planned commit, per catalog.
+//! - `rest`: the REST catalog's commit request.
+//! - `glue`: the AWS Glue Data Catalog's conditional `UpdateTable`.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::time::Duration;
 
 use iceberg::spec::{
@@ -25,13 +30,15 @@ use iceberg::spec::{
     SnapshotSummaryCollector, Summary, TableMetadata, TableMetadataBuilder, MAIN_BRANCH,
 };
 use iceberg::table::Table;
-use iceberg::{Catalog, MetadataLocation};
+use iceberg::Catalog;
 
 pub(crate) mod files;
+mod glue;
 pub(crate) mod pointer;
 pub(crate) mod replace;
+mod rest;
 
-use pointer::{CatalogPointer, Swap};
+use pointer::{CatalogPointer, Planned, Swap};
 
 use crate::SinkError;
 
@@ -39,6 +46,8 @@ use crate::SinkError;
 pub const PROP_WRITER_EPOCH: &str = "cdc.writer-epoch";
 /// Summary key: unique id of the commit that produced the snapshot.
 pub const PROP_COMMIT_ID: &str = "cdc.commit-id";
+/// Table property: unique id of the writer's claim that set the current writer epoch.
+pub const PROP_WRITER_CLAIM: &str = "cdc.writer-claim";
 
 /// Attempts at reading a table back after a swap with an unknown outcome.
 const RESOLVE_ATTEMPTS: u32 = 5;
@@ -77,9 +86,25 @@ impl OwnedTable {
             epoch: previous + 1,
         };
         let epoch = owned.epoch.to_string();
+        let claim = uuid::Uuid::new_v4().to_string();
+        let properties = HashMap::from([
+            (PROP_WRITER_EPOCH.to_owned(), epoch),
+            (PROP_WRITER_CLAIM.to_owned(), claim.clone()),
+        ]);
+        // A REST commit can only assert `main`'s snapshot, not the table properties: there
+        // the claim also adds a snapshot without changes, so an older writer's next commit
+        // (planned on the previous snapshot) is rejected.
+        let snapshot = match pointer.asserts_snapshot_only() {
+            true => Some(owned.write_snapshot(Change::default(), &claim).await?),
+            false => None,
+        };
         owned
-            .swap_metadata(catalog, pointer, "claim", |b| {
-                b.set_properties(HashMap::from([(PROP_WRITER_EPOCH.to_owned(), epoch)]))
+            .swap_metadata(catalog, pointer, Marker::Claim(claim), |b| {
+                let b = b.set_properties(properties)?;
+                match snapshot {
+                    Some(snapshot) => b.set_branch_snapshot(snapshot, MAIN_BRANCH),
+                    None => Ok(b),
+                }
             })
             .await?;
         tracing::info!(table = %owned.name, epoch = owned.epoch, "claimed the table");
@@ -95,7 +120,8 @@ impl OwnedTable {
     ) -> Result<(), SinkError> {
         let commit_id = uuid::Uuid::new_v4().to_string();
         let snapshot = self.write_snapshot(change, &commit_id).await?;
-        self.swap_metadata(catalog, pointer, &commit_id, move |b| {
+        let marker = Marker::Snapshot(snapshot.snapshot_id());
+        self.swap_metadata(catalog, pointer, marker, move |b| {
             b.set_branch_snapshot(snapshot, MAIN_BRANCH)
         })
         .await
@@ -206,13 +232,13 @@ impl OwnedTable {
             .build())
     }
 
-    /// Builds the next metadata with `edit`, writes it and swaps the pointer. `marker` is the
-    /// commit id for snapshot commits (found in the table if an unknown outcome succeeded).
+    /// Plans the next metadata with `edit` and publishes it through the catalog. `marker`
+    /// identifies the commit in the table (to resolve an unknown outcome).
     async fn swap_metadata(
         &mut self,
         catalog: &dyn Catalog,
         pointer: &CatalogPointer,
-        marker: &str,
+        marker: Marker,
         edit: impl FnOnce(TableMetadataBuilder) -> iceberg::Result<TableMetadataBuilder>,
     ) -> Result<(), SinkError> {
         let err = |e| SinkError::commit(&self.name, e);
@@ -233,27 +259,21 @@ impl OwnedTable {
         let built = edit(md.clone().into_builder(Some(current.clone())))
             .and_then(TableMetadataBuilder::build)
             .map_err(err)?;
-        let location = MetadataLocation::from_str(&current)
-            .map_err(err)?
-            .with_next_version()
-            .with_new_metadata(&built.metadata);
-        let io = self.table.file_io().clone();
-        built.metadata.write_to(&io, &location).await.map_err(err)?;
-        let new = location.to_string();
-        let outcome = match pointer.swap(self.table.identifier(), &current, &new).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                tracing::warn!(table = %self.name, error = %e, "commit outcome unknown; reading the table back");
-                return self.resolve(catalog, &current, &new, e).await;
-            }
+        let planned = Planned {
+            base: &self.table,
+            base_location: &current,
+            built,
         };
-        match outcome {
+        match pointer.publish(&self.name, planned).await? {
+            Swap::Unknown(e) => {
+                tracing::warn!(table = %self.name, error = %e, "commit outcome unknown; reading the table back");
+                self.resolve(catalog, &current, &marker, e).await
+            }
             Swap::Done => {
                 // iceberg 0.10.1 cannot build a `Table` from outside the crate (its runtime
                 // is private): read the committed table back through the catalog.
-                drop(built);
                 self.table = self.reload(catalog).await?;
-                tracing::debug!(table = %self.name, marker, "committed");
+                tracing::debug!(table = %self.name, ?marker, "committed");
                 Ok(())
             }
             Swap::Conflict => {
@@ -271,13 +291,13 @@ impl OwnedTable {
         }
     }
 
-    /// After a swap with an unknown outcome: the table points either at `new` (committed), at
-    /// `current` (not committed: fail, a restart replays), or elsewhere (fenced / conflict).
+    /// After a publish with an unknown outcome: the table holds `marker` (committed), is still
+    /// at `current` (not committed: fail, a restart replays), or elsewhere (fenced / conflict).
     async fn resolve(
         &mut self,
         catalog: &dyn Catalog,
         current: &str,
-        new: &str,
+        marker: &Marker,
         cause: SinkError,
     ) -> Result<(), SinkError> {
         let mut last = cause;
@@ -285,7 +305,7 @@ impl OwnedTable {
             match self.reload(catalog).await {
                 Ok(table) => {
                     let at = table.metadata_location().unwrap_or_default().to_owned();
-                    if at == new {
+                    if marker.is_in(table.metadata()) {
                         tracing::info!(table = %self.name, "the commit with an unknown outcome succeeded");
                         self.table = table;
                         return Ok(());
@@ -323,6 +343,24 @@ impl OwnedTable {
             table: self.name.clone(),
             ours: self.epoch,
             theirs,
+        }
+    }
+}
+
+/// What identifies a commit in the table it went to.
+#[derive(Debug)]
+enum Marker {
+    /// A snapshot commit: its (random) snapshot id.
+    Snapshot(i64),
+    /// A claim: the `cdc.writer-claim` property it sets.
+    Claim(String),
+}
+
+impl Marker {
+    fn is_in(&self, md: &TableMetadata) -> bool {
+        match self {
+            Marker::Snapshot(id) => md.snapshot_by_id(*id).is_some(),
+            Marker::Claim(claim) => md.properties().get(PROP_WRITER_CLAIM) == Some(claim),
         }
     }
 }

@@ -18,7 +18,7 @@ mod postgres;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use ::iceberg::{Catalog, NamespaceIdent, TableIdent};
+use ::iceberg::{NamespaceIdent, TableIdent};
 use cdc_model::TableId;
 use futures::TryStreamExt;
 use twox_hash::XxHash3_128;
@@ -104,7 +104,7 @@ pub async fn verify(
         ));
     }
     let catalog_db = config.iceberg.data_dir.join("catalog.db");
-    if !catalog_db.is_file() {
+    if config.iceberg.catalog.kind == crate::config::CatalogKind::Sql && !catalog_db.is_file() {
         return Err(SinkError::Config(format!(
             "no Iceberg catalog at {} (check iceberg.data_dir)",
             catalog_db.display()

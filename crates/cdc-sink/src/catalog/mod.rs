@@ -1,8 +1,11 @@
-//! The Iceberg SQL catalog on SQLite (`<data_dir>/catalog.db`, warehouse `<data_dir>/warehouse`)
-//! and creating or loading changelog tables in it.
+//! The Iceberg catalog holding the sink's tables — the SQL catalog on SQLite
+//! (`<data_dir>/catalog.db`, warehouse `<data_dir>/warehouse`), a REST catalog or AWS Glue —
+//! and creating or loading tables in it.
 //!
-//! iceberg-rust creates the catalog database (its schema has the `iceberg_type` column that
+//! iceberg-rust creates the SQL catalog database (its schema has the `iceberg_type` column that
 //! pyiceberg tolerates but does not create), so the sink must open it before any other writer.
+//!
+//! - `settings`: `[iceberg.catalog]` ([`settings::CatalogConfig`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,20 +14,31 @@ use std::sync::Arc;
 use iceberg::spec::{Schema, UnboundPartitionSpec};
 use iceberg::table::Table;
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
+use iceberg_catalog_glue::{
+    GlueCatalogBuilder, AWS_ACCESS_KEY_ID, AWS_REGION_NAME, AWS_SECRET_ACCESS_KEY,
+    AWS_SESSION_TOKEN, GLUE_CATALOG_PROP_URI, GLUE_CATALOG_PROP_WAREHOUSE,
+};
+use iceberg_catalog_rest::{
+    RestCatalogBuilder, REST_CATALOG_PROP_URI, REST_CATALOG_PROP_WAREHOUSE,
+};
 use iceberg_catalog_sql::{
-    SqlBindStyle, SqlCatalog, SqlCatalogBuilder, SQL_CATALOG_PROP_BIND_STYLE, SQL_CATALOG_PROP_URI,
+    SqlBindStyle, SqlCatalogBuilder, SQL_CATALOG_PROP_BIND_STYLE, SQL_CATALOG_PROP_URI,
     SQL_CATALOG_PROP_WAREHOUSE,
 };
 
-use crate::config::IcebergConfig;
+use iceberg_storage_opendal::OpenDalResolvingStorageFactory;
+
+use crate::config::{CatalogKind, IcebergConfig};
 use crate::SinkError;
 
 /// Table property naming what the table holds (`changelog`, `mirror`, `history`).
 pub(crate) const PROP_TABLE_KIND: &str = "cdc.table-kind";
 
+pub(crate) mod settings;
+
 /// An open catalog and the namespace changelog tables live in.
 pub(crate) struct ChangelogCatalog {
-    pub catalog: SqlCatalog,
+    pub catalog: Box<dyn Catalog>,
     pub namespace: NamespaceIdent,
 }
 
@@ -66,34 +80,114 @@ pub(crate) fn catalog_uri(data_dir: &Path) -> Result<String, SinkError> {
 }
 
 impl ChangelogCatalog {
-    /// Opens (creating if needed) the catalog database and the namespace.
+    /// Opens the catalog (creating the SQL catalog database if needed) and creates the
+    /// namespace if needed.
     pub async fn open(config: &IcebergConfig) -> Result<ChangelogCatalog, SinkError> {
-        let (uri, warehouse) = locations(&config.data_dir)?;
-        let props = HashMap::from([
-            (SQL_CATALOG_PROP_URI.to_owned(), uri),
-            (SQL_CATALOG_PROP_WAREHOUSE.to_owned(), warehouse),
-            (
-                SQL_CATALOG_PROP_BIND_STYLE.to_owned(),
-                SqlBindStyle::QMark.to_string(),
-            ),
-        ]);
-        let catalog = SqlCatalogBuilder::default()
-            .with_storage_factory(Arc::new(iceberg::io::LocalFsStorageFactory))
-            .load(config.catalog_name.clone(), props)
-            .await
-            .map_err(|e| {
-                let context = format!(
-                    "cannot open the SQL catalog in {}",
-                    config.data_dir.display()
-                );
-                SinkError::catalog(context, e)
-            })?;
+        let catalog = match config.catalog.kind {
+            CatalogKind::Sql => open_sql(config).await?,
+            CatalogKind::Rest => open_rest(config).await?,
+            CatalogKind::Glue => open_glue(config).await?,
+        };
         let namespace = NamespaceIdent::new(config.namespace.clone());
         let this = ChangelogCatalog { catalog, namespace };
         this.ensure_namespace().await?;
         Ok(this)
     }
+}
 
+/// Opens (creating if needed) the SQLite SQL catalog under `iceberg.data_dir`.
+async fn open_sql(config: &IcebergConfig) -> Result<Box<dyn Catalog>, SinkError> {
+    let (uri, warehouse) = locations(&config.data_dir)?;
+    let props = HashMap::from([
+        (SQL_CATALOG_PROP_URI.to_owned(), uri),
+        (SQL_CATALOG_PROP_WAREHOUSE.to_owned(), warehouse),
+        (
+            SQL_CATALOG_PROP_BIND_STYLE.to_owned(),
+            SqlBindStyle::QMark.to_string(),
+        ),
+    ]);
+    let catalog = SqlCatalogBuilder::default()
+        .with_storage_factory(Arc::new(iceberg::io::LocalFsStorageFactory))
+        .load(config.catalog_name.clone(), props)
+        .await
+        .map_err(|e| {
+            let context = format!(
+                "cannot open the SQL catalog in {}",
+                config.data_dir.display()
+            );
+            SinkError::catalog(context, e)
+        })?;
+    Ok(Box::new(catalog))
+}
+
+/// Opens the REST catalog at `iceberg.catalog.uri`. Table files are read and written through
+/// OpenDAL (`file://` and `s3://` locations).
+async fn open_rest(config: &IcebergConfig) -> Result<Box<dyn Catalog>, SinkError> {
+    let settings = &config.catalog;
+    let uri = settings.uri.clone().unwrap_or_default();
+    let mut props: HashMap<String, String> = settings
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+        .collect();
+    props.insert(REST_CATALOG_PROP_URI.to_owned(), uri.clone());
+    if let Some(warehouse) = &settings.warehouse {
+        props.insert(REST_CATALOG_PROP_WAREHOUSE.to_owned(), warehouse.clone());
+    }
+    if let Some(token) = &settings.token {
+        props.insert("token".to_owned(), token.expose().to_owned());
+    }
+    let catalog = RestCatalogBuilder::default()
+        .with_storage_factory(Arc::new(OpenDalResolvingStorageFactory::new()))
+        .load(config.catalog_name.clone(), props)
+        .await
+        .map_err(|e| SinkError::catalog(format!("cannot open the REST catalog at {uri}"), e))?;
+    // The REST client connects lazily: fail here, before any table work, if it cannot.
+    catalog
+        .list_namespaces(None)
+        .await
+        .map_err(|e| SinkError::catalog(format!("cannot reach the REST catalog at {uri}"), e))?;
+    Ok(Box::new(catalog))
+}
+
+/// Opens the AWS Glue Data Catalog (the Glue database is the namespace). Table files live on
+/// S3 under `iceberg.catalog.warehouse`.
+async fn open_glue(config: &IcebergConfig) -> Result<Box<dyn Catalog>, SinkError> {
+    let settings = &config.catalog;
+    let mut props: HashMap<String, String> = settings
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+        .collect();
+    let mut set = |key: &str, value: Option<&str>| {
+        if let Some(value) = value {
+            props.insert(key.to_owned(), value.to_owned());
+        }
+    };
+    set(GLUE_CATALOG_PROP_URI, settings.uri.as_deref());
+    set(GLUE_CATALOG_PROP_WAREHOUSE, settings.warehouse.as_deref());
+    set(AWS_REGION_NAME, settings.region.as_deref());
+    set(
+        AWS_ACCESS_KEY_ID,
+        settings.access_key_id.as_ref().map(|s| s.expose()),
+    );
+    set(
+        AWS_SECRET_ACCESS_KEY,
+        settings.secret_access_key.as_ref().map(|s| s.expose()),
+    );
+    set(
+        AWS_SESSION_TOKEN,
+        settings.session_token.as_ref().map(|s| s.expose()),
+    );
+    let catalog = GlueCatalogBuilder::default()
+        .with_storage_factory(Arc::new(OpenDalResolvingStorageFactory::new()))
+        .load(config.catalog_name.clone(), props)
+        .await
+        .map_err(|e| SinkError::catalog("cannot open the AWS Glue catalog", e))?;
+    Ok(Box::new(catalog))
+}
+
+impl ChangelogCatalog {
     async fn ensure_namespace(&self) -> Result<(), SinkError> {
         let name = self.namespace.to_url_string();
         let exists = |e| SinkError::catalog(format!("cannot look up namespace {name}"), e);
