@@ -13,6 +13,7 @@ import math
 import sys
 from urllib.parse import urlparse
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog.sql import SqlCatalog
@@ -52,7 +53,7 @@ def main():
                 continue
             path = urlparse(e["data_file"]["file_path"]).path
             rows = pq.read_table(path, columns=["_cdc_op", "_cdc_ts_ms"])
-            timed = rows.filter(pc.is_in(rows["_cdc_op"], value_set=pc.array(["c", "u"])))
+            timed = rows.filter(pc.is_in(rows["_cdc_op"], value_set=pa.array(["c", "u"])))
             freshness.extend(snap.timestamp_ms - ts for ts in timed["_cdc_ts_ms"].to_pylist())
     freshness.sort()
     print(

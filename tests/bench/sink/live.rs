@@ -157,9 +157,10 @@ fn commit_lines(log: &Path) -> Result<Vec<f64>, BenchError> {
     let text = std::fs::read_to_string(log).map_err(|e| BenchError::io(log, e))?;
     Ok(text
         .lines()
+        .map(strip_ansi)
         .filter(|l| l.contains("committed"))
         .filter_map(|l| {
-            let at = l.find("took_ms")? + "took_ms".len();
+            let at = l.find("took_ms=")? + "took_ms=".len();
             let digits: String = l[at..]
                 .chars()
                 .skip_while(|c| !c.is_ascii_digit())
@@ -168,6 +169,24 @@ fn commit_lines(log: &Path) -> Result<Vec<f64>, BenchError> {
             digits.parse().ok()
         })
         .collect())
+}
+
+/// `line` without terminal colour sequences (`ESC [ … m`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Nearest-rank percentiles of `values` (milliseconds).
