@@ -189,6 +189,12 @@ impl Pipeline {
         std::fs::write(&self.capture_config, edit(text)).map_err(io("writing capture.toml"))
     }
 
+    /// Rewrites the sink configuration (before the sink starts).
+    pub fn edit_sink_config(&self, edit: impl FnOnce(String) -> String) -> Result<()> {
+        let text = std::fs::read_to_string(&self.sink_config).map_err(io("reading sink.toml"))?;
+        std::fs::write(&self.sink_config, edit(text)).map_err(io("writing sink.toml"))
+    }
+
     /// Starts (or restarts) `cdc-sink`.
     pub fn start_sink(&mut self) -> Result<()> {
         let bin = workspace_binary("cdc-sink")?;
