@@ -231,6 +231,7 @@ impl SinkError {
             | SinkError::Ops(_)
             | SinkError::Kafka { .. }
             | SinkError::Catalog { .. }
+            | SinkError::CatalogRequest { .. }
             | SinkError::Batch { .. }
             | SinkError::Write { .. }
             | SinkError::Commit { .. }

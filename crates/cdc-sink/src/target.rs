@@ -369,7 +369,7 @@ impl Target {
         let flag = (self.mode == TableMode::History).then_some(COL_IS_CURRENT);
         maintenance::run(
             &mut self.owned,
-            &catalog.catalog,
+            &*catalog.catalog,
             pointer,
             &self.arrow_schema,
             self.index.as_mut().map(|i| (i, flag)),
@@ -415,7 +415,7 @@ impl Target {
                 .map(|&i| self.arrow_schema.field(i).data_type().clone())
                 .collect();
             self.owned
-                .set_schema(&catalog.catalog, pointer, evolution.schema)
+                .set_schema(&*catalog.catalog, pointer, evolution.schema)
                 .await?;
             tracing::info!(
                 table = %self.owned.name,

@@ -134,8 +134,10 @@ impl OwnedTable {
         pointer: &CatalogPointer,
         schema: Schema,
     ) -> Result<(), SinkError> {
-        self.swap_metadata(catalog, pointer, "schema", move |b| {
-            b.add_current_schema(schema)
+        let marker = metadata_marker();
+        let properties = marker_properties(&marker);
+        self.swap_metadata(catalog, pointer, marker, move |b| {
+            b.add_current_schema(schema)?.set_properties(properties)
         })
         .await
     }
@@ -354,6 +356,20 @@ enum Marker {
     Snapshot(i64),
     /// A claim: the `cdc.writer-claim` property it sets.
     Claim(String),
+}
+
+/// A marker for a metadata-only commit: a fresh `cdc.writer-claim` value it sets, so a swap
+/// with an unknown outcome can be resolved by reading the table back.
+fn metadata_marker() -> Marker {
+    Marker::Claim(uuid::Uuid::new_v4().to_string())
+}
+
+/// The table properties that make `marker` visible in the committed metadata.
+fn marker_properties(marker: &Marker) -> HashMap<String, String> {
+    match marker {
+        Marker::Claim(claim) => HashMap::from([(PROP_WRITER_CLAIM.to_owned(), claim.clone())]),
+        Marker::Snapshot(_) => HashMap::new(),
+    }
 }
 
 impl Marker {

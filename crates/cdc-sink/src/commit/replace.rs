@@ -83,7 +83,8 @@ impl OwnedTable {
         }
         let commit_id = uuid::Uuid::new_v4().to_string();
         let snapshot = self.write_replace(replace, &commit_id).await?;
-        self.swap_metadata(catalog, pointer, &commit_id, move |b| {
+        let marker = super::Marker::Snapshot(snapshot.snapshot_id());
+        self.swap_metadata(catalog, pointer, marker, move |b| {
             b.set_branch_snapshot(snapshot, MAIN_BRANCH)
         })
         .await
@@ -97,8 +98,10 @@ impl OwnedTable {
         pointer: &CatalogPointer,
         ids: &[i64],
     ) -> Result<(), SinkError> {
-        self.swap_metadata(catalog, pointer, "expire-snapshots", |b| {
-            Ok(b.remove_snapshots(ids))
+        let marker = super::metadata_marker();
+        let properties = super::marker_properties(&marker);
+        self.swap_metadata(catalog, pointer, marker, |b| {
+            b.remove_snapshots(ids).set_properties(properties)
         })
         .await
     }
