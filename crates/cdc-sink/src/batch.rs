@@ -29,9 +29,10 @@ pub(crate) enum FieldSource {
     Position,
     KafkaPartition,
     KafkaOffset,
-    /// The source time of the change (timestamptz): history `_valid_from`, changelog
-    /// `_cdc_ts`.
+    /// History `_valid_from`: the source time of the change (timestamptz).
     SourceTime,
+    /// Changelog `_cdc_ts`: the source time of the change as a UTC timestamp.
+    SourceTimeUtc,
     /// History: null until the version is closed.
     ValidTo,
     /// History: true until the version is closed.
@@ -53,7 +54,8 @@ pub(crate) fn field_sources(schema: &ArrowSchema) -> Vec<FieldSource> {
             COL_POSITION => FieldSource::Position,
             COL_KAFKA_PARTITION => FieldSource::KafkaPartition,
             COL_KAFKA_OFFSET => FieldSource::KafkaOffset,
-            history::COL_VALID_FROM | COL_TS => FieldSource::SourceTime,
+            history::COL_VALID_FROM => FieldSource::SourceTime,
+            COL_TS => FieldSource::SourceTimeUtc,
             history::COL_VALID_TO => FieldSource::ValidTo,
             history::COL_IS_CURRENT => FieldSource::IsCurrent,
             history::COL_OP => FieldSource::Op,
@@ -112,6 +114,7 @@ impl<'a> Cell<'a> {
             FieldSource::KafkaPartition => Cell::Int(i64::from(row.origin.partition)),
             FieldSource::KafkaOffset => Cell::Int(row.origin.offset),
             FieldSource::SourceTime => Cell::TsTz(row.ts_us),
+            FieldSource::SourceTimeUtc => Cell::Ts(row.ts_us),
             FieldSource::ValidTo | FieldSource::RowHash => Cell::Null,
             FieldSource::IsCurrent => Cell::Bool(true),
             FieldSource::Column(i) => match row.values.get(i) {

@@ -9,8 +9,8 @@ use cdc_model::{Op, Row, Value};
 pub const COL_OP: &str = "_cdc_op";
 /// `_cdc_ts_ms`: source time (commit time when streaming) in ms since the epoch (required long).
 pub const COL_TS_MS: &str = "_cdc_ts_ms";
-/// `_cdc_ts`: the same source time as a timestamptz in µs (optional; changelog tables only,
-/// which are partitioned by its day).
+/// `_cdc_ts`: the same source time as a UTC `timestamp` in µs (optional; changelog tables
+/// only, which are partitioned by its day).
 pub const COL_TS: &str = "_cdc_ts";
 /// `_cdc_position`: source log position, e.g. a PostgreSQL LSN `16/B374D848` (optional string).
 pub const COL_POSITION: &str = "_cdc_position";

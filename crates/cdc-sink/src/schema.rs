@@ -139,8 +139,10 @@ pub fn table_schema(mode: TableMode, table: &TableSchema) -> Result<Schema, Sink
         TableMode::Changelog => &[
             (COL_OP, PrimitiveType::String, true),
             (COL_TS_MS, PrimitiveType::Long, true),
-            // Optional: changelog tables of older sink versions gain it by evolution.
-            (COL_TS, PrimitiveType::Timestamptz, false),
+            // Optional: changelog tables of older sink versions gain it by evolution. A UTC
+            // `timestamp` rather than `timestamptz`: AWS Glue's column types (through
+            // iceberg-catalog-glue 0.10.1) have no `timestamptz`.
+            (COL_TS, PrimitiveType::Timestamp, false),
             (COL_POSITION, PrimitiveType::String, false),
             (COL_KAFKA_PARTITION, PrimitiveType::Int, true),
             (COL_KAFKA_OFFSET, PrimitiveType::Long, true),
@@ -199,6 +201,8 @@ pub fn partition_spec(
     let spec = UnboundPartitionSpec::builder()
         .add_partition_field(source.id, format!("{COL_TS}_day"), Transform::Day)
         .map_err(|e| err(format!("cannot build the partition spec: {e}")))?
+        // REST catalogs (Apache Iceberg's Java parser) require the spec id.
+        .with_spec_id(0)
         .build();
     Ok(Some(spec))
 }

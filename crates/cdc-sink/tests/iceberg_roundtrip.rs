@@ -419,7 +419,7 @@ for task in table.scan().plan_files():
     day = task.file.partition[0]
     file_days[task.file.file_path] = day if isinstance(day, int) else (day - epoch).days
 row_days = sorted({(r["_cdc_ts"].date() - epoch).days for r in arrow_tbl.to_pylist()})
-pruned = table.scan(row_filter=f"_cdc_ts >= '{datetime.datetime(2099, 1, 1).isoformat()}+00:00'").plan_files()
+pruned = table.scan(row_filter=f"_cdc_ts >= '{datetime.datetime(2099, 1, 1).isoformat()}'").plan_files()
 
 print(json.dumps({
     "spec": str(table.spec()),
