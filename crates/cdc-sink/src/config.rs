@@ -417,18 +417,20 @@ pub(crate) fn is_sensitive_key(key: &str) -> bool {
         .any(|word| key.contains(word))
 }
 
+/// `value` as it may be logged: `***` when `key` is sensitive.
+pub(crate) fn shown_value<'a>(key: &str, value: &'a str) -> &'a str {
+    if is_sensitive_key(key) {
+        "***"
+    } else {
+        value
+    }
+}
+
 /// `properties` with the values of sensitive keys replaced by `***`.
 fn shown_properties(properties: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
     properties
         .iter()
-        .map(|(k, v)| {
-            let shown = if is_sensitive_key(k) {
-                "***"
-            } else {
-                v.as_str()
-            };
-            (k.as_str(), shown)
-        })
+        .map(|(k, v)| (k.as_str(), shown_value(k, v)))
         .collect()
 }
 

@@ -18,7 +18,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::changelog::RecordOrigin;
-use crate::config::{is_sensitive_key, DeadLetterConfig, KafkaConfig};
+use crate::config::{shown_value, DeadLetterConfig, KafkaConfig};
 use crate::error::DeadLetterReason;
 use crate::kafka::SinkContext;
 use crate::metrics::SinkMetrics;
@@ -190,11 +190,7 @@ fn client_config(kafka: &KafkaConfig, config: &DeadLetterConfig) -> ClientConfig
         client.set(key, value);
     }
     for (key, value) in &config.properties {
-        let shown = if is_sensitive_key(key) {
-            "***"
-        } else {
-            value.as_str()
-        };
+        let shown = shown_value(key, value);
         tracing::info!(key = %key, value = %shown, "dead-letter producer property");
     }
     client

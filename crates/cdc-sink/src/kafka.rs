@@ -13,7 +13,7 @@ use rdkafka::consumer::{
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::config::{is_sensitive_key, KafkaConfig};
+use crate::config::{shown_value, KafkaConfig};
 use crate::SinkError;
 
 /// The sink's consumer.
@@ -36,11 +36,7 @@ pub(crate) fn connect(config: &KafkaConfig) -> Result<Arc<SinkConsumer>, SinkErr
         client.set(key, value);
     }
     for (key, value) in &config.properties {
-        let shown = if is_sensitive_key(key) {
-            "***"
-        } else {
-            value.as_str()
-        };
+        let shown = shown_value(key, value);
         tracing::info!(key = %key, value = %shown, "kafka property");
         client.set(key, value);
     }

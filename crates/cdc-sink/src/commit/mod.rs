@@ -26,8 +26,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use iceberg::spec::{
-    DataFile, ManifestFile, ManifestListWriter, ManifestWriterBuilder, Operation, Schema, Snapshot,
-    SnapshotSummaryCollector, Summary, TableMetadata, TableMetadataBuilder, MAIN_BRANCH,
+    DataFile, ManifestFile, ManifestListWriter, ManifestWriter, ManifestWriterBuilder, Operation,
+    Schema, Snapshot, SnapshotSummaryCollector, Summary, TableMetadata, TableMetadataBuilder,
+    MAIN_BRANCH,
 };
 use iceberg::table::Table;
 use iceberg::Catalog;
@@ -147,10 +148,7 @@ impl OwnedTable {
     async fn write_snapshot(&self, change: Change, commit_id: &str) -> Result<Snapshot, SinkError> {
         let err = |e| SinkError::commit(&self.name, e);
         let md = self.table.metadata();
-        let io = self.table.file_io();
         let snapshot_id = fresh_snapshot_id(md);
-        let parent = md.current_snapshot_id();
-        let sequence = md.next_sequence_number();
         let schema = md.current_schema().clone();
         let spec = md.default_partition_spec().clone();
         let mut manifests: Vec<ManifestFile> = match md.current_snapshot() {
@@ -168,7 +166,6 @@ impl OwnedTable {
             None => Vec::new(),
         };
         let mut collector = SnapshotSummaryCollector::default();
-        let manifest_path = |n: usize| format!("{}/metadata/{commit_id}-m{n}.avro", md.location());
         let has_data = !change.data_files.is_empty();
         let has_deletes = !change.delete_files.is_empty();
         for (n, (files, deletes)) in [(change.data_files, false), (change.delete_files, true)]
@@ -178,31 +175,81 @@ impl OwnedTable {
             if files.is_empty() {
                 continue;
             }
-            let output = io.new_output(manifest_path(n)).map_err(err)?;
-            let builder = ManifestWriterBuilder::new(
-                output,
-                Some(snapshot_id),
-                schema.clone(),
-                (*spec).clone(),
-            );
             // `add_file(f, -1)` adds a file that inherits the snapshot's sequence number
             // (`add_delete_file` would instead mark a file as removed).
-            let mut writer = if deletes {
-                builder.build_v2_deletes()
-            } else {
-                builder.build_v2_data()
-            };
+            let mut writer = self.manifest_writer(commit_id, n, snapshot_id, deletes)?;
             for file in files {
                 collector.add_file(&file, schema.clone(), spec.clone());
                 writer.add_file(file, -1).map_err(err)?;
             }
             manifests.push(writer.write_manifest_file().await.map_err(err)?);
         }
+        let operation = match (has_data, has_deletes) {
+            (true, true) => Operation::Overwrite,
+            (false, true) => Operation::Delete,
+            _ => Operation::Append,
+        };
+        self.finish_snapshot(
+            snapshot_id,
+            manifests,
+            collector,
+            change.properties,
+            operation,
+            commit_id,
+        )
+        .await
+    }
+
+    /// A writer of manifest `n` of commit `commit_id` (snapshot `snapshot_id`), for data or
+    /// position-delete entries, in the table's current schema and partition spec.
+    fn manifest_writer(
+        &self,
+        commit_id: &str,
+        n: usize,
+        snapshot_id: i64,
+        deletes: bool,
+    ) -> Result<ManifestWriter, SinkError> {
+        let md = self.table.metadata();
+        let path = format!("{}/metadata/{commit_id}-m{n}.avro", md.location());
+        let output = self
+            .table
+            .file_io()
+            .new_output(path)
+            .map_err(|e| SinkError::commit(&self.name, e))?;
+        let builder = ManifestWriterBuilder::new(
+            output,
+            Some(snapshot_id),
+            md.current_schema().clone(),
+            (**md.default_partition_spec()).clone(),
+        );
+        Ok(if deletes {
+            builder.build_v2_deletes()
+        } else {
+            builder.build_v2_data()
+        })
+    }
+
+    /// Writes the manifest list of `manifests` for snapshot `snapshot_id` on top of the
+    /// current snapshot and describes the snapshot: the summary from `collector` plus
+    /// `properties`, the commit id and the writer epoch. Not yet part of the table.
+    async fn finish_snapshot(
+        &self,
+        snapshot_id: i64,
+        manifests: Vec<ManifestFile>,
+        collector: SnapshotSummaryCollector,
+        properties: HashMap<String, String>,
+        operation: Operation,
+        commit_id: &str,
+    ) -> Result<Snapshot, SinkError> {
+        let err = |e| SinkError::commit(&self.name, e);
+        let md = self.table.metadata();
+        let parent = md.current_snapshot_id();
+        let sequence = md.next_sequence_number();
         let list_path = format!(
             "{}/metadata/snap-{snapshot_id}-0-{commit_id}.avro",
             md.location()
         );
-        let output = io.new_output(&list_path).map_err(err)?;
+        let output = self.table.file_io().new_output(&list_path).map_err(err)?;
         let mut list = ManifestListWriter::v2(
             output.writer().await.map_err(err)?,
             snapshot_id,
@@ -211,15 +258,10 @@ impl OwnedTable {
         );
         list.add_manifests(manifests.into_iter()).map_err(err)?;
         list.close().await.map_err(err)?;
-        let mut properties = collector.build();
-        properties.extend(change.properties);
-        properties.insert(PROP_COMMIT_ID.to_owned(), commit_id.to_owned());
-        properties.insert(PROP_WRITER_EPOCH.to_owned(), self.epoch.to_string());
-        let operation = match (has_data, has_deletes) {
-            (true, true) => Operation::Overwrite,
-            (false, true) => Operation::Delete,
-            _ => Operation::Append,
-        };
+        let mut summary = collector.build();
+        summary.extend(properties);
+        summary.insert(PROP_COMMIT_ID.to_owned(), commit_id.to_owned());
+        summary.insert(PROP_WRITER_EPOCH.to_owned(), self.epoch.to_string());
         Ok(Snapshot::builder()
             .with_snapshot_id(snapshot_id)
             .with_parent_snapshot_id(parent)
@@ -229,7 +271,7 @@ impl OwnedTable {
             .with_schema_id(md.current_schema_id())
             .with_summary(Summary {
                 operation,
-                additional_properties: properties,
+                additional_properties: summary,
             })
             .build())
     }

@@ -11,13 +11,13 @@
 use std::collections::HashMap;
 
 use iceberg::spec::{
-    DataContentType, DataFile, ManifestEntry, ManifestFile, ManifestListWriter,
-    ManifestWriterBuilder, Operation, Snapshot, SnapshotSummaryCollector, Summary, MAIN_BRANCH,
+    DataContentType, DataFile, ManifestEntry, ManifestFile, Operation, Snapshot,
+    SnapshotSummaryCollector, MAIN_BRANCH,
 };
 use iceberg::{Catalog, Error as IcebergError, ErrorKind};
 
 use super::pointer::CatalogPointer;
-use super::{fresh_snapshot_id, OwnedTable, PROP_COMMIT_ID, PROP_WRITER_EPOCH};
+use super::{fresh_snapshot_id, OwnedTable};
 use crate::SinkError;
 
 /// What a replace commit does, planned on the owner's current snapshot.
@@ -113,10 +113,7 @@ impl OwnedTable {
     ) -> Result<Snapshot, SinkError> {
         let err = |e| SinkError::commit(&self.name, e);
         let md = self.table.metadata();
-        let io = self.table.file_io();
         let snapshot_id = fresh_snapshot_id(md);
-        let parent = md.current_snapshot_id();
-        let sequence = md.next_sequence_number();
         let schema = md.current_schema().clone();
         let spec = md.default_partition_spec().clone();
         let mut collector = SnapshotSummaryCollector::default();
@@ -144,19 +141,7 @@ impl OwnedTable {
             if group.is_empty() {
                 continue;
             }
-            let path = format!("{}/metadata/{commit_id}-m{n}.avro", md.location());
-            let output = io.new_output(path).map_err(err)?;
-            let builder = ManifestWriterBuilder::new(
-                output,
-                Some(snapshot_id),
-                schema.clone(),
-                (*spec).clone(),
-            );
-            let mut writer = if deletes {
-                builder.build_v2_deletes()
-            } else {
-                builder.build_v2_data()
-            };
+            let mut writer = self.manifest_writer(commit_id, n, snapshot_id, deletes)?;
             match group {
                 Group::Added(files) => {
                     for file in files {
@@ -183,34 +168,14 @@ impl OwnedTable {
             }
             manifests.push(writer.write_manifest_file().await.map_err(err)?);
         }
-        let list_path = format!(
-            "{}/metadata/snap-{snapshot_id}-0-{commit_id}.avro",
-            md.location()
-        );
-        let output = io.new_output(&list_path).map_err(err)?;
-        let mut list = ManifestListWriter::v2(
-            output.writer().await.map_err(err)?,
+        self.finish_snapshot(
             snapshot_id,
-            parent,
-            sequence,
-        );
-        list.add_manifests(manifests.into_iter()).map_err(err)?;
-        list.close().await.map_err(err)?;
-        let mut properties = collector.build();
-        properties.extend(replace.properties);
-        properties.insert(PROP_COMMIT_ID.to_owned(), commit_id.to_owned());
-        properties.insert(PROP_WRITER_EPOCH.to_owned(), self.epoch.to_string());
-        Ok(Snapshot::builder()
-            .with_snapshot_id(snapshot_id)
-            .with_parent_snapshot_id(parent)
-            .with_sequence_number(sequence)
-            .with_timestamp_ms(chrono::Utc::now().timestamp_millis())
-            .with_manifest_list(list_path)
-            .with_schema_id(md.current_schema_id())
-            .with_summary(Summary {
-                operation: Operation::Replace,
-                additional_properties: properties,
-            })
-            .build())
+            manifests,
+            collector,
+            replace.properties,
+            Operation::Replace,
+            commit_id,
+        )
+        .await
     }
 }
