@@ -3,8 +3,10 @@
 //! The sink assigns partitions itself instead of joining a consumer-group rebalance: the
 //! Iceberg tables, not the group, hold the truth about what has been applied. Every partition
 //! of a configured topic (exact names, or names matching `kafka.topic_pattern`) is read from
-//! the next offset the sink's tables hold for it (`cdc.kafka-offsets`, the minimum over the
-//! tables naming it), or from the beginning when no table names it yet. Topics and partitions
+//! where the sink's tables resume it ([`ResumePoints`]: the smallest next offset over the
+//! tables its topic feeds, or the beginning). A resume offset below the partition's first
+//! available offset means records the tables never got were deleted (retention); that is
+//! logged as an error. Topics and partitions
 //! that appear later are found by polling the cluster metadata every
 //! [`DISCOVERY_INTERVAL`]. A restarted sink therefore starts consuming at once — no session
 //! timeout of a killed predecessor to wait out — and a second sink on the same tables is
@@ -23,7 +25,7 @@ use regex::Regex;
 
 use crate::config::KafkaConfig;
 use crate::kafka::SinkConsumer;
-use crate::writer::KafkaOffsets;
+use crate::resume::ResumePoints;
 use crate::SinkError;
 
 /// How often the cluster metadata is polled for new topics and partitions.
@@ -36,10 +38,11 @@ pub(crate) struct Assignment {
     topics: BTreeSet<String>,
     pattern: Option<Regex>,
     assigned: BTreeSet<(String, i32)>,
+    resume: ResumePoints,
 }
 
 impl Assignment {
-    pub fn new(config: &KafkaConfig) -> Result<Assignment, SinkError> {
+    pub fn new(config: &KafkaConfig, resume: ResumePoints) -> Result<Assignment, SinkError> {
         let pattern = config
             .topic_pattern
             .as_deref()
@@ -50,6 +53,7 @@ impl Assignment {
             topics: config.topics.iter().cloned().collect(),
             pattern,
             assigned: BTreeSet::new(),
+            resume,
         })
     }
 
@@ -66,14 +70,10 @@ impl Assignment {
     }
 
     /// Finds partitions of the sink's topics not yet assigned and adds them to the
-    /// consumer's assignment, each starting at its offset in `resume` (else the beginning).
-    /// Returns how many were added. A failed metadata request is logged and retried at the
-    /// next call; a failed assignment is an error.
-    pub async fn refresh(
-        &mut self,
-        consumer: &Arc<SinkConsumer>,
-        resume: &KafkaOffsets,
-    ) -> Result<usize, SinkError> {
+    /// consumer's assignment, each starting where the tables resume it. Returns how many were
+    /// added. A failed metadata request is logged and retried at the next call; a failed
+    /// assignment is an error.
+    pub async fn refresh(&mut self, consumer: &Arc<SinkConsumer>) -> Result<usize, SinkError> {
         let fetch = Arc::clone(consumer);
         let metadata = tokio::task::spawn_blocking(move || {
             fetch.fetch_metadata(None, METADATA_TIMEOUT).map(|md| {
@@ -109,10 +109,7 @@ impl Assignment {
                 if self.assigned.contains(&(topic.clone(), partition)) {
                     continue;
                 }
-                let from = resume
-                    .get(topic.as_str())
-                    .and_then(|p| p.get(&partition))
-                    .copied();
+                let from = self.resume.start(&topic, partition);
                 let offset = from.map_or(Offset::Beginning, Offset::Offset);
                 list.add_partition_offset(&topic, partition, offset)
                     .map_err(|e| {
@@ -124,6 +121,7 @@ impl Assignment {
         if added.is_empty() {
             return Ok(0);
         }
+        check_retention(consumer, &added).await;
         consumer
             .incremental_assign(&list)
             .map_err(|e| SinkError::kafka("cannot assign the new partitions", e))?;
@@ -144,6 +142,53 @@ impl Assignment {
     }
 }
 
+/// Logs an error for each partition whose resume offset is below its first available
+/// offset: the records in between are gone from Kafka and missing from the tables. A failed
+/// watermark request is logged and the check skipped.
+async fn check_retention(consumer: &Arc<SinkConsumer>, added: &[(String, i32, Option<i64>)]) {
+    let resumed: Vec<(String, i32, i64)> = added
+        .iter()
+        .filter_map(|(t, p, from)| from.map(|o| (t.clone(), *p, o)))
+        .collect();
+    if resumed.is_empty() {
+        return;
+    }
+    let fetch = Arc::clone(consumer);
+    let checked = tokio::task::spawn_blocking(move || {
+        resumed
+            .into_iter()
+            .map(|(topic, partition, offset)| {
+                let low = fetch
+                    .fetch_watermarks(&topic, partition, METADATA_TIMEOUT)
+                    .map(|(low, _)| low);
+                (topic, partition, offset, low)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    let Ok(checked) = checked else {
+        tracing::warn!("watermark task did not finish; retention check skipped");
+        return;
+    };
+    for (topic, partition, offset, low) in checked {
+        match low {
+            Ok(low) if low > offset => tracing::error!(
+                topic = %topic,
+                partition,
+                first_offset = low,
+                table_offset = offset,
+                "the first record available is past the offset the Iceberg tables hold: the \
+                 records in between are no longer in Kafka (retention?) and are missing from Iceberg"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                topic = %topic, partition, error = %e,
+                "cannot read the partition's watermarks; retention check skipped"
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,13 +205,17 @@ mod tests {
 
     #[test]
     fn topics_by_name_and_pattern() {
-        let a = Assignment::new(&config(&["other.t"], Some(r"^dbserver1\..*"))).unwrap();
+        let a = Assignment::new(
+            &config(&["other.t"], Some(r"^dbserver1\..*")),
+            ResumePoints::default(),
+        )
+        .unwrap();
         assert!(a.wants("dbserver1.public.orders"));
         assert!(a.wants("other.t"));
         assert!(!a.wants("dbserver2.public.orders"));
         assert!(!a.wants("__consumer_offsets"));
         assert!(!a.wants("other.t2"));
-        let err = Assignment::new(&config(&[], Some("^(")))
+        let err = Assignment::new(&config(&[], Some("^(")), ResumePoints::default())
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

@@ -22,7 +22,8 @@
 //! - `maintenance`: compaction, snapshot expiry and orphan-file removal of the owned tables,
 //!   between commits ([`LakeWriter::maintain`]).
 //! - `kafka`: the consumer and its pending offsets.
-//! - `assignment`: which partitions are read, from the offsets the tables hold.
+//! - `resume`: what the tables hold (topics feeding them, offsets): where reading resumes.
+//! - `assignment`: which partitions are read, and from where.
 //! - `dead_letter`: the dead-letter topic for records that cannot be decoded or applied
 //!   (`cdc.dlq.*` headers, acknowledged before any offset passes them).
 //! - `pipeline`: the consume → buffer → commit loop.
@@ -31,8 +32,9 @@
 //!   (row counts and order-independent checksums).
 //!
 //! Delivery is exactly once per Iceberg table: every snapshot records the Kafka offsets the
-//! table holds in its summary (`cdc.kafka-offsets`); consumption resumes from the offsets in
-//! the tables (partitions are assigned by the sink, not by a group rebalance), and replayed
+//! table holds in its summary (`cdc.kafka-offsets`) and every table lists the topics feeding
+//! it; consumption resumes from the smallest offset the tables of a topic hold (partitions
+//! are assigned by the sink, not by a group rebalance), and replayed
 //! records below a table's offsets are skipped there. The consumer group's offsets are
 //! committed after the Iceberg commits, for lag monitoring only.
 
@@ -53,6 +55,7 @@ mod keyed;
 mod maintenance;
 mod metrics;
 mod pipeline;
+mod resume;
 mod schema;
 mod target;
 pub mod verify;
@@ -68,6 +71,7 @@ pub use dead_letter::{
 };
 pub use error::{DeadLetterReason, SinkError};
 pub use maintenance::{MaintenanceReport, SNAPSHOT_PROP_MAINTENANCE};
+pub use resume::{ResumePoints, PROP_KAFKA_TOPICS};
 pub use writer::{table_name, Appended, CommittedTable, LakeWriter};
 
 /// Runs the sink until `shutdown` is cancelled, then commits what is buffered and returns.
@@ -95,8 +99,8 @@ async fn consume(
     // The catalog first: a broken data_dir fails before joining the consumer group.
     let mut writer = LakeWriter::open(&config.iceberg, &config.tables).await?;
     writer.set_maintenance(config.maintenance.clone());
-    let resume = writer.resume_offsets().await?;
-    let assignment = assignment::Assignment::new(&config.kafka)?;
+    let resume = writer.resume_points().await?;
+    let assignment = assignment::Assignment::new(&config.kafka, resume)?;
     let dead_letters =
         dead_letter::DeadLetters::open(&config.kafka, &config.dead_letter, metrics.clone()).await?;
     let consumer = kafka::connect(&config.kafka)?;
@@ -107,7 +111,6 @@ async fn consume(
         metrics,
         config.commit,
         dead_letters,
-        resume,
     )
     .run(shutdown)
     .await

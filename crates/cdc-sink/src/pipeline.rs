@@ -11,7 +11,6 @@
 //! acknowledge the copies sent so far, so no offset — neither a table's nor the group's —
 //! passes a record whose copy is not durable.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +26,7 @@ use crate::config::CommitConfig;
 use crate::dead_letter::DeadLetters;
 use crate::kafka::{PendingOffsets, SinkConsumer};
 use crate::metrics::SinkMetrics;
-use crate::writer::{Appended, KafkaOffsets, LakeWriter};
+use crate::writer::{Appended, LakeWriter};
 use crate::SinkError;
 
 /// How often the loop asks the writer whether a table is due for maintenance.
@@ -64,9 +63,6 @@ pub(crate) struct Pipeline {
     pub commit: CommitConfig,
     dead_letters: Option<DeadLetters>,
     pending: PendingOffsets,
-    /// Next offsets the Iceberg tables hold, per partition (checked once per partition).
-    resume: KafkaOffsets,
-    checked: HashSet<(Arc<str>, i32)>,
     /// When the first record since the last commit was consumed.
     first_pending: Option<Instant>,
     offset_commit_failures: u32,
@@ -80,7 +76,6 @@ impl Pipeline {
         metrics: SinkMetrics,
         commit: CommitConfig,
         dead_letters: Option<DeadLetters>,
-        resume: KafkaOffsets,
     ) -> Pipeline {
         Pipeline {
             consumer,
@@ -90,8 +85,6 @@ impl Pipeline {
             commit,
             dead_letters,
             pending: PendingOffsets::default(),
-            resume,
-            checked: HashSet::new(),
             first_pending: None,
             offset_commit_failures: 0,
         }
@@ -111,7 +104,7 @@ impl Pipeline {
                 biased;
                 () = shutdown.cancelled() => break,
                 _ = discovery.tick() => {
-                    let added = self.assignment.refresh(&consumer, &self.resume).await?;
+                    let added = self.assignment.refresh(&consumer).await?;
                     if added > 0 {
                         self.metrics.set_assigned_partitions(self.assignment.len());
                     }
@@ -153,7 +146,6 @@ impl Pipeline {
             partition: message.partition(),
             offset: message.offset(),
         };
-        self.check_resume(&origin);
         if let Some(dead_letters) = &self.dead_letters {
             if *origin.topic == *dead_letters.topic() {
                 return Err(SinkError::Config(format!(
@@ -246,34 +238,6 @@ impl Pipeline {
             }
         }
         Ok(())
-    }
-
-    /// Checks the first record of each partition against the offsets the Iceberg tables
-    /// hold, where reading started: a first record past that offset means the records in
-    /// between are gone from Kafka (retention, a deleted topic); that is reported loudly, as
-    /// those records are not in the tables.
-    fn check_resume(&mut self, origin: &RecordOrigin) {
-        if !self
-            .checked
-            .insert((Arc::clone(&origin.topic), origin.partition))
-        {
-            return;
-        }
-        let resume = self
-            .resume
-            .get(&origin.topic)
-            .and_then(|p| p.get(&origin.partition))
-            .copied();
-        if let Some(resume) = resume.filter(|&r| origin.offset > r) {
-            tracing::error!(
-                topic = %origin.topic,
-                partition = origin.partition,
-                first_offset = origin.offset,
-                table_offset = resume,
-                "the first record available is past the offset the Iceberg tables hold: the \
-                 records in between are no longer in Kafka (retention?) and are missing from Iceberg"
-            );
-        }
     }
 
     /// Maintains the table most overdue for maintenance, if any (between commits).

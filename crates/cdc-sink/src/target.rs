@@ -1,7 +1,7 @@
 //! One Iceberg table fed by one source table: its mode, its buffered rows, the Kafka offsets
 //! it holds, and (keyed modes) its primary-key index.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -22,6 +22,7 @@ use crate::keyed::history::{plan_history, COL_IS_CURRENT};
 use crate::keyed::index::KeyIndex;
 use crate::keyed::{plan_mirror, toast};
 use crate::maintenance::{self, MaintenanceReport, TableMaintenance};
+use crate::resume::{fed_topics, topics_property};
 use crate::schema::{partition_spec, table_schema};
 use crate::writer::CommittedTable;
 use crate::SinkError;
@@ -78,6 +79,8 @@ pub(crate) struct Target {
     truncate_at: Option<i64>,
     placeholder: String,
     maintenance: TableMaintenance,
+    /// The topics the table lists as feeding it (see [`crate::resume`]).
+    topics: BTreeSet<String>,
 }
 
 impl Target {
@@ -88,6 +91,7 @@ impl Target {
         ident: TableIdent,
         schema: &TableSchema,
         placeholder: &str,
+        topic: &str,
     ) -> Result<Target, SinkError> {
         let expected = table_schema(mode, schema)?;
         let kind = match mode {
@@ -100,7 +104,19 @@ impl Target {
         let table = catalog
             .ensure_table(&ident, &expected, partition, kind)
             .await?;
-        let owned = OwnedTable::claim(&*catalog.catalog, pointer, table, name.clone()).await?;
+        // The claim lists `topic` among the table's topics before any table of the source
+        // commits a record of it, so a crash between the tables' commits cannot make the
+        // restart skip records this table lacks (see `resume`).
+        let mut topics = fed_topics(table.metadata(), &name)?;
+        topics.insert(topic.to_owned());
+        let owned = OwnedTable::claim(
+            &*catalog.catalog,
+            pointer,
+            table,
+            name.clone(),
+            topics_property(&topics),
+        )
+        .await?;
         let committed = held_offsets(owned.table.metadata(), &name)?.unwrap_or_default();
         let key_names: Vec<String> = schema
             .key
@@ -124,6 +140,7 @@ impl Target {
             truncate_at: None,
             placeholder: placeholder.to_owned(),
             maintenance: TableMaintenance::default(),
+            topics,
         };
         target.relayout()?;
         target.index = target.open_index(None).await?;
@@ -150,6 +167,26 @@ impl Target {
             .get(&origin.topic)
             .and_then(|p| p.get(&origin.partition))
             .is_some_and(|&next| origin.offset < next)
+    }
+
+    /// Lists `topic` among the table's topics (a metadata-only commit) unless it is already:
+    /// called before the table buffers the first record of a topic.
+    pub async fn feed_from(
+        &mut self,
+        catalog: &ChangelogCatalog,
+        pointer: &CatalogPointer,
+        topic: &str,
+    ) -> Result<(), SinkError> {
+        if self.topics.contains(topic) {
+            return Ok(());
+        }
+        let mut topics = self.topics.clone();
+        topics.insert(topic.to_owned());
+        self.owned
+            .set_properties(&*catalog.catalog, pointer, topics_property(&topics))
+            .await?;
+        self.topics = topics;
+        Ok(())
     }
 
     fn note_offset(&mut self, origin: &RecordOrigin) {

@@ -19,6 +19,7 @@ use crate::changelog::{ts_ms, ChangelogRow, RecordOrigin};
 use crate::commit::pointer::CatalogPointer;
 use crate::config::{IcebergConfig, MaintenanceConfig, TableMode, TablesConfig};
 use crate::maintenance::MaintenanceReport;
+use crate::resume::ResumePoints;
 use crate::target::Target;
 use crate::SinkError;
 
@@ -124,11 +125,9 @@ impl LakeWriter {
         self.buffered_bytes
     }
 
-    /// The next Kafka offset per topic and partition that every existing table of the
-    /// namespace already holds (the minimum over the tables that name the partition): where
-    /// consumption resumes.
-    pub async fn resume_offsets(&self) -> Result<KafkaOffsets, SinkError> {
-        self.catalog.resume_offsets().await
+    /// What the namespace's tables hold: where each partition resumes (see [`crate::resume`]).
+    pub async fn resume_points(&self) -> Result<ResumePoints, SinkError> {
+        self.catalog.resume_points().await
     }
 
     /// Buffers `event` for the Iceberg tables of its source table, opening (creating) them on
@@ -140,7 +139,7 @@ impl LakeWriter {
     ) -> Result<Appended, SinkError> {
         let schema = Arc::clone(&event.table);
         if !self.sources.contains_key(&schema.id) {
-            let targets = self.open_targets(&schema).await?;
+            let targets = self.open_targets(&schema, &origin.topic).await?;
             self.sources.insert(schema.id.clone(), targets);
         }
         let Some(targets) = self.sources.get_mut(&schema.id) else {
@@ -176,6 +175,9 @@ impl LakeWriter {
         // goes to the dead-letter topic).
         for target in targets.iter_mut() {
             if !target.holds(&origin) {
+                target
+                    .feed_from(&self.catalog, &self.pointer, &origin.topic)
+                    .await?;
                 target
                     .prepare(&self.catalog, &self.pointer, &schema)
                     .await?;
@@ -235,7 +237,11 @@ impl LakeWriter {
         Ok(committed)
     }
 
-    async fn open_targets(&self, schema: &TableSchema) -> Result<Vec<Target>, SinkError> {
+    async fn open_targets(
+        &self,
+        schema: &TableSchema,
+        topic: &str,
+    ) -> Result<Vec<Target>, SinkError> {
         let modes = self.config.modes_of(&schema.id.to_string());
         // Schemas the source table cannot have in some mode fail before any table is claimed.
         for &mode in &modes {
@@ -251,6 +257,7 @@ impl LakeWriter {
                 ident,
                 schema,
                 &self.config.unavailable_value_placeholder,
+                topic,
             )
             .await?;
             tracing::info!(

@@ -264,8 +264,12 @@ async fn commit_and_fence(iceberg: &IcebergConfig, read: impl Fn(&str) -> Json) 
     );
     newer.commit().await.expect("the newer writer commits");
     assert_eq!(
-        newer.resume_offsets().await.expect("offsets")[TOPIC][&0],
-        6,
+        newer
+            .resume_points()
+            .await
+            .expect("offsets")
+            .start(TOPIC, 0),
+        Some(6),
         "both tables hold offsets 0..=5"
     );
 

@@ -222,9 +222,8 @@ impl ChangelogCatalog {
         Ok(())
     }
 
-    /// The next Kafka offset per partition held by every table of the namespace that names
-    /// the partition in its newest `cdc.kafka-offsets` summary (the minimum over tables).
-    pub async fn resume_offsets(&self) -> Result<crate::writer::KafkaOffsets, SinkError> {
+    /// What every table of the namespace holds: where each partition resumes.
+    pub async fn resume_points(&self) -> Result<crate::resume::ResumePoints, SinkError> {
         let list = |e| {
             SinkError::catalog(
                 format!(
@@ -234,7 +233,7 @@ impl ChangelogCatalog {
                 e,
             )
         };
-        let mut resume = crate::writer::KafkaOffsets::new();
+        let mut points = crate::resume::ResumePoints::default();
         for ident in self
             .catalog
             .list_tables(&self.namespace)
@@ -244,20 +243,9 @@ impl ChangelogCatalog {
             let table = self.catalog.load_table(&ident).await.map_err(|e| {
                 SinkError::catalog(format!("cannot load table {}", display_ident(&ident)), e)
             })?;
-            let Some(offsets) =
-                crate::target::held_offsets(table.metadata(), &display_ident(&ident))?
-            else {
-                continue;
-            };
-            for (topic, partitions) in offsets {
-                let entry = resume.entry(topic).or_default();
-                for (partition, next) in partitions {
-                    let slot = entry.entry(partition).or_insert(next);
-                    *slot = (*slot).min(next);
-                }
-            }
+            points.add_table(table.metadata(), &display_ident(&ident))?;
         }
-        Ok(resume)
+        Ok(points)
     }
 
     /// The identifier of the table called `name` in the changelog namespace.

@@ -74,11 +74,13 @@ pub(crate) struct OwnedTable {
 impl OwnedTable {
     /// Claims `table` for this writer: a metadata-only commit raising the writer epoch, which
     /// fences every older writer of the table.
+    /// `extra` table properties are set in the same commit.
     pub async fn claim(
         catalog: &dyn Catalog,
         pointer: &CatalogPointer,
         table: Table,
         name: String,
+        extra: HashMap<String, String>,
     ) -> Result<OwnedTable, SinkError> {
         let previous = epoch_of(table.metadata());
         let mut owned = OwnedTable {
@@ -88,10 +90,9 @@ impl OwnedTable {
         };
         let epoch = owned.epoch.to_string();
         let claim = uuid::Uuid::new_v4().to_string();
-        let properties = HashMap::from([
-            (PROP_WRITER_EPOCH.to_owned(), epoch),
-            (PROP_WRITER_CLAIM.to_owned(), claim.clone()),
-        ]);
+        let mut properties = extra;
+        properties.insert(PROP_WRITER_EPOCH.to_owned(), epoch);
+        properties.insert(PROP_WRITER_CLAIM.to_owned(), claim.clone());
         // A REST commit can only assert `main`'s snapshot, not the table properties: there
         // the claim also adds a snapshot without changes, so an older writer's next commit
         // (planned on the previous snapshot) is rejected.
@@ -139,6 +140,21 @@ impl OwnedTable {
         let properties = marker_properties(&marker);
         self.swap_metadata(catalog, pointer, marker, move |b| {
             b.add_current_schema(schema)?.set_properties(properties)
+        })
+        .await
+    }
+
+    /// Sets table `properties` (a metadata-only commit).
+    pub async fn set_properties(
+        &mut self,
+        catalog: &dyn Catalog,
+        pointer: &CatalogPointer,
+        mut properties: HashMap<String, String>,
+    ) -> Result<(), SinkError> {
+        let marker = metadata_marker();
+        properties.extend(marker_properties(&marker));
+        self.swap_metadata(catalog, pointer, marker, move |b| {
+            b.set_properties(properties)
         })
         .await
     }
