@@ -1,0 +1,11 @@
+//! `cdc-mysql`: MySQL 8.x and MariaDB 10.6+ as a change source, for `cdc-capture`.
+//!
+//! Module map:
+//! - `binlog`: the binlog event layer over `mysql_async`'s binlog stream — MariaDB events
+//!   mysql_common does not decode (GTID, GTID_LIST, …), checksum verification, a strict
+//!   unknown-event policy; positions (MySQL GTID sets, MariaDB GTID lists, file + position);
+//!   the server settings check.
+//! - `types`: MySQL column types → the event model's column types, and binlog / text-protocol
+//!   values → event-model values, in Debezium's MySQL connector mapping.
+//! - `ddl`: the schema in force at each binlog position: DDL from Query events parsed with
+//!   `sqlparser`'s MySQL dialect, and the schema history record format.
