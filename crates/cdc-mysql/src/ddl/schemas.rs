@@ -190,7 +190,15 @@ impl Schemas {
             || matches!(toks.get(name_end).map(|t| &t.token), Some(Token::LParen))
                 && is_word(toks.get(name_end + 1), "LIKE");
         if is_like {
-            return self.create_table_like(ctx, toks);
+            // `(LIKE src)` → `LIKE src`.
+            let mut toks = toks.to_vec();
+            if toks[name_end].token == Token::LParen {
+                if let Some(close) = matching_paren(&toks, name_end) {
+                    toks.remove(close);
+                    toks.remove(name_end);
+                }
+            }
+            return self.create_table_like(ctx, &toks);
         }
         let open = match toks.get(name_end).map(|t| &t.token) {
             Some(Token::LParen) => name_end,
@@ -564,6 +572,9 @@ fn tail_has_query(tail: &[Tok]) -> bool {
             Token::LParen => depth += 1,
             Token::RParen => depth -= 1,
             _ if depth == 0 => {
+                if are_words(tail, i, &["WITH", "SYSTEM", "VERSIONING"]) {
+                    continue;
+                }
                 let w = word(Some(t));
                 if matches!(w.as_deref(), Some("SELECT" | "WITH" | "VALUES" | "TABLE"))
                     || (w.as_deref() == Some("AS") && i + 1 < tail.len())
