@@ -1,0 +1,155 @@
+//! The schema-change record on the `<topic.prefix>` topic: Connect schema (field order, names,
+//! versions as Debezium 3.6's `SchemaFactory` builds them) and payload, against a golden file
+//! (`tests/golden/ddl/schema_change_*.json`, regenerate with `UPDATE_GOLDEN=1`).
+
+use std::path::Path;
+
+use cdc_mysql::ddl::{
+    schema_change_record, Connector, DdlOptions, Schemas, ServerVersion, SourceBlock,
+};
+use serde_json::Value as Json;
+
+fn source(connector: Connector) -> SourceBlock {
+    SourceBlock {
+        version: "3.6.3.Final".into(),
+        connector,
+        name: "dbserver1".into(),
+        ts_ms: 1_700_000_000_000,
+        snapshot: None,
+        db: "inventory".into(),
+        sequence: None,
+        ts_us: Some(1_700_000_000_000_000),
+        ts_ns: Some(1_700_000_000_000_000_000),
+        table: Some("customers".into()),
+        server_id: 223344,
+        gtid: None,
+        file: "mysql-bin.000003".into(),
+        pos: 570,
+        row: 0,
+        thread: None,
+        query: None,
+    }
+}
+
+fn golden(name: &str, got: &Json) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/ddl/{name}.json"));
+    let text = serde_json::to_string_pretty(got).unwrap() + "\n";
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text, want, "{} differs", path.display());
+}
+
+fn field_names(schema: &Json) -> Vec<&str> {
+    schema["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn alter_add_column_record() {
+    let mut schemas = Schemas::new(DdlOptions {
+        server: ServerVersion::mysql(8, 0, 36),
+        server_charset: Some("utf8mb4".into()),
+        ..Default::default()
+    });
+    schemas
+        .apply(
+            "CREATE TABLE customers (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, first_name VARCHAR(255) NOT NULL, last_name VARCHAR(255) NOT NULL, email VARCHAR(255) NOT NULL UNIQUE KEY) AUTO_INCREMENT=1001",
+            Some("inventory"),
+        )
+        .unwrap();
+    let changes = schemas
+        .apply(
+            "ALTER TABLE customers ADD middle_name varchar(255) AFTER first_name",
+            Some("inventory"),
+        )
+        .unwrap();
+    assert_eq!(changes.len(), 1);
+    let record = schema_change_record(&source(Connector::MySql), 1_700_000_000_500, &changes[0]);
+    let key: Json = serde_json::from_slice(&record.key).unwrap();
+    let value: Json = serde_json::from_slice(&record.value).unwrap();
+
+    assert_eq!(
+        String::from_utf8(record.key.clone()).unwrap(),
+        r#"{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"databaseName"}],"optional":false,"name":"io.debezium.connector.mysql.SchemaChangeKey","version":1},"payload":{"databaseName":"inventory"}}"#
+    );
+    let schema = &value["schema"];
+    assert_eq!(schema["name"], "io.debezium.connector.mysql.SchemaChangeValue");
+    assert_eq!(
+        field_names(schema),
+        ["source", "ts_ms", "databaseName", "schemaName", "ddl", "tableChanges"]
+    );
+    assert_eq!(
+        field_names(&schema["fields"][0]),
+        [
+            "version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us", "ts_ns",
+            "table", "server_id", "gtid", "file", "pos", "row", "thread", "query"
+        ]
+    );
+    let change = &schema["fields"][5]["items"];
+    assert_eq!(change["name"], "io.debezium.connector.schema.Change");
+    assert_eq!(field_names(change), ["type", "id", "table"]);
+    let table = &change["fields"][2];
+    assert_eq!(table["name"], "io.debezium.connector.schema.Table");
+    assert_eq!(table["optional"], true);
+    assert_eq!(
+        field_names(table),
+        ["defaultCharsetName", "primaryKeyColumnNames", "columns", "comment"]
+    );
+    assert_eq!(
+        field_names(&table["fields"][2]["items"]),
+        [
+            "name", "jdbcType", "nativeType", "typeName", "typeExpression", "charsetName", "length",
+            "scale", "position", "optional", "autoIncremented", "generated", "comment",
+            "defaultValueExpression", "enumValues"
+        ]
+    );
+    let payload = &value["payload"];
+    assert_eq!(payload["databaseName"], "inventory");
+    assert_eq!(payload["schemaName"], Json::Null);
+    assert_eq!(payload["tableChanges"][0]["type"], "ALTER");
+    assert_eq!(payload["tableChanges"][0]["id"], "\"inventory\".\"customers\"");
+    let cols = &payload["tableChanges"][0]["table"]["columns"];
+    assert_eq!(cols[2]["name"], "middle_name");
+    assert_eq!(cols[2]["position"], 3);
+    assert_eq!(cols[2]["optional"], true);
+    assert_eq!(cols[0]["autoIncremented"], true);
+    assert_eq!(cols[0]["generated"], true);
+    golden("schema_change_alter", &key_value(&key, &value));
+}
+
+fn key_value(key: &Json, value: &Json) -> Json {
+    serde_json::json!({"key": key, "value": value})
+}
+
+#[test]
+fn drop_truncate_and_database_records() {
+    let mut schemas = Schemas::new(DdlOptions::default());
+    schemas.apply("CREATE DATABASE shop", None).unwrap();
+    schemas.apply("CREATE TABLE shop.t (a INT)", None).unwrap();
+    let mut out = Vec::new();
+    for sql in ["TRUNCATE TABLE t", "DROP TABLE t", "DROP DATABASE shop"] {
+        for change in schemas.apply(sql, Some("shop")).unwrap() {
+            let record = schema_change_record(&source(Connector::MariaDb), 1, &change);
+            let value: Json = serde_json::from_slice(&record.value).unwrap();
+            assert_eq!(value["schema"]["name"], "io.debezium.connector.mariadb.SchemaChangeValue");
+            assert_eq!(value["payload"]["source"]["connector"], "mariadb");
+            out.push(value["payload"].clone());
+        }
+    }
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[0]["tableChanges"], serde_json::json!([]));
+    assert_eq!(
+        out[1]["tableChanges"],
+        serde_json::json!([{"type": "DROP", "id": "\"shop\".\"t\"", "table": null}])
+    );
+    assert_eq!(out[1]["ddl"], "DROP TABLE `shop`.`t`");
+    assert_eq!(out[2]["tableChanges"], serde_json::json!([]));
+    assert_eq!(out[2]["databaseName"], "shop");
+}
