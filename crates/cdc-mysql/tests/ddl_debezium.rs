@@ -8,12 +8,14 @@ use cdc_mysql::ddl::{column_metadata, jdbc, DdlOptions, Schemas, TableDef};
 
 fn schemas() -> Schemas {
     let mut s = Schemas::new(DdlOptions::default());
-    s.apply("CREATE DATABASE db CHARACTER SET utf8mb4", None).unwrap();
+    s.apply("CREATE DATABASE db CHARACTER SET utf8mb4", None)
+        .unwrap();
     s
 }
 
 fn table<'a>(s: &'a Schemas, name: &str) -> &'a TableDef {
-    s.table("db", name).unwrap_or_else(|| panic!("no table {name}"))
+    s.table("db", name)
+        .unwrap_or_else(|| panic!("no table {name}"))
 }
 
 fn names(t: &TableDef) -> Vec<&str> {
@@ -57,8 +59,28 @@ fn should_parse_time_with_now_default() {
     assert_eq!(names(t), ["c1", "c2", "c3", "c4"]);
     assert_eq!(t.primary_key, ["c1"]);
     assert_column(t, "c1", "INT", jdbc::INTEGER, -1, -1, false, true, true);
-    assert_column(t, "c2", "DATETIME", jdbc::TIMESTAMP, -1, -1, true, false, false);
-    assert_column(t, "c3", "DATETIME", jdbc::TIMESTAMP, -1, -1, true, true, true);
+    assert_column(
+        t,
+        "c2",
+        "DATETIME",
+        jdbc::TIMESTAMP,
+        -1,
+        -1,
+        true,
+        false,
+        false,
+    );
+    assert_column(
+        t,
+        "c3",
+        "DATETIME",
+        jdbc::TIMESTAMP,
+        -1,
+        -1,
+        true,
+        true,
+        true,
+    );
     assert_column(t, "c4", "CHAR", jdbc::CHAR, 4, -1, true, false, false);
 }
 
@@ -74,27 +96,83 @@ fn should_parse_create_table_statement_with_multiple_columns_for_primary_key() {
     assert_eq!(names(t), ["id", "version", "name", "owner", "phone_number"]);
     assert_eq!(t.primary_key, ["id", "name"]);
     assert_column(t, "id", "BIGINT", jdbc::BIGINT, 20, -1, false, true, true);
-    assert_column(t, "version", "BIGINT", jdbc::BIGINT, 20, -1, false, false, false);
-    assert_column(t, "name", "VARCHAR", jdbc::VARCHAR, 255, -1, false, false, false);
-    assert_column(t, "phone_number", "VARCHAR", jdbc::VARCHAR, 255, -1, false, false, false);
+    assert_column(
+        t,
+        "version",
+        "BIGINT",
+        jdbc::BIGINT,
+        20,
+        -1,
+        false,
+        false,
+        false,
+    );
+    assert_column(
+        t,
+        "name",
+        "VARCHAR",
+        jdbc::VARCHAR,
+        255,
+        -1,
+        false,
+        false,
+        false,
+    );
+    assert_column(
+        t,
+        "phone_number",
+        "VARCHAR",
+        jdbc::VARCHAR,
+        255,
+        -1,
+        false,
+        false,
+        false,
+    );
 }
 
 #[test]
 fn should_parse_alter_table_statement_add_columns() {
     let mut s = schemas();
-    s.apply("CREATE TABLE t ( col1 VARCHAR(25) ); ", Some("db")).unwrap();
+    s.apply("CREATE TABLE t ( col1 VARCHAR(25) ); ", Some("db"))
+        .unwrap();
     let t = table(&s, "t");
     assert!(t.primary_key.is_empty());
-    assert_column(t, "col1", "VARCHAR", jdbc::VARCHAR, 25, -1, true, false, false);
+    assert_column(
+        t,
+        "col1",
+        "VARCHAR",
+        jdbc::VARCHAR,
+        25,
+        -1,
+        true,
+        false,
+        false,
+    );
     assert_eq!(t.column("col1").unwrap().position, 1);
 
-    s.apply("ALTER TABLE t ADD col2 VARCHAR(50) NOT NULL;", Some("db")).unwrap();
+    s.apply("ALTER TABLE t ADD col2 VARCHAR(50) NOT NULL;", Some("db"))
+        .unwrap();
     let t = table(&s, "t");
     assert_eq!(names(t), ["col1", "col2"]);
-    assert_column(t, "col2", "VARCHAR", jdbc::VARCHAR, 50, -1, false, false, false);
+    assert_column(
+        t,
+        "col2",
+        "VARCHAR",
+        jdbc::VARCHAR,
+        50,
+        -1,
+        false,
+        false,
+        false,
+    );
     assert_eq!(t.column("col2").unwrap().position, 2);
 
-    s.apply("ALTER TABLE t ADD col3 FLOAT NOT NULL AFTER col1;", Some("db")).unwrap();
+    s.apply(
+        "ALTER TABLE t ADD col3 FLOAT NOT NULL AFTER col1;",
+        Some("db"),
+    )
+    .unwrap();
     let t = table(&s, "t");
     assert_eq!(names(t), ["col1", "col3", "col2"]);
     assert_column(t, "col3", "FLOAT", jdbc::FLOAT, -1, -1, false, false, false);
@@ -126,7 +204,10 @@ fn should_parse_create_table_with_enum_and_set_columns() {
     assert_eq!(names(t), ["c1", "c2"]);
     assert_column(t, "c1", "ENUM", jdbc::CHAR, 1, -1, false, false, false);
     assert_column(t, "c2", "SET", jdbc::CHAR, 5, -1, true, false, false);
-    assert_eq!(column_metadata(t.column("c1").unwrap()).enum_values, ["a", "b", "c"]);
+    assert_eq!(
+        column_metadata(t.column("c1").unwrap()).enum_values,
+        ["a", "b", "c"]
+    );
 }
 
 #[test]
@@ -168,6 +249,19 @@ fn should_parse_signed_and_unsigned_types() {
     )
     .unwrap();
     let t = table(&s, "foo");
-    assert_column(t, "c2", "INT UNSIGNED", jdbc::INTEGER, -1, -1, false, false, false);
-    assert_eq!(column_metadata(t.column("c1").unwrap()).jdbc_type, jdbc::BIGINT);
+    assert_column(
+        t,
+        "c2",
+        "INT UNSIGNED",
+        jdbc::INTEGER,
+        -1,
+        -1,
+        false,
+        false,
+        false,
+    );
+    assert_eq!(
+        column_metadata(t.column("c1").unwrap()).jdbc_type,
+        jdbc::BIGINT
+    );
 }

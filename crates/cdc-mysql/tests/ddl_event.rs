@@ -80,16 +80,41 @@ fn alter_add_column_record() {
         r#"{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"databaseName"}],"optional":false,"name":"io.debezium.connector.mysql.SchemaChangeKey","version":1},"payload":{"databaseName":"inventory"}}"#
     );
     let schema = &value["schema"];
-    assert_eq!(schema["name"], "io.debezium.connector.mysql.SchemaChangeValue");
+    assert_eq!(
+        schema["name"],
+        "io.debezium.connector.mysql.SchemaChangeValue"
+    );
     assert_eq!(
         field_names(schema),
-        ["source", "ts_ms", "databaseName", "schemaName", "ddl", "tableChanges"]
+        [
+            "source",
+            "ts_ms",
+            "databaseName",
+            "schemaName",
+            "ddl",
+            "tableChanges"
+        ]
     );
     assert_eq!(
         field_names(&schema["fields"][0]),
         [
-            "version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us", "ts_ns",
-            "table", "server_id", "gtid", "file", "pos", "row", "thread", "query"
+            "version",
+            "connector",
+            "name",
+            "ts_ms",
+            "snapshot",
+            "db",
+            "sequence",
+            "ts_us",
+            "ts_ns",
+            "table",
+            "server_id",
+            "gtid",
+            "file",
+            "pos",
+            "row",
+            "thread",
+            "query"
         ]
     );
     let change = &schema["fields"][5]["items"];
@@ -100,21 +125,41 @@ fn alter_add_column_record() {
     assert_eq!(table["optional"], true);
     assert_eq!(
         field_names(table),
-        ["defaultCharsetName", "primaryKeyColumnNames", "columns", "comment"]
+        [
+            "defaultCharsetName",
+            "primaryKeyColumnNames",
+            "columns",
+            "comment"
+        ]
     );
     assert_eq!(
         field_names(&table["fields"][2]["items"]),
         [
-            "name", "jdbcType", "nativeType", "typeName", "typeExpression", "charsetName", "length",
-            "scale", "position", "optional", "autoIncremented", "generated", "comment",
-            "defaultValueExpression", "enumValues"
+            "name",
+            "jdbcType",
+            "nativeType",
+            "typeName",
+            "typeExpression",
+            "charsetName",
+            "length",
+            "scale",
+            "position",
+            "optional",
+            "autoIncremented",
+            "generated",
+            "comment",
+            "defaultValueExpression",
+            "enumValues"
         ]
     );
     let payload = &value["payload"];
     assert_eq!(payload["databaseName"], "inventory");
     assert_eq!(payload["schemaName"], Json::Null);
     assert_eq!(payload["tableChanges"][0]["type"], "ALTER");
-    assert_eq!(payload["tableChanges"][0]["id"], "\"inventory\".\"customers\"");
+    assert_eq!(
+        payload["tableChanges"][0]["id"],
+        "\"inventory\".\"customers\""
+    );
     let cols = &payload["tableChanges"][0]["table"]["columns"];
     assert_eq!(cols[2]["name"], "middle_name");
     assert_eq!(cols[2]["position"], 3);
@@ -138,7 +183,10 @@ fn drop_truncate_and_database_records() {
         for change in schemas.apply(sql, Some("shop")).unwrap() {
             let record = schema_change_record(&source(Connector::MariaDb), 1, &change);
             let value: Json = serde_json::from_slice(&record.value).unwrap();
-            assert_eq!(value["schema"]["name"], "io.debezium.connector.mariadb.SchemaChangeValue");
+            assert_eq!(
+                value["schema"]["name"],
+                "io.debezium.connector.mariadb.SchemaChangeValue"
+            );
             assert_eq!(value["payload"]["source"]["connector"], "mariadb");
             out.push(value["payload"].clone());
         }

@@ -40,7 +40,12 @@ fn tracked() -> (Schemas, Vec<HistoryRecord>) {
                 position.insert("file".into(), json!("binlog.000003"));
                 position.insert("pos".into(), json!(pos));
                 position.insert("server_id".into(), json!(223344));
-                records.push(HistoryRecord::for_change("dbserver1", position, 1_700_000_000_000, &change));
+                records.push(HistoryRecord::for_change(
+                    "dbserver1",
+                    position,
+                    1_700_000_000_000,
+                    &change,
+                ));
             }
         }
     }
@@ -64,7 +69,11 @@ fn snapshot(schemas: &Schemas) -> Vec<serde_json::Value> {
 #[test]
 fn records_round_trip() {
     let (_, records) = tracked();
-    assert!(records.len() > 50, "fixtures produced {} records", records.len());
+    assert!(
+        records.len() > 50,
+        "fixtures produced {} records",
+        records.len()
+    );
     for record in &records {
         let bytes = record.encode();
         let back = HistoryRecord::decode(&bytes).unwrap();
@@ -122,8 +131,13 @@ fn record_layout_matches_debezium() {
     assert_eq!(record.to_json(), expected);
     // Key order is Debezium's, not alphabetical.
     let text = String::from_utf8(record.encode()).unwrap();
-    assert!(text.starts_with("{\"source\":{\"server\":\"srv\"},\"position\":"), "{text}");
-    assert!(text.contains("\"typeName\":\"INT\",\"typeExpression\":\"INT\",\"charsetName\":null,\"position\":1"));
+    assert!(
+        text.starts_with("{\"source\":{\"server\":\"srv\"},\"position\":"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "\"typeName\":\"INT\",\"typeExpression\":\"INT\",\"charsetName\":null,\"position\":1"
+    ));
 }
 
 #[test]
@@ -201,5 +215,8 @@ fn replay_failure_names_the_position() {
         .recover([&record], false)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("{\"pos\":42}") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("{\"pos\":42}") && err.contains("missing"),
+        "{err}"
+    );
 }

@@ -22,28 +22,90 @@ use super::tokens::{are_words, is_word, keyword, name_or_string, parse_with, wor
 
 /// Clauses that never change columns, keys or character sets.
 const NO_EFFECT: &[&str] = &[
-    "ALGORITHM", "LOCK", "FORCE", "ORDER", "ENABLE", "DISABLE", "DISCARD", "IMPORT", "ANALYZE",
-    "CHECK", "COALESCE", "REORGANIZE", "EXCHANGE", "OPTIMIZE", "REBUILD", "REPAIR", "REMOVE",
-    "TRUNCATE", "PARTITION", "UPGRADE", "SECONDARY_LOAD", "SECONDARY_UNLOAD", "VALIDATION",
+    "ALGORITHM",
+    "LOCK",
+    "FORCE",
+    "ORDER",
+    "ENABLE",
+    "DISABLE",
+    "DISCARD",
+    "IMPORT",
+    "ANALYZE",
+    "CHECK",
+    "COALESCE",
+    "REORGANIZE",
+    "EXCHANGE",
+    "OPTIMIZE",
+    "REBUILD",
+    "REPAIR",
+    "REMOVE",
+    "TRUNCATE",
+    "PARTITION",
+    "UPGRADE",
+    "SECONDARY_LOAD",
+    "SECONDARY_UNLOAD",
+    "VALIDATION",
 ];
 
 /// Table options (`ENGINE=…`, `DEFAULT CHARSET=…`, …) that may open a clause.
 const TABLE_OPTIONS: &[&str] = &[
-    "DEFAULT", "CHARACTER", "CHARSET", "COLLATE", "COMMENT", "ENGINE", "AUTO_INCREMENT",
-    "ROW_FORMAT", "AVG_ROW_LENGTH", "CHECKSUM", "TABLE_CHECKSUM", "COMPRESSION", "CONNECTION",
-    "DATA", "DELAY_KEY_WRITE", "ENCRYPTION", "ENCRYPTED", "ENCRYPTION_KEY_ID", "INSERT_METHOD",
-    "KEY_BLOCK_SIZE", "MAX_ROWS", "MIN_ROWS", "PACK_KEYS", "PASSWORD", "STATS_AUTO_RECALC",
-    "STATS_PERSISTENT", "STATS_SAMPLE_PAGES", "TABLESPACE", "UNION", "PAGE_CHECKSUM",
-    "PAGE_COMPRESSED", "PAGE_COMPRESSION_LEVEL", "TRANSACTIONAL", "IETF_QUOTES",
-    "SECONDARY_ENGINE", "SECONDARY_ENGINE_ATTRIBUTE", "ENGINE_ATTRIBUTE", "AUTOEXTEND_SIZE",
-    "STORAGE", "START", "SEQUENCE", "WITH", "WITHOUT",
+    "DEFAULT",
+    "CHARACTER",
+    "CHARSET",
+    "COLLATE",
+    "COMMENT",
+    "ENGINE",
+    "AUTO_INCREMENT",
+    "ROW_FORMAT",
+    "AVG_ROW_LENGTH",
+    "CHECKSUM",
+    "TABLE_CHECKSUM",
+    "COMPRESSION",
+    "CONNECTION",
+    "DATA",
+    "DELAY_KEY_WRITE",
+    "ENCRYPTION",
+    "ENCRYPTED",
+    "ENCRYPTION_KEY_ID",
+    "INSERT_METHOD",
+    "KEY_BLOCK_SIZE",
+    "MAX_ROWS",
+    "MIN_ROWS",
+    "PACK_KEYS",
+    "PASSWORD",
+    "STATS_AUTO_RECALC",
+    "STATS_PERSISTENT",
+    "STATS_SAMPLE_PAGES",
+    "TABLESPACE",
+    "UNION",
+    "PAGE_CHECKSUM",
+    "PAGE_COMPRESSED",
+    "PAGE_COMPRESSION_LEVEL",
+    "TRANSACTIONAL",
+    "IETF_QUOTES",
+    "SECONDARY_ENGINE",
+    "SECONDARY_ENGINE_ATTRIBUTE",
+    "ENGINE_ATTRIBUTE",
+    "AUTOEXTEND_SIZE",
+    "STORAGE",
+    "START",
+    "SEQUENCE",
+    "WITH",
+    "WITHOUT",
 ];
 
 impl Schemas {
-    pub(crate) fn alter_table(&mut self, ctx: &Ctx, toks: &[Tok]) -> Result<Vec<SchemaChange>, String> {
+    pub(crate) fn alter_table(
+        &mut self,
+        ctx: &Ctx,
+        toks: &[Tok],
+    ) -> Result<Vec<SchemaChange>, String> {
         let toks = strip_wait(toks);
         let mut i = 1;
-        while matches!(word(toks.get(i)).as_deref(), Some("ONLINE" | "OFFLINE" | "IGNORE")) {
+        while matches!(
+            word(toks.get(i)).as_deref(),
+            Some("ONLINE" | "OFFLINE" | "IGNORE")
+        ) {
             i += 1;
         }
         i += 1; // TABLE
@@ -116,7 +178,10 @@ impl Schemas {
                 Ok(())
             }
             w if NO_EFFECT.contains(&w) => Ok(()),
-            _ => Err(format!("unsupported ALTER TABLE clause `{}`", clause_text(clause))),
+            _ => Err(format!(
+                "unsupported ALTER TABLE clause `{}`",
+                clause_text(clause)
+            )),
         }
     }
 }
@@ -128,10 +193,13 @@ fn cut_partition_options(toks: &[Tok]) -> &[Tok] {
         match t.token {
             Token::LParen => depth += 1,
             Token::RParen => depth -= 1,
-            _ if depth == 0 && i > 0 && !matches!(toks[i - 1].token, Token::Comma) => {
-                if are_words(toks, i, &["PARTITION", "BY"]) || are_words(toks, i, &["REMOVE", "PARTITIONING"]) {
-                    return &toks[..i];
-                }
+            _ if depth == 0
+                && i > 0
+                && !matches!(toks[i - 1].token, Token::Comma)
+                && (are_words(toks, i, &["PARTITION", "BY"])
+                    || are_words(toks, i, &["REMOVE", "PARTITIONING"])) =>
+            {
+                return &toks[..i];
             }
             _ => {}
         }
@@ -146,7 +214,11 @@ fn clause_text(clause: &[Tok]) -> String {
 
 /// Parses `ALTER TABLE t <clause>` and returns its single operation.
 fn parse_clause(clause: Vec<Tok>) -> Result<AlterTableOperation, String> {
-    let mut toks = vec![keyword("ALTER"), keyword("TABLE"), Tok::wrap(Token::make_word("t", Some('`')))];
+    let mut toks = vec![
+        keyword("ALTER"),
+        keyword("TABLE"),
+        Tok::wrap(Token::make_word("t", Some('`'))),
+    ];
     toks.extend(clause);
     match parse_with(&toks, |p| p.parse_statement())? {
         Statement::AlterTable(mut alter) if alter.operations.len() == 1 => {
@@ -161,7 +233,11 @@ fn skip_column_and_if(clause: &[Tok], mut i: usize, not: bool) -> (usize, bool) 
     if is_word(clause.get(i), "COLUMN") {
         i += 1;
     }
-    let words: &[&str] = if not { &["IF", "NOT", "EXISTS"] } else { &["IF", "EXISTS"] };
+    let words: &[&str] = if not {
+        &["IF", "NOT", "EXISTS"]
+    } else {
+        &["IF", "EXISTS"]
+    };
     if are_words(clause, i, words) {
         (i + words.len(), true)
     } else {
@@ -175,15 +251,19 @@ fn add(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
         "PRIMARY" | "UNIQUE" => return add_key(table, clause),
         "CONSTRAINT" => {
             // CONSTRAINT [name] {PRIMARY KEY | UNIQUE | FOREIGN KEY | CHECK}
-            let kind = clause[2..].iter().take(2).filter_map(|t| word(Some(t))).find(|w| {
-                matches!(w.as_str(), "PRIMARY" | "UNIQUE" | "FOREIGN" | "CHECK")
-            });
+            let kind = clause[2..]
+                .iter()
+                .take(2)
+                .filter_map(|t| word(Some(t)))
+                .find(|w| matches!(w.as_str(), "PRIMARY" | "UNIQUE" | "FOREIGN" | "CHECK"));
             return match kind.as_deref() {
                 Some("PRIMARY" | "UNIQUE") => add_key(table, clause),
                 _ => Ok(()),
             };
         }
-        "INDEX" | "KEY" | "FULLTEXT" | "SPATIAL" | "FOREIGN" | "CHECK" | "PARTITION" => return Ok(()),
+        "INDEX" | "KEY" | "FULLTEXT" | "SPATIAL" | "FOREIGN" | "CHECK" | "PARTITION" => {
+            return Ok(())
+        }
         "PERIOD" if is_word(clause.get(2), "FOR") => return Ok(()),
         "SYSTEM" if is_word(clause.get(2), "VERSIONING") => return Ok(()),
         _ => {}
@@ -192,7 +272,11 @@ fn add(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
     if matches!(clause.get(i).map(|t| &t.token), Some(Token::LParen)) {
         // ADD [COLUMN] (c1 …, c2 …)
         let close = rewrite::matching_paren(clause, i).ok_or("unbalanced parentheses")?;
-        let mut toks = vec![keyword("CREATE"), keyword("TABLE"), Tok::wrap(Token::make_word("t", Some('`')))];
+        let mut toks = vec![
+            keyword("CREATE"),
+            keyword("TABLE"),
+            Tok::wrap(Token::make_word("t", Some('`'))),
+        ];
         toks.extend(rewrite::definition_list(&clause[i..=close]));
         let Statement::CreateTable(create) = parse_with(&toks, |p| p.parse_statement())? else {
             return Err("expected column definitions".to_string());
@@ -212,7 +296,12 @@ fn add(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
             column_def,
             column_position,
             ..
-        } => add_column(table, column::from_sql(&column_def), column_position, if_not_exists),
+        } => add_column(
+            table,
+            column::from_sql(&column_def),
+            column_position,
+            if_not_exists,
+        ),
         _ => Err("expected ADD COLUMN".to_string()),
     }
 }
@@ -227,15 +316,16 @@ fn add_column(
         if if_not_exists {
             return Ok(());
         }
-        return Err(format!("{APPLY}column `{}` already exists in {}", parsed.def.name, table.id));
+        return Err(format!(
+            "{APPLY}column `{}` already exists in {}",
+            parsed.def.name, table.id
+        ));
     }
     let def = inherit_charset(parsed.def, table.default_charset.as_deref());
     let name = def.name.clone();
     let at = insert_index(table, position.as_ref())?;
     table.columns.insert(at, def);
-    if parsed.primary_key {
-        set_primary_key(table, vec![name])?;
-    } else if parsed.unique && table.primary_key.is_empty() {
+    if parsed.primary_key || parsed.unique && table.primary_key.is_empty() {
         set_primary_key(table, vec![name])?;
     }
     Ok(())
@@ -245,10 +335,14 @@ fn insert_index(table: &TableDef, position: Option<&MySQLColumnPosition>) -> Res
     match position {
         None => Ok(table.columns.len()),
         Some(MySQLColumnPosition::First) => Ok(0),
-        Some(MySQLColumnPosition::After(c)) => table
-            .column_index(&c.value)
-            .map(|i| i + 1)
-            .ok_or_else(|| format!("{APPLY}AFTER names unknown column `{}` of {}", c.value, table.id)),
+        Some(MySQLColumnPosition::After(c)) => {
+            table.column_index(&c.value).map(|i| i + 1).ok_or_else(|| {
+                format!(
+                    "{APPLY}AFTER names unknown column `{}` of {}",
+                    c.value, table.id
+                )
+            })
+        }
     }
 }
 
@@ -284,7 +378,9 @@ fn drop(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
             table.primary_key.clear();
             return Ok(());
         }
-        "INDEX" | "KEY" | "FOREIGN" | "CHECK" | "CONSTRAINT" | "PARTITION" | "PERIOD" => return Ok(()),
+        "INDEX" | "KEY" | "FOREIGN" | "CHECK" | "CONSTRAINT" | "PARTITION" | "PERIOD" => {
+            return Ok(())
+        }
         "SYSTEM" if is_word(clause.get(2), "VERSIONING") => return Ok(()),
         _ => {}
     }
@@ -292,18 +388,26 @@ fn drop(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
     let name = name_or_string(clause.get(i)).ok_or("DROP COLUMN without a column")?;
     if clause.len() > i + 1
         && !(clause.len() == i + 2
-            && matches!(word(clause.get(i + 1)).as_deref(), Some("RESTRICT" | "CASCADE")))
+            && matches!(
+                word(clause.get(i + 1)).as_deref(),
+                Some("RESTRICT" | "CASCADE")
+            ))
     {
         return Err(format!("unsupported DROP clause `{}`", clause_text(clause)));
     }
     match table.column_index(&name) {
         Some(idx) => {
             let removed = table.columns.remove(idx);
-            table.primary_key.retain(|k| !k.eq_ignore_ascii_case(&removed.name));
+            table
+                .primary_key
+                .retain(|k| !k.eq_ignore_ascii_case(&removed.name));
             Ok(())
         }
         None if if_exists => Ok(()),
-        None => Err(format!("{APPLY}DROP COLUMN names unknown column `{name}` of {}", table.id)),
+        None => Err(format!(
+            "{APPLY}DROP COLUMN names unknown column `{name}` of {}",
+            table.id
+        )),
     }
 }
 
@@ -326,23 +430,41 @@ fn modify(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
             data_type,
             options,
             column_position,
-        } => (old_name.value, new_name.value, data_type, options, column_position),
+        } => (
+            old_name.value,
+            new_name.value,
+            data_type,
+            options,
+            column_position,
+        ),
         AlterTableOperation::ModifyColumn {
             col_name,
             data_type,
             options,
             column_position,
-        } => (col_name.value.clone(), col_name.value, data_type, options, column_position),
+        } => (
+            col_name.value.clone(),
+            col_name.value,
+            data_type,
+            options,
+            column_position,
+        ),
         _ => return Err(format!("expected {verb} COLUMN")),
     };
     let Some(idx) = table.column_index(&old) else {
         if if_exists {
             return Ok(());
         }
-        return Err(format!("{APPLY}{verb} names unknown column `{old}` of {}", table.id));
+        return Err(format!(
+            "{APPLY}{verb} names unknown column `{old}` of {}",
+            table.id
+        ));
     };
     if !old.eq_ignore_ascii_case(&new) && table.column_index(&new).is_some() {
-        return Err(format!("{APPLY}column `{new}` already exists in {}", table.id));
+        return Err(format!(
+            "{APPLY}column `{new}` already exists in {}",
+            table.id
+        ));
     }
     replace_column(table, idx, &new, &data_type, &options, position)?;
     for k in table.primary_key.iter_mut() {
@@ -370,7 +492,10 @@ fn replace_column(
         .collect();
     let parsed = column::from_parts(name, data_type, &option_defs);
     let old = table.columns.remove(idx);
-    let in_pk = table.primary_key.iter().any(|k| k.eq_ignore_ascii_case(&old.name));
+    let in_pk = table
+        .primary_key
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(&old.name));
     let mut def = inherit_charset(parsed.def, table.default_charset.as_deref());
     if in_pk {
         def.nullable = false;
@@ -381,9 +506,7 @@ fn replace_column(
     };
     let name = def.name.clone();
     table.columns.insert(at, def);
-    if parsed.primary_key {
-        set_primary_key(table, vec![name])?;
-    } else if parsed.unique && table.primary_key.is_empty() {
+    if parsed.primary_key || parsed.unique && table.primary_key.is_empty() {
         set_primary_key(table, vec![name])?;
     }
     Ok(())
@@ -397,10 +520,15 @@ fn alter_column(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
     }
     let i = if second == "COLUMN" { 2 } else { 1 };
     let name = name_or_string(clause.get(i)).ok_or("ALTER COLUMN without a column")?;
-    let idx = table
-        .column_index(&name)
-        .ok_or_else(|| format!("{APPLY}ALTER COLUMN names unknown column `{name}` of {}", table.id))?;
-    if are_words(clause, i + 1, &["SET", "VISIBLE"]) || are_words(clause, i + 1, &["SET", "INVISIBLE"]) {
+    let idx = table.column_index(&name).ok_or_else(|| {
+        format!(
+            "{APPLY}ALTER COLUMN names unknown column `{name}` of {}",
+            table.id
+        )
+    })?;
+    if are_words(clause, i + 1, &["SET", "VISIBLE"])
+        || are_words(clause, i + 1, &["SET", "INVISIBLE"])
+    {
         return Ok(());
     }
     let mut toks = vec![keyword("ALTER"), keyword("COLUMN"), clause[i].clone()];
@@ -427,7 +555,12 @@ fn alter_column(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
 }
 
 /// RENAME COLUMN a TO b; RENAME {INDEX|KEY} …; RENAME [TO|AS] new_name.
-fn rename(schemas: &Schemas, ctx: &Ctx, table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
+fn rename(
+    schemas: &Schemas,
+    ctx: &Ctx,
+    table: &mut TableDef,
+    clause: &[Tok],
+) -> Result<(), String> {
     let second = word(clause.get(1)).unwrap_or_default();
     match second.as_str() {
         "INDEX" | "KEY" => Ok(()),
@@ -437,14 +570,23 @@ fn rename(schemas: &Schemas, ctx: &Ctx, table: &mut TableDef, clause: &[Tok]) ->
                 new_column_name,
             } => {
                 let idx = table.column_index(&old_column_name.value).ok_or_else(|| {
-                    format!("{APPLY}RENAME COLUMN names unknown column `{}` of {}", old_column_name.value, table.id)
+                    format!(
+                        "{APPLY}RENAME COLUMN names unknown column `{}` of {}",
+                        old_column_name.value, table.id
+                    )
                 })?;
                 if table.column_index(&new_column_name.value).is_some()
-                    && !old_column_name.value.eq_ignore_ascii_case(&new_column_name.value)
+                    && !old_column_name
+                        .value
+                        .eq_ignore_ascii_case(&new_column_name.value)
                 {
-                    return Err(format!("{APPLY}column `{}` already exists in {}", new_column_name.value, table.id));
+                    return Err(format!(
+                        "{APPLY}column `{}` already exists in {}",
+                        new_column_name.value, table.id
+                    ));
                 }
-                let old = std::mem::replace(&mut table.columns[idx].name, new_column_name.value.clone());
+                let old =
+                    std::mem::replace(&mut table.columns[idx].name, new_column_name.value.clone());
                 for k in table.primary_key.iter_mut() {
                     if k.eq_ignore_ascii_case(&old) {
                         *k = new_column_name.value.clone();
@@ -455,14 +597,21 @@ fn rename(schemas: &Schemas, ctx: &Ctx, table: &mut TableDef, clause: &[Tok]) ->
             _ => Err("expected RENAME COLUMN".to_string()),
         },
         _ => {
-            let start = if matches!(second.as_str(), "TO" | "AS") { 2 } else { 1 };
+            let start = if matches!(second.as_str(), "TO" | "AS") {
+                2
+            } else {
+                1
+            };
             let mut toks = vec![keyword("RENAME"), keyword("TO")];
             toks.extend(clause[start..].iter().cloned());
             match parse_clause(toks)? {
                 AlterTableOperation::RenameTable {
                     table_name: RenameTableNameKind::To(name) | RenameTableNameKind::As(name),
                 } => {
-                    let new: TableId = schemas.resolve(&name, Some(&table.id.database).map(|s| s.as_str()).or(ctx.current))?;
+                    let new: TableId = schemas.resolve(
+                        &name,
+                        Some(&table.id.database).map(|s| s.as_str()).or(ctx.current),
+                    )?;
                     if new != table.id && schemas.get_table(&new).is_some() {
                         return Err(format!("{APPLY}RENAME TO names existing table {new}"));
                     }
@@ -476,7 +625,11 @@ fn rename(schemas: &Schemas, ctx: &Ctx, table: &mut TableDef, clause: &[Tok]) ->
 }
 
 /// CONVERT TO {CHARACTER SET|CHARSET} cs [COLLATE co]: every character column takes `cs`.
-fn convert(table: &mut TableDef, clause: &[Tok], database_charset: Option<&str>) -> Result<(), String> {
+fn convert(
+    table: &mut TableDef,
+    clause: &[Tok],
+    database_charset: Option<&str>,
+) -> Result<(), String> {
     if !is_word(clause.get(1), "TO") {
         return Err(format!("unsupported clause `{}`", clause_text(clause)));
     }
@@ -484,13 +637,19 @@ fn convert(table: &mut TableDef, clause: &[Tok], database_charset: Option<&str>)
     let charset = match opts.charset {
         Some(c) if c.eq_ignore_ascii_case("DEFAULT") => database_charset.map(str::to_string),
         Some(c) => Some(c),
-        None => return Err(format!("CONVERT TO without a character set: `{}`", clause_text(clause))),
+        None => {
+            return Err(format!(
+                "CONVERT TO without a character set: `{}`",
+                clause_text(clause)
+            ))
+        }
     };
     table.default_charset = charset.clone();
     for col in table.columns.iter_mut() {
         let meta = super::metadata::column_metadata(col);
         // NCHAR/NVARCHAR stay utf8, as Debezium reports them.
-        if meta.uses_charset() && meta.jdbc_type != jdbc::NCHAR && meta.jdbc_type != jdbc::NVARCHAR {
+        if meta.uses_charset() && meta.jdbc_type != jdbc::NCHAR && meta.jdbc_type != jdbc::NVARCHAR
+        {
             col.charset = charset.clone();
             col.collation = opts.collation.clone();
         }

@@ -78,9 +78,7 @@ pub(crate) fn resolve_executable_comments(sql: &str, server: ServerVersion) -> S
                 out.extend(&chars[i..end]);
                 i = end;
             }
-            '-' if next == Some('-')
-                && chars.get(i + 2).is_none_or(|c| c.is_whitespace()) =>
-            {
+            '-' if next == Some('-') && chars.get(i + 2).is_none_or(|c| c.is_whitespace()) => {
                 let end = line_end(&chars, i);
                 out.extend(&chars[i..end]);
                 i = end;
@@ -200,7 +198,10 @@ mod tests {
             mysql(sql),
             "CREATE DATABASE d DEFAULT CHARACTER SET utf8mb4 DEFAULT ENCRYPTION='N'"
         );
-        assert_eq!(mariadb(sql), "CREATE DATABASE d DEFAULT CHARACTER SET utf8mb4");
+        assert_eq!(
+            mariadb(sql),
+            "CREATE DATABASE d DEFAULT CHARACTER SET utf8mb4"
+        );
         assert_eq!(mysql("SELECT 1 /*!90000 , 2 */"), "SELECT 1");
         assert_eq!(mysql("SELECT 1 /*!, 2 */"), "SELECT 1 , 2");
     }
@@ -217,15 +218,30 @@ mod tests {
     #[test]
     fn literals_and_plain_comments_untouched() {
         assert_eq!(mysql("SELECT '/*!40100 x */'"), "SELECT '/*!40100 x */'");
-        assert_eq!(mysql("SELECT 'it''s /*!1*/' , `a/*!b*/`"), "SELECT 'it''s /*!1*/' , `a/*!b*/`");
-        assert_eq!(mysql("SELECT 1 /* plain */ -- x /*!y*/\n"), "SELECT 1 /* plain */ -- x /*!y*/");
+        assert_eq!(
+            mysql("SELECT 'it''s /*!1*/' , `a/*!b*/`"),
+            "SELECT 'it''s /*!1*/' , `a/*!b*/`"
+        );
+        assert_eq!(
+            mysql("SELECT 1 /* plain */ -- x /*!y*/\n"),
+            "SELECT 1 /* plain */ -- x /*!y*/"
+        );
         assert_eq!(mysql("SELECT 'a\\'/*!x*/'"), "SELECT 'a\\'/*!x*/'");
         assert_eq!(mysql("SELECT /*!40101 '*/' */ 1"), "SELECT '*/' 1");
     }
 
     #[test]
     fn unterminated_input_does_not_panic() {
-        for sql in ["/*!", "/*M!1", "'abc", "/*!40100 'x", "`a", "/* x", "a -- b", "/*!40100 x *"] {
+        for sql in [
+            "/*!",
+            "/*M!1",
+            "'abc",
+            "/*!40100 'x",
+            "`a",
+            "/* x",
+            "a -- b",
+            "/*!40100 x *",
+        ] {
             let _ = resolve_executable_comments(sql, ServerVersion::default());
             let _ = resolve_executable_comments(sql, ServerVersion::mariadb(10, 6, 0));
         }

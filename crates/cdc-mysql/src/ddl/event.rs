@@ -250,7 +250,11 @@ pub struct SchemaChangeRecord {
 
 /// The key and value Debezium publishes on the `<topic.prefix>` topic for `change`; `ts_ms` is
 /// the value's `ts_ms`.
-pub fn schema_change_record(source: &SourceBlock, ts_ms: i64, change: &SchemaChange) -> SchemaChangeRecord {
+pub fn schema_change_record(
+    source: &SourceBlock,
+    ts_ms: i64,
+    change: &SchemaChange,
+) -> SchemaChangeRecord {
     let connector = source.connector;
     let changes: Vec<Json> = TableChange::from_schema_change(change)
         .iter()

@@ -129,7 +129,11 @@ impl HistoryRecord {
             database_name: Some(change.database.clone()),
             schema_name: None,
             ddl: Some(change.ddl.clone()),
-            table_changes: Some(TableChange::from_schema_change(change).into_iter().collect()),
+            table_changes: Some(
+                TableChange::from_schema_change(change)
+                    .into_iter()
+                    .collect(),
+            ),
         }
     }
 
@@ -171,7 +175,9 @@ impl HistoryRecord {
     }
 
     pub fn from_json(doc: &Json) -> Result<HistoryRecord, HistoryError> {
-        let obj = doc.as_object().ok_or_else(|| malformed("not a JSON object"))?;
+        let obj = doc
+            .as_object()
+            .ok_or_else(|| malformed("not a JSON object"))?;
         let map = |key: &str| -> Result<Map<String, Json>, HistoryError> {
             match obj.get(key) {
                 Some(Json::Object(m)) => Ok(m.clone()),
@@ -279,7 +285,10 @@ fn table_change_from_json(doc: &Json) -> Result<TableChange, HistoryError> {
                 .get("table")
                 .ok_or_else(|| malformed(format!("{} of {id} without `table`", kind.as_str())))?;
             let mut table = table_from_json(id.clone(), t)?;
-            table.comment = doc.get("comment").and_then(Json::as_str).map(str::to_string);
+            table.comment = doc
+                .get("comment")
+                .and_then(Json::as_str)
+                .map(str::to_string);
             Some(table)
         }
     };
@@ -305,13 +314,17 @@ pub fn table_from_json(id: TableId, doc: &Json) -> Result<TableDef, HistoryError
         Some(Json::Array(a)) => a
             .iter()
             .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| malformed(format!("table {id}: primary key name is not a string")))
+                v.as_str().map(str::to_string).ok_or_else(|| {
+                    malformed(format!("table {id}: primary key name is not a string"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?,
         None | Some(Json::Null) => Vec::new(),
-        Some(_) => return Err(malformed(format!("table {id}: `primaryKeyColumnNames` is not an array"))),
+        Some(_) => {
+            return Err(malformed(format!(
+                "table {id}: `primaryKeyColumnNames` is not an array"
+            )))
+        }
     };
     Ok(TableDef {
         id,
@@ -339,7 +352,12 @@ fn column_from_json(table: &TableId, doc: &Json) -> Result<ColumnDef, HistoryErr
     let enum_values: Vec<String> = doc
         .get("enumValues")
         .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(Json::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let data_type = rebuild_type(&type_name, int("length"), int("scale"), &enum_values)
         .map_err(|e| malformed(format!("column {table}.{name}: type `{type_name}`: {e}")))?;

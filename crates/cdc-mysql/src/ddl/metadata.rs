@@ -97,15 +97,14 @@ pub fn type_metadata(data_type: &DataType) -> ColumnMetadata {
         scale: None,
         enum_values: Vec::new(),
     };
-    let numeric = |jdbc: i32, name: &str, (length, scale): (Option<i32>, Option<i32>)| {
-        ColumnMetadata {
+    let numeric =
+        |jdbc: i32, name: &str, (length, scale): (Option<i32>, Option<i32>)| ColumnMetadata {
             jdbc_type: jdbc,
             type_name: name.to_string(),
             length,
             scale,
             enum_values: Vec::new(),
-        }
-    };
+        };
     let decimal = Some((10, 0));
     match data_type {
         D::TinyInt(l) => simple(jdbc::TINYINT, "TINYINT", len(*l)),
@@ -185,7 +184,12 @@ pub fn type_metadata(data_type: &DataType) -> ColumnMetadata {
         D::Set(values) => ColumnMetadata {
             jdbc_type: jdbc::CHAR,
             type_name: "SET".to_string(),
-            length: Some(i32::try_from(values.len() * 2).unwrap_or(i32::MAX).saturating_sub(1).max(0)),
+            length: Some(
+                i32::try_from(values.len() * 2)
+                    .unwrap_or(i32::MAX)
+                    .saturating_sub(1)
+                    .max(0),
+            ),
             scale: None,
             enum_values: values.clone(),
         },
@@ -198,7 +202,9 @@ pub fn type_metadata(data_type: &DataType) -> ColumnMetadata {
                 "FIXED" => {
                     let scale = args.get(1).and_then(|a| a.trim().parse::<i32>().ok());
                     match first {
-                        Some(p) => numeric(jdbc::DECIMAL, "FIXED", (Some(p), Some(scale.unwrap_or(0)))),
+                        Some(p) => {
+                            numeric(jdbc::DECIMAL, "FIXED", (Some(p), Some(scale.unwrap_or(0))))
+                        }
                         None => numeric(jdbc::DECIMAL, "FIXED", (Some(10), Some(0))),
                     }
                 }
@@ -228,23 +234,41 @@ mod tests {
 
     #[test]
     fn debezium_type_table() {
-        assert_eq!(meta("INT(11) UNSIGNED"), (4, "INT UNSIGNED".into(), Some(11), None));
+        assert_eq!(
+            meta("INT(11) UNSIGNED"),
+            (4, "INT UNSIGNED".into(), Some(11), None)
+        );
         assert_eq!(meta("TINYINT(1)"), (-6, "TINYINT".into(), Some(1), None));
         assert_eq!(meta("DECIMAL"), (3, "DECIMAL".into(), Some(10), Some(0)));
         assert_eq!(meta("DECIMAL(6)"), (3, "DECIMAL".into(), Some(6), Some(0)));
-        assert_eq!(meta("DECIMAL(10,2)"), (3, "DECIMAL".into(), Some(10), Some(2)));
-        assert_eq!(meta("NUMERIC(5,1)"), (2, "NUMERIC".into(), Some(5), Some(1)));
-        assert_eq!(meta("VARCHAR(255)"), (12, "VARCHAR".into(), Some(255), None));
+        assert_eq!(
+            meta("DECIMAL(10,2)"),
+            (3, "DECIMAL".into(), Some(10), Some(2))
+        );
+        assert_eq!(
+            meta("NUMERIC(5,1)"),
+            (2, "NUMERIC".into(), Some(5), Some(1))
+        );
+        assert_eq!(
+            meta("VARCHAR(255)"),
+            (12, "VARCHAR".into(), Some(255), None)
+        );
         assert_eq!(meta("TEXT"), (12, "TEXT".into(), None, None));
         assert_eq!(meta("BIT"), (-7, "BIT".into(), Some(1), None));
         assert_eq!(meta("DATETIME(6)"), (93, "DATETIME".into(), Some(6), None));
-        assert_eq!(meta("TIMESTAMP(3)"), (2014, "TIMESTAMP".into(), Some(3), None));
+        assert_eq!(
+            meta("TIMESTAMP(3)"),
+            (2014, "TIMESTAMP".into(), Some(3), None)
+        );
         assert_eq!(meta("YEAR"), (4, "YEAR".into(), None, None));
         assert_eq!(meta("SET('a','b','c')"), (1, "SET".into(), Some(5), None));
         assert_eq!(meta("ENUM('a','b')"), (1, "ENUM".into(), Some(1), None));
         assert_eq!(meta("GEOMETRY"), (1111, "GEOMETRY".into(), None, None));
         assert_eq!(meta("JSON"), (1111, "JSON".into(), None, None));
-        assert_eq!(meta("DOUBLE(10,3)"), (8, "DOUBLE".into(), Some(10), Some(3)));
+        assert_eq!(
+            meta("DOUBLE(10,3)"),
+            (8, "DOUBLE".into(), Some(10), Some(3))
+        );
         assert_eq!(meta("MEDIUMBLOB"), (2004, "MEDIUMBLOB".into(), None, None));
     }
 }

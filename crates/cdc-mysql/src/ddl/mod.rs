@@ -36,8 +36,7 @@ pub use event::{
     SchemaChangeRecord, SourceBlock,
 };
 pub use history::{
-    table_change_json, table_from_json, HistoryError, HistoryRecord, TableChange,
-    TableChangeType,
+    table_change_json, table_from_json, HistoryError, HistoryRecord, TableChange, TableChangeType,
 };
 pub use metadata::{column_metadata, jdbc, type_metadata, ColumnMetadata};
 pub use model::{ChangeKind, ColumnDef, DatabaseDef, SchemaChange, TableDef, TableId};

@@ -15,7 +15,14 @@ use sqlparser::tokenizer::Token;
 use super::tokens::{is_word, keyword, word, Tok};
 
 const CHAR_TYPES: &[&str] = &[
-    "CHAR", "VARCHAR", "TEXT", "TINYTEXT", "MEDIUMTEXT", "LONGTEXT", "CHARACTER", "NCHAR",
+    "CHAR",
+    "VARCHAR",
+    "TEXT",
+    "TINYTEXT",
+    "MEDIUMTEXT",
+    "LONGTEXT",
+    "CHARACTER",
+    "NCHAR",
     "NVARCHAR",
 ];
 
@@ -56,9 +63,7 @@ pub(crate) fn column_tail(tokens: &[Tok]) -> Vec<Tok> {
             {
                 i += 1;
             }
-            Some("SERIAL")
-                if is_word(next, "DEFAULT") && is_word(tokens.get(i + 2), "VALUE") =>
-            {
+            Some("SERIAL") if is_word(next, "DEFAULT") && is_word(tokens.get(i + 2), "VALUE") => {
                 out.extend(["NOT", "NULL", "AUTO_INCREMENT", "UNIQUE"].map(keyword));
                 i += 3;
             }
@@ -125,8 +130,16 @@ pub(crate) fn starts_constraint(tokens: &[Tok]) -> bool {
     matches!(
         word(tokens.first()).as_deref(),
         Some(
-            "PRIMARY" | "UNIQUE" | "KEY" | "INDEX" | "FULLTEXT" | "SPATIAL" | "CONSTRAINT"
-                | "FOREIGN" | "CHECK" | "PERIOD"
+            "PRIMARY"
+                | "UNIQUE"
+                | "KEY"
+                | "INDEX"
+                | "FULLTEXT"
+                | "SPATIAL"
+                | "CONSTRAINT"
+                | "FOREIGN"
+                | "CHECK"
+                | "PERIOD"
         )
     )
 }

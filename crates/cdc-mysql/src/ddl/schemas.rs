@@ -109,7 +109,9 @@ impl Schemas {
         };
         let statements = tokens::split_statements(&source, toks);
         let single = statements.len() == 1;
-        let mut current = current_database.filter(|d| !d.is_empty()).map(str::to_string);
+        let mut current = current_database
+            .filter(|d| !d.is_empty())
+            .map(str::to_string);
         let mut changes = Vec::new();
         for stmt in statements {
             let text = if single {
@@ -143,15 +145,17 @@ impl Schemas {
                     None => Err("USE without a database name".to_string()),
                 },
                 Kind::Temporary | Kind::Compound | Kind::NoSchemaChange => Ok(Vec::new()),
-                Kind::Other => parse_with(&stmt.tokens, |p| p.parse_statement()).map(|_| Vec::new()),
+                Kind::Other => {
+                    parse_with(&stmt.tokens, |p| p.parse_statement()).map(|_| Vec::new())
+                }
             };
             match result {
                 Ok(c) => changes.extend(c),
                 Err(message) => {
-                    let err = if message.starts_with(APPLY) {
+                    let err = if let Some(message) = message.strip_prefix(APPLY) {
                         DdlError::Apply {
                             statement: truncated(&text),
-                            message: message[APPLY.len()..].to_string(),
+                            message: message.to_string(),
                         }
                     } else {
                         DdlError::Parse {
@@ -251,7 +255,9 @@ impl Schemas {
             } else if unique && unique_pk.is_none() {
                 unique_pk = Some(vec![def.name.clone()]);
             }
-            table.columns.push(inherit_charset(def, table.default_charset.as_deref()));
+            table
+                .columns
+                .push(inherit_charset(def, table.default_charset.as_deref()));
         }
         for constraint in &create.constraints {
             match constraint {
@@ -295,7 +301,9 @@ impl Schemas {
             return Ok(Vec::new());
         }
         let Some(original) = self.tables.get(&source) else {
-            return Err(format!("{APPLY}CREATE TABLE … LIKE names unknown table {source}"));
+            return Err(format!(
+                "{APPLY}CREATE TABLE … LIKE names unknown table {source}"
+            ));
         };
         let mut table = original.clone();
         table.id = id.clone();
@@ -459,11 +467,21 @@ impl Schemas {
         let option_start = |w: Option<String>| {
             matches!(
                 w.as_deref(),
-                Some("DEFAULT" | "CHARACTER" | "CHARSET" | "COLLATE" | "ENCRYPTION" | "READ" | "COMMENT")
+                Some(
+                    "DEFAULT"
+                        | "CHARACTER"
+                        | "CHARSET"
+                        | "COLLATE"
+                        | "ENCRYPTION"
+                        | "READ"
+                        | "COMMENT"
+                )
             )
         };
         let name = match toks.get(i).map(|t| &t.token) {
-            Some(Token::Word(_)) if !(kind == Kind::AlterDatabase && option_start(word(toks.get(i)))) => {
+            Some(Token::Word(_))
+                if !(kind == Kind::AlterDatabase && option_start(word(toks.get(i)))) =>
+            {
                 i += 1;
                 tokens::name_or_string(toks.get(i - 1))
             }
@@ -482,13 +500,17 @@ impl Schemas {
                 if kind == Kind::CreateDatabase && exists {
                     // IF NOT EXISTS on an existing database changes nothing.
                 } else {
-                    let db = self.databases.entry(name.clone()).or_insert_with(|| DatabaseDef {
-                        name: name.clone(),
-                        ..Default::default()
-                    });
+                    let db = self
+                        .databases
+                        .entry(name.clone())
+                        .or_insert_with(|| DatabaseDef {
+                            name: name.clone(),
+                            ..Default::default()
+                        });
                     if let Some(c) = opts.charset.filter(|c| !c.eq_ignore_ascii_case("DEFAULT")) {
                         db.default_charset = Some(c);
-                    } else if let Some(c) = opts.collation.as_deref().and_then(charset_of_collation) {
+                    } else if let Some(c) = opts.collation.as_deref().and_then(charset_of_collation)
+                    {
                         db.default_charset = Some(c);
                     }
                     if let Some(c) = opts.collation {
@@ -505,7 +527,11 @@ impl Schemas {
     }
 
     /// `db.table` or `table` in the current database.
-    pub(crate) fn resolve(&self, name: &ObjectName, current: Option<&str>) -> Result<TableId, String> {
+    pub(crate) fn resolve(
+        &self,
+        name: &ObjectName,
+        current: Option<&str>,
+    ) -> Result<TableId, String> {
         let parts: Vec<&str> = name
             .0
             .iter()
@@ -518,7 +544,9 @@ impl Schemas {
             [db, table] => Ok(TableId::new(*db, *table)),
             [table] => match current {
                 Some(db) => Ok(TableId::new(db, *table)),
-                None => Err(format!("{APPLY}table `{table}` without a database and none selected")),
+                None => Err(format!(
+                    "{APPLY}table `{table}` without a database and none selected"
+                )),
             },
             _ => Err(format!("unsupported table name `{name}`")),
         }
@@ -628,9 +656,12 @@ pub(crate) fn index_columns(cols: &[ast::IndexColumn]) -> Result<Vec<String>, St
 pub(crate) fn set_primary_key(table: &mut TableDef, cols: Vec<String>) -> Result<(), String> {
     let mut names = Vec::with_capacity(cols.len());
     for c in cols {
-        let idx = table
-            .column_index(&c)
-            .ok_or_else(|| format!("{APPLY}primary key names unknown column `{c}` of {}", table.id))?;
+        let idx = table.column_index(&c).ok_or_else(|| {
+            format!(
+                "{APPLY}primary key names unknown column `{c}` of {}",
+                table.id
+            )
+        })?;
         table.columns[idx].nullable = false;
         names.push(table.columns[idx].name.clone());
     }
@@ -646,7 +677,11 @@ pub(crate) fn inherit_charset(mut def: ColumnDef, table_charset: Option<&str>) -
             || meta.jdbc_type == super::metadata::jdbc::NVARCHAR
         {
             def.charset = Some("utf8".to_string());
-        } else if def.charset.as_deref().is_none_or(|c| c.eq_ignore_ascii_case("DEFAULT")) {
+        } else if def
+            .charset
+            .as_deref()
+            .is_none_or(|c| c.eq_ignore_ascii_case("DEFAULT"))
+        {
             def.charset = table_charset.map(str::to_string);
         }
     }

@@ -95,18 +95,83 @@ pub(crate) enum Kind {
 }
 
 const NO_SCHEMA_CHANGE: &[&str] = &[
-    "START", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "XA", "SET", "FLUSH", "GRANT",
-    "REVOKE", "ANALYZE", "OPTIMIZE", "REPAIR", "CHECK", "CHECKSUM", "INSTALL", "UNINSTALL",
-    "LOCK", "UNLOCK", "INSERT", "UPDATE", "DELETE", "REPLACE", "CALL", "DO", "SHOW", "SELECT",
-    "WITH", "PURGE", "RESET", "CHANGE", "LOAD", "HANDLER", "KILL", "SHUTDOWN", "HELP",
-    "DESCRIBE", "DESC", "EXPLAIN", "PREPARE", "EXECUTE", "DEALLOCATE", "SIGNAL", "RESIGNAL",
-    "GET", "BINLOG", "CACHE", "CLONE", "STOP", "RESTART", "BACKUP", "VALUES",
+    "START",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+    "XA",
+    "SET",
+    "FLUSH",
+    "GRANT",
+    "REVOKE",
+    "ANALYZE",
+    "OPTIMIZE",
+    "REPAIR",
+    "CHECK",
+    "CHECKSUM",
+    "INSTALL",
+    "UNINSTALL",
+    "LOCK",
+    "UNLOCK",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "REPLACE",
+    "CALL",
+    "DO",
+    "SHOW",
+    "SELECT",
+    "WITH",
+    "PURGE",
+    "RESET",
+    "CHANGE",
+    "LOAD",
+    "HANDLER",
+    "KILL",
+    "SHUTDOWN",
+    "HELP",
+    "DESCRIBE",
+    "DESC",
+    "EXPLAIN",
+    "PREPARE",
+    "EXECUTE",
+    "DEALLOCATE",
+    "SIGNAL",
+    "RESIGNAL",
+    "GET",
+    "BINLOG",
+    "CACHE",
+    "CLONE",
+    "STOP",
+    "RESTART",
+    "BACKUP",
+    "VALUES",
 ];
 
 const CREATE_OBJECTS: &[&str] = &[
-    "TABLE", "TEMPORARY", "DATABASE", "SCHEMA", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "VIEW",
-    "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT", "USER", "ROLE", "SERVER", "TABLESPACE",
-    "LOGFILE", "SEQUENCE", "PACKAGE", "RESOURCE", "SYNONYM",
+    "TABLE",
+    "TEMPORARY",
+    "DATABASE",
+    "SCHEMA",
+    "INDEX",
+    "UNIQUE",
+    "FULLTEXT",
+    "SPATIAL",
+    "VIEW",
+    "TRIGGER",
+    "PROCEDURE",
+    "FUNCTION",
+    "EVENT",
+    "USER",
+    "ROLE",
+    "SERVER",
+    "TABLESPACE",
+    "LOGFILE",
+    "SEQUENCE",
+    "PACKAGE",
+    "RESOURCE",
+    "SYNONYM",
 ];
 
 impl Kind {
@@ -260,7 +325,10 @@ mod tests {
             got,
             vec![
                 (Kind::Use, "USE db".to_string()),
-                (Kind::CreateTable, "CREATE TABLE `t;x` (a INT COMMENT 'a;b')".to_string()),
+                (
+                    Kind::CreateTable,
+                    "CREATE TABLE `t;x` (a INT COMMENT 'a;b')".to_string()
+                ),
                 (Kind::DropTable, "DROP TABLE t".to_string()),
             ]
         );
@@ -268,11 +336,23 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, Kind::Compound);
         assert_eq!(split("BEGIN")[0].0, Kind::NoSchemaChange);
-        assert_eq!(split("CREATE OR REPLACE TABLE t (a int)")[0].0, Kind::CreateTable);
-        assert_eq!(split("CREATE UNIQUE INDEX i ON t (a)")[0].0, Kind::CreateUniqueIndex);
+        assert_eq!(
+            split("CREATE OR REPLACE TABLE t (a int)")[0].0,
+            Kind::CreateTable
+        );
+        assert_eq!(
+            split("CREATE UNIQUE INDEX i ON t (a)")[0].0,
+            Kind::CreateUniqueIndex
+        );
         assert_eq!(split("CREATE ALGORITHM=UNDEFINED DEFINER=`a`@`b` SQL SECURITY DEFINER VIEW v AS SELECT 1")[0].0, Kind::NoSchemaChange);
-        assert_eq!(split("ALTER ONLINE IGNORE TABLE t ADD c INT")[0].0, Kind::AlterTable);
-        assert_eq!(split("DROP TEMPORARY TABLE IF EXISTS t")[0].0, Kind::Temporary);
+        assert_eq!(
+            split("ALTER ONLINE IGNORE TABLE t ADD c INT")[0].0,
+            Kind::AlterTable
+        );
+        assert_eq!(
+            split("DROP TEMPORARY TABLE IF EXISTS t")[0].0,
+            Kind::Temporary
+        );
     }
 
     #[test]
