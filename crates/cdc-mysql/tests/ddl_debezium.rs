@@ -239,16 +239,25 @@ fn should_parse_create_table_with_charsets_and_inherit_defaults() {
 }
 
 #[test]
-fn should_parse_signed_and_unsigned_types() {
-    // shouldParseCreateTableStatementWithSignedTypes: Debezium reports `BIGINT SIGNED`; sqlparser
-    // folds SIGNED into BIGINT, so the type name here is `BIGINT` (see the module docs).
+fn should_parse_create_table_statement_with_signed_types() {
     let mut s = schemas();
     s.apply(
-        "CREATE TABLE foo ( c1 BIGINT SIGNED NOT NULL, c2 INT UNSIGNED NOT NULL );",
+        "CREATE TABLE foo ( c1 BIGINT SIGNED NOT NULL, c2 INT UNSIGNED NOT NULL, c3 INT(4) ZEROFILL );",
         Some("db"),
     )
     .unwrap();
     let t = table(&s, "foo");
+    assert_column(
+        t,
+        "c1",
+        "BIGINT SIGNED",
+        jdbc::BIGINT,
+        -1,
+        -1,
+        false,
+        false,
+        false,
+    );
     assert_column(
         t,
         "c2",
@@ -260,8 +269,149 @@ fn should_parse_signed_and_unsigned_types() {
         false,
         false,
     );
-    assert_eq!(
-        column_metadata(t.column("c1").unwrap()).jdbc_type,
-        jdbc::BIGINT
+    // ZEROFILL implies UNSIGNED (DataTypeBuilder.adjustSignedUnsignedZerofill).
+    assert_column(
+        t,
+        "c3",
+        "INT UNSIGNED ZEROFILL",
+        jdbc::INTEGER,
+        4,
+        -1,
+        true,
+        false,
+        false,
     );
+}
+
+#[test]
+fn should_parse_non_binary_string_with_binary_collation_as_string() {
+    let mut s = schemas();
+    s.apply(
+        "CREATE TABLE non_binary ( c1 CHAR(60) BINARY PRIMARY KEY,c2 VARCHAR(60) BINARY NOT NULL DEFAULT '',c3 TINYTEXT BINARY NOT NULL DEFAULT 'N',c4 TEXT BINARY,c5 MEDIUMTEXT BINARY,c6 LONGTEXT BINARY,c7 NCHAR(60) BINARY,c8 NVARCHAR(60) BINARY) engine=MyISAM CHARACTER SET utf8 COLLATE utf8_bin",
+        Some("db"),
+    )
+    .unwrap();
+    let t = table(&s, "non_binary");
+    assert_eq!(t.columns.len(), 8);
+    let has_default = |c: &str| {
+        let c = t.column(c).unwrap();
+        (c.has_default, c.default.clone())
+    };
+    assert_column(
+        t,
+        "c1",
+        "CHAR BINARY",
+        jdbc::CHAR,
+        60,
+        -1,
+        false,
+        false,
+        false,
+    );
+    assert_eq!(has_default("c1"), (false, None));
+    assert_column(
+        t,
+        "c2",
+        "VARCHAR BINARY",
+        jdbc::VARCHAR,
+        60,
+        -1,
+        false,
+        false,
+        false,
+    );
+    assert_eq!(has_default("c2"), (true, Some(String::new())));
+    assert_column(
+        t,
+        "c3",
+        "TINYTEXT BINARY",
+        jdbc::VARCHAR,
+        -1,
+        -1,
+        false,
+        false,
+        false,
+    );
+    assert_eq!(has_default("c3"), (true, Some("N".into())));
+    assert_column(
+        t,
+        "c4",
+        "TEXT BINARY",
+        jdbc::VARCHAR,
+        -1,
+        -1,
+        true,
+        false,
+        false,
+    );
+    assert_eq!(has_default("c4"), (true, None));
+    assert_column(
+        t,
+        "c5",
+        "MEDIUMTEXT BINARY",
+        jdbc::VARCHAR,
+        -1,
+        -1,
+        true,
+        false,
+        false,
+    );
+    assert_column(
+        t,
+        "c6",
+        "LONGTEXT BINARY",
+        jdbc::VARCHAR,
+        -1,
+        -1,
+        true,
+        false,
+        false,
+    );
+    assert_column(
+        t,
+        "c7",
+        "NCHAR BINARY",
+        jdbc::NCHAR,
+        60,
+        -1,
+        true,
+        false,
+        false,
+    );
+    assert_column(
+        t,
+        "c8",
+        "NVARCHAR BINARY",
+        jdbc::NVARCHAR,
+        60,
+        -1,
+        true,
+        false,
+        false,
+    );
+    assert_eq!(t.column("c8").unwrap().charset.as_deref(), Some("utf8"));
+}
+
+#[test]
+fn should_not_duplicate_binary_type_name() {
+    let mut s = schemas();
+    s.apply(
+        "CREATE TABLE mytable (c1 BINARY(16), c2 VARBINARY(32))",
+        Some("db"),
+    )
+    .unwrap();
+    let t = table(&s, "mytable");
+    assert_column(t, "c1", "BINARY", jdbc::BINARY, 16, -1, true, false, false);
+    assert_column(
+        t,
+        "c2",
+        "VARBINARY",
+        jdbc::VARBINARY,
+        32,
+        -1,
+        true,
+        false,
+        false,
+    );
+    assert!(t.column("c1").unwrap().has_default);
 }

@@ -121,7 +121,7 @@ fn record_layout_matches_debezium() {
                     {"name": "e", "jdbcType": 1, "typeName": "ENUM", "typeExpression": "ENUM",
                      "charsetName": "latin1", "length": 1, "position": 3, "optional": true,
                      "autoIncremented": false, "generated": false, "comment": null,
-                     "hasDefaultValue": false, "enumValues": ["a", "b"]}
+                     "hasDefaultValue": true, "enumValues": ["a", "b"]}
                 ],
                 "attributes": []
             },

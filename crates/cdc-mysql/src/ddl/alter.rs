@@ -12,7 +12,7 @@ use sqlparser::tokenizer::Token;
 
 use super::column::{self, default_text};
 use super::metadata::jdbc;
-use super::model::{ChangeKind, SchemaChange, TableDef, TableId};
+use super::model::{ChangeKind, SchemaChange, TableDef, TableId, TypeAttributes};
 use super::rewrite::{self, charset_of_collation, split_commas, table_options};
 use super::schemas::{
     after_object_name, index_columns, inherit_charset, set_primary_key, strip_wait, Ctx, Schemas,
@@ -277,12 +277,14 @@ fn add(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
             keyword("TABLE"),
             Tok::wrap(Token::make_word("t", Some('`'))),
         ];
-        toks.extend(rewrite::definition_list(&clause[i..=close]));
+        let (list, attrs) = rewrite::definition_list(&clause[i..=close]);
+        toks.extend(list);
         let Statement::CreateTable(create) = parse_with(&toks, |p| p.parse_statement())? else {
             return Err("expected column definitions".to_string());
         };
         for col in &create.columns {
-            add_column(table, column::from_sql(col), None, if_not_exists)?;
+            let attrs = rewrite::attributes_of(&attrs, &col.name.value);
+            add_column(table, column::from_sql(col, attrs), None, if_not_exists)?;
         }
         return Ok(());
     }
@@ -290,7 +292,8 @@ fn add(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
         return Err("ADD COLUMN without a column".to_string());
     };
     let mut toks = vec![keyword("ADD"), keyword("COLUMN"), name.clone()];
-    toks.extend(rewrite::column_tail(&clause[i + 1..]));
+    let (tail, attrs) = rewrite::column_tail(&clause[i + 1..]);
+    toks.extend(tail);
     match parse_clause(toks)? {
         AlterTableOperation::AddColumn {
             column_def,
@@ -298,7 +301,7 @@ fn add(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
             ..
         } => add_column(
             table,
-            column::from_sql(&column_def),
+            column::from_sql(&column_def, attrs),
             column_position,
             if_not_exists,
         ),
@@ -422,7 +425,8 @@ fn modify(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
     let verb = if change { "CHANGE" } else { "MODIFY" };
     let mut toks = vec![keyword(verb), keyword("COLUMN")];
     toks.extend(clause[i..i + names].iter().cloned());
-    toks.extend(rewrite::column_tail(&clause[i + names..]));
+    let (tail, attrs) = rewrite::column_tail(&clause[i + names..]);
+    toks.extend(tail);
     let (old, new, data_type, options, position) = match parse_clause(toks)? {
         AlterTableOperation::ChangeColumn {
             old_name,
@@ -466,7 +470,7 @@ fn modify(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
             table.id
         ));
     }
-    replace_column(table, idx, &new, &data_type, &options, position)?;
+    replace_column(table, idx, &new, (&data_type, attrs), &options, position)?;
     for k in table.primary_key.iter_mut() {
         if k.eq_ignore_ascii_case(&old) {
             *k = new.clone();
@@ -479,7 +483,7 @@ fn replace_column(
     table: &mut TableDef,
     idx: usize,
     name: &str,
-    data_type: &DataType,
+    (data_type, attrs): (&DataType, TypeAttributes),
     options: &[sqlparser::ast::ColumnOption],
     position: Option<MySQLColumnPosition>,
 ) -> Result<(), String> {
@@ -490,7 +494,7 @@ fn replace_column(
             option: o.clone(),
         })
         .collect();
-    let parsed = column::from_parts(name, data_type, &option_defs);
+    let parsed = column::from_parts(name, data_type, &option_defs, attrs);
     let old = table.columns.remove(idx);
     let in_pk = table
         .primary_key

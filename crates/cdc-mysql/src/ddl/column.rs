@@ -3,7 +3,7 @@
 
 use sqlparser::ast::{self, ColumnOption, DataType, Expr, UnaryOperator, Value};
 
-use super::model::ColumnDef;
+use super::model::{ColumnDef, TypeAttributes};
 use super::rewrite::charset_of_collation;
 
 /// A column definition and the inline keys it declared.
@@ -17,14 +17,15 @@ pub(crate) struct ParsedColumn {
 /// What Debezium records for `CURRENT_TIMESTAMP` / `NOW()` defaults.
 const EPOCH_DEFAULT: &str = "1970-01-01 00:00:00";
 
-pub(crate) fn from_sql(col: &ast::ColumnDef) -> ParsedColumn {
-    from_parts(&col.name.value, &col.data_type, &col.options)
+pub(crate) fn from_sql(col: &ast::ColumnDef, attributes: TypeAttributes) -> ParsedColumn {
+    from_parts(&col.name.value, &col.data_type, &col.options, attributes)
 }
 
 pub(crate) fn from_parts(
     name: &str,
     data_type: &DataType,
     options: &[ast::ColumnOptionDef],
+    attributes: TypeAttributes,
 ) -> ParsedColumn {
     let mut def = ColumnDef {
         name: name.to_string(),
@@ -39,6 +40,7 @@ pub(crate) fn from_parts(
         computed: false,
         comment: None,
         position: 0,
+        attributes,
     };
     let mut primary_key = false;
     let mut unique = false;
@@ -90,6 +92,11 @@ pub(crate) fn from_parts(
     }
     if def.charset.is_none() {
         def.charset = def.collation.as_deref().and_then(charset_of_collation);
+    }
+    // A nullable column defaults to NULL: Debezium's `ColumnEditor.optional(true)` sets
+    // `hasDefaultValue`.
+    if def.nullable {
+        def.has_default = true;
     }
     ParsedColumn {
         def,

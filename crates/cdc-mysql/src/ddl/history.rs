@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value as Json};
 use sqlparser::ast::DataType;
 
 use super::metadata::column_metadata;
-use super::model::{ChangeKind, ColumnDef, SchemaChange, TableDef, TableId};
+use super::model::{ChangeKind, ColumnDef, SchemaChange, TableDef, TableId, TypeAttributes};
 use super::rewrite::column_tail;
 use super::schemas::Schemas;
 use super::tokens::{parse_with, tokenize};
@@ -359,8 +359,9 @@ fn column_from_json(table: &TableId, doc: &Json) -> Result<ColumnDef, HistoryErr
                 .collect()
         })
         .unwrap_or_default();
-    let data_type = rebuild_type(&type_name, int("length"), int("scale"), &enum_values)
-        .map_err(|e| malformed(format!("column {table}.{name}: type `{type_name}`: {e}")))?;
+    let (data_type, attributes) =
+        rebuild_type(&type_name, int("length"), int("scale"), &enum_values)
+            .map_err(|e| malformed(format!("column {table}.{name}: type `{type_name}`: {e}")))?;
     let default = string("defaultValueExpression");
     Ok(ColumnDef {
         name,
@@ -377,6 +378,7 @@ fn column_from_json(table: &TableId, doc: &Json) -> Result<ColumnDef, HistoryErr
         position: int("position")
             .and_then(|p| u32::try_from(p).ok())
             .ok_or_else(|| malformed(format!("column {table}: missing or invalid `position`")))?,
+        attributes,
     })
 }
 
@@ -387,7 +389,7 @@ fn rebuild_type(
     length: Option<i64>,
     scale: Option<i64>,
     enum_values: &[String],
-) -> Result<DataType, String> {
+) -> Result<(DataType, TypeAttributes), String> {
     let words: Vec<&str> = type_name.split_whitespace().collect();
     let is_modifier = |w: &&str| {
         ["UNSIGNED", "SIGNED", "ZEROFILL", "BINARY"]
@@ -416,10 +418,11 @@ fn rebuild_type(
             _ => String::new(),
         }
     };
-    let attempt = |args: &str| -> Result<DataType, String> {
+    let attempt = |args: &str| -> Result<(DataType, TypeAttributes), String> {
         let text = format!("{core}{args} {modifiers}");
         let toks = tokenize(&text)?;
-        parse_with(&column_tail(&toks), |p| p.parse_data_type())
+        let (toks, attributes) = column_tail(&toks);
+        Ok((parse_with(&toks, |p| p.parse_data_type())?, attributes))
     };
     attempt(&args).or_else(|e| if args.is_empty() { Err(e) } else { attempt("") })
 }

@@ -61,7 +61,18 @@ impl ColumnMetadata {
 
 /// Metadata of `column`'s type.
 pub fn column_metadata(column: &ColumnDef) -> ColumnMetadata {
-    type_metadata(&column.data_type)
+    let mut meta = type_metadata(&column.data_type);
+    let a = column.attributes;
+    if a.zerofill {
+        let base = meta.type_name.trim_end_matches(" UNSIGNED").to_string();
+        meta.type_name = format!("{base} UNSIGNED ZEROFILL");
+    } else if a.signed && !meta.type_name.ends_with(" UNSIGNED") {
+        meta.type_name.push_str(" SIGNED");
+    }
+    if a.binary {
+        meta.type_name.push_str(" BINARY");
+    }
+    meta
 }
 
 fn len(v: Option<u64>) -> Option<i32> {

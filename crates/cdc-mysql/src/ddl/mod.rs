@@ -39,7 +39,9 @@ pub use history::{
     table_change_json, table_from_json, HistoryError, HistoryRecord, TableChange, TableChangeType,
 };
 pub use metadata::{column_metadata, jdbc, type_metadata, ColumnMetadata};
-pub use model::{ChangeKind, ColumnDef, DatabaseDef, SchemaChange, TableDef, TableId};
+pub use model::{
+    ChangeKind, ColumnDef, DatabaseDef, SchemaChange, TableDef, TableId, TypeAttributes,
+};
 pub use schemas::{DdlOptions, Schemas};
 
 /// A DDL statement that could not be applied.

@@ -85,7 +85,7 @@ pub struct ColumnDef {
     pub collation: Option<String>,
     /// The default as Debezium records it (`defaultValueExpression`): literal text without
     /// quotes, `1970-01-01 00:00:00` for `CURRENT_TIMESTAMP`/`NOW()`, `None` for `DEFAULT NULL`
-    /// and for expression defaults (which still set `has_default`).
+    /// and for expression defaults (which still set `has_default`, as does being nullable).
     pub default: Option<String>,
     pub has_default: bool,
     pub auto_increment: bool,
@@ -96,6 +96,20 @@ pub struct ColumnDef {
     pub comment: Option<String>,
     /// 1-based position in the table.
     pub position: u32,
+    /// Type attributes the data type does not carry (SIGNED, ZEROFILL, BINARY).
+    pub attributes: TypeAttributes,
+}
+
+/// Type attributes written after a column's type that `DataType` does not keep; Debezium shows
+/// them in the type name (`BIGINT SIGNED`, `INT UNSIGNED ZEROFILL`, `CHAR BINARY`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeAttributes {
+    /// `SIGNED` written explicitly (and not overridden by a later UNSIGNED).
+    pub signed: bool,
+    /// `ZEROFILL` (implies UNSIGNED).
+    pub zerofill: bool,
+    /// The `BINARY` attribute of a character type (a binary collation).
+    pub binary: bool,
 }
 
 /// One table.

@@ -12,6 +12,7 @@
 
 use sqlparser::tokenizer::Token;
 
+use super::model::TypeAttributes;
 use super::tokens::{is_word, keyword, word, Tok};
 
 const CHAR_TYPES: &[&str] = &[
@@ -26,8 +27,10 @@ const CHAR_TYPES: &[&str] = &[
     "NVARCHAR",
 ];
 
-/// Rewrites one column definition's tokens after the column name.
-pub(crate) fn column_tail(tokens: &[Tok]) -> Vec<Tok> {
+/// Rewrites one column definition's tokens after the column name; returns the attributes the
+/// rewrite removed or `sqlparser` drops.
+pub(crate) fn column_tail(tokens: &[Tok]) -> (Vec<Tok>, TypeAttributes) {
+    let mut attrs = TypeAttributes::default();
     let mut out: Vec<Tok> = Vec::with_capacity(tokens.len());
     let mut i = 0;
     let mut depth = 0i32;
@@ -41,7 +44,18 @@ pub(crate) fn column_tail(tokens: &[Tok]) -> Vec<Tok> {
         let w = if depth == 0 { word(Some(t)) } else { None };
         let next = tokens.get(i + 1);
         match w.as_deref() {
+            Some("SIGNED") => {
+                attrs.signed = true;
+                out.push(t.clone());
+                i += 1;
+            }
+            Some("UNSIGNED") => {
+                attrs.signed = false;
+                out.push(t.clone());
+                i += 1;
+            }
             Some("ZEROFILL") => {
+                attrs.zerofill = true;
                 if !out.last().is_some_and(|p| is_word(Some(p), "UNSIGNED")) {
                     out.push(keyword("UNSIGNED"));
                 }
@@ -61,6 +75,7 @@ pub(crate) fn column_tail(tokens: &[Tok]) -> Vec<Tok> {
                             && is_word(out.get(out.len() - 3), "CHARACTER")
                             && is_word(out.get(out.len() - 2), "SET")) =>
             {
+                attrs.binary = true;
                 i += 1;
             }
             Some("SERIAL") if is_word(next, "DEFAULT") && is_word(tokens.get(i + 2), "VALUE") => {
@@ -112,7 +127,7 @@ pub(crate) fn column_tail(tokens: &[Tok]) -> Vec<Tok> {
             }
         }
     }
-    out
+    (out, attrs)
 }
 
 /// Drops index attributes `sqlparser` does not know (`VISIBLE`, `INVISIBLE`) from a table
@@ -182,16 +197,29 @@ pub(crate) fn matching_paren(tokens: &[Tok], open: usize) -> Option<usize> {
     None
 }
 
+/// Type attributes per column name, from [`definition_list`].
+pub(crate) type ColumnAttributes = Vec<(String, TypeAttributes)>;
+
+/// The attributes recorded for column `name`.
+pub(crate) fn attributes_of(attrs: &ColumnAttributes, name: &str) -> TypeAttributes {
+    attrs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, a)| *a)
+        .unwrap_or_default()
+}
+
 /// Rewrites a parenthesized definition list (`( col …, constraint …, … )`, both parentheses
 /// included): each column's tail by [`column_tail`], each constraint by [`constraint`].
-pub(crate) fn definition_list(tokens: &[Tok]) -> Vec<Tok> {
+pub(crate) fn definition_list(tokens: &[Tok]) -> (Vec<Tok>, ColumnAttributes) {
+    let mut attrs = Vec::new();
     let inner = match tokens {
         [first, inner @ .., last]
             if first.token == Token::LParen && last.token == Token::RParen =>
         {
             inner
         }
-        _ => return tokens.to_vec(),
+        _ => return (tokens.to_vec(), attrs),
     };
     let mut out = vec![tokens[0].clone()];
     for (n, def) in split_commas(inner).into_iter().enumerate() {
@@ -202,11 +230,15 @@ pub(crate) fn definition_list(tokens: &[Tok]) -> Vec<Tok> {
             out.extend(constraint(def));
         } else if let Some((name, tail)) = def.split_first() {
             out.push(name.clone());
-            out.extend(column_tail(tail));
+            let (tail, a) = column_tail(tail);
+            out.extend(tail);
+            if let Token::Word(w) = &name.token {
+                attrs.push((w.value.clone(), a));
+            }
         }
     }
     out.push(tokens[tokens.len() - 1].clone());
-    out
+    (out, attrs)
 }
 
 /// Table-level options the schema keeps: character set, collation, comment.

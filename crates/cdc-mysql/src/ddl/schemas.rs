@@ -220,7 +220,8 @@ impl Schemas {
             ));
         }
         let mut rewritten = toks[..open].to_vec();
-        rewritten.extend(rewrite::definition_list(&toks[open..=close]));
+        let (list, attrs) = rewrite::definition_list(&toks[open..=close]);
+        rewritten.extend(list);
         let stmt = parse_with(&rewritten, |p| p.parse_statement())?;
         let Statement::CreateTable(create) = stmt else {
             return Err("not a CREATE TABLE statement".to_string());
@@ -246,7 +247,7 @@ impl Schemas {
                 def,
                 primary_key,
                 unique,
-            } = column::from_sql(col);
+            } = column::from_sql(col, rewrite::attributes_of(&attrs, &col.name.value));
             if table.column_index(&def.name).is_some() {
                 return Err(format!("{APPLY}duplicate column `{}`", def.name));
             }
