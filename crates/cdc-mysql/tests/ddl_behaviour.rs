@@ -205,3 +205,21 @@ fn garbage_never_panics() {
             .apply(&format!("CREATE TABLE u ({sql})"), Some("db"));
     }
 }
+
+#[test]
+fn expression_keys_do_not_stand_in_for_a_primary_key() {
+    let mut s = Schemas::new(DdlOptions::default());
+    s.apply(
+        "CREATE TABLE t (a VARCHAR(10) NOT NULL, b INT NOT NULL, UNIQUE KEY ua ((lower(a))), UNIQUE KEY ub (b), KEY k ((b + 1)))",
+        Some("db"),
+    )
+    .unwrap();
+    assert_eq!(s.table("db", "t").unwrap().primary_key, ["b"]);
+    s.apply("CREATE TABLE u (a INT NOT NULL)", Some("db"))
+        .unwrap();
+    s.apply("CREATE UNIQUE INDEX x ON u ((a * 2))", Some("db"))
+        .unwrap();
+    s.apply("ALTER TABLE u ADD UNIQUE KEY y ((a + 1))", Some("db"))
+        .unwrap();
+    assert!(s.table("db", "u").unwrap().primary_key.is_empty());
+}

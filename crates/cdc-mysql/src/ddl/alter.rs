@@ -362,11 +362,13 @@ fn add_key(table: &mut TableDef, clause: &[Tok]) -> Result<(), String> {
         AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
             TableConstraint::PrimaryKey(pk) => set_primary_key(table, index_columns(&pk.columns)?),
             TableConstraint::Unique(u) if table.primary_key.is_empty() => {
-                let cols = index_columns(&u.columns)?;
-                if cols.iter().all(|c| table.column_index(c).is_some()) {
-                    set_primary_key(table, cols)?;
+                // Expression key parts make a key ineligible, as in Debezium.
+                match index_columns(&u.columns) {
+                    Ok(cols) if cols.iter().all(|c| table.column_index(c).is_some()) => {
+                        set_primary_key(table, cols)
+                    }
+                    _ => Ok(()),
                 }
-                Ok(())
             }
             _ => Ok(()),
         },

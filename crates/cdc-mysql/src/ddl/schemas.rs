@@ -266,9 +266,11 @@ impl Schemas {
                     explicit_pk = Some(index_columns(&pk.columns)?);
                 }
                 TableConstraint::Unique(u) if unique_pk.is_none() => {
-                    let cols = index_columns(&u.columns)?;
-                    if cols.iter().all(|c| table.column_index(c).is_some()) {
-                        unique_pk = Some(cols);
+                    // Expression key parts make a key ineligible, as in Debezium.
+                    if let Ok(cols) = index_columns(&u.columns) {
+                        if cols.iter().all(|c| table.column_index(c).is_some()) {
+                            unique_pk = Some(cols);
+                        }
                     }
                 }
                 _ => {}
@@ -439,7 +441,9 @@ impl Schemas {
         let Some(table) = self.tables.get(&id) else {
             return Ok(Vec::new());
         };
-        let cols = index_columns(&index.columns)?;
+        let Ok(cols) = index_columns(&index.columns) else {
+            return Ok(Vec::new());
+        };
         if !table.primary_key.is_empty() || cols.iter().any(|c| table.column_index(c).is_none()) {
             return Ok(Vec::new());
         }
