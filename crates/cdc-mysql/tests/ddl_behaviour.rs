@@ -223,3 +223,22 @@ fn expression_keys_do_not_stand_in_for_a_primary_key() {
         .unwrap();
     assert!(s.table("db", "u").unwrap().primary_key.is_empty());
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep_parens = format!(
+        "CREATE TABLE t (a INT DEFAULT {}1{})",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    let deep_minus = format!("CREATE TABLE t (a INT DEFAULT {}1)", "- ".repeat(5000));
+    let deep_alter = format!(
+        "ALTER TABLE t ADD COLUMN b INT DEFAULT {}",
+        "(".repeat(20000)
+    );
+    let mut s = Schemas::new(DdlOptions::default());
+    s.apply("CREATE TABLE t (a INT)", Some("db")).unwrap();
+    for sql in [deep_parens, deep_minus, deep_alter] {
+        assert!(s.clone().apply(&sql, Some("db")).is_err());
+    }
+}
