@@ -3,8 +3,10 @@
 
 use sqlparser::ast::{self, ColumnOption, DataType, Expr, UnaryOperator, Value};
 
-use super::model::{ColumnDef, TypeAttributes};
+use super::metadata::{column_metadata, jdbc};
+use super::model::{ColumnDef, TableDef, TypeAttributes};
 use super::rewrite::charset_of_collation;
+use super::schemas::APPLY;
 
 /// A column definition and the inline keys it declared.
 #[derive(Debug, Clone)]
@@ -146,4 +148,50 @@ pub(crate) fn default_text(expr: &Expr) -> (Option<String>, bool) {
         Expr::TypedString(t) => (Some(t.to_string()), true),
         _ => (None, true),
     }
+}
+
+/// Column names of a key (expression key parts are refused).
+pub(crate) fn index_columns(cols: &[ast::IndexColumn]) -> Result<Vec<String>, String> {
+    cols.iter()
+        .map(|c| match &c.column.expr {
+            ast::Expr::Identifier(id) => Ok(id.value.clone()),
+            // `KEY (name(10))`: a prefix key on column `name`.
+            ast::Expr::Function(f) => Ok(unquoted(&f.name)),
+            other => Err(format!("{APPLY}unsupported key part `{other}`")),
+        })
+        .collect()
+}
+
+/// Sets the primary key (names as the table spells them); key columns become NOT NULL.
+pub(crate) fn set_primary_key(table: &mut TableDef, cols: Vec<String>) -> Result<(), String> {
+    let mut names = Vec::with_capacity(cols.len());
+    for c in cols {
+        let idx = table.column_index(&c).ok_or_else(|| {
+            format!(
+                "{APPLY}primary key names unknown column `{c}` of {}",
+                table.id
+            )
+        })?;
+        table.columns[idx].nullable = false;
+        names.push(table.columns[idx].name.clone());
+    }
+    table.primary_key = names;
+    Ok(())
+}
+
+/// A character column without a character set takes the table's.
+pub(crate) fn inherit_charset(mut def: ColumnDef, table_charset: Option<&str>) -> ColumnDef {
+    let meta = column_metadata(&def);
+    if meta.uses_charset() {
+        if meta.jdbc_type == jdbc::NCHAR || meta.jdbc_type == jdbc::NVARCHAR {
+            def.charset = Some("utf8".to_string());
+        } else if def
+            .charset
+            .as_deref()
+            .is_none_or(|c| c.eq_ignore_ascii_case("DEFAULT"))
+        {
+            def.charset = table_charset.map(str::to_string);
+        }
+    }
+    def
 }

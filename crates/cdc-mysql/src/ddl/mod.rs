@@ -10,9 +10,12 @@
 //! - `tokens`: tokenizing, statement splitting and classification, handing token runs to
 //!   `sqlparser`.
 //! - `rewrite`: token rewrites for column syntax `sqlparser` misses (ZEROFILL, CHARSET, …).
-//! - `column`: `sqlparser` column definitions → [`ColumnDef`] (defaults as Debezium records them).
-//! - `schemas`: [`Schemas`], the tracker: CREATE/DROP/RENAME/TRUNCATE TABLE, databases, USE.
-//! - `alter`: ALTER TABLE, clause by clause.
+//! - `column`: `sqlparser` column definitions → [`ColumnDef`] (defaults as Debezium records them),
+//!   keys and character-set inheritance.
+//! - `schemas`: [`Schemas`], the tracker: statement dispatch, options, lookups.
+//! - `create`: CREATE TABLE and CREATE TABLE … LIKE.
+//! - `statements`: DROP/RENAME/TRUNCATE TABLE, CREATE UNIQUE INDEX, databases.
+//! - `alter`: ALTER TABLE, clause by clause; `alter_columns`: its column and key clauses.
 //! - `metadata`: a column's JDBC type, type name, length and scale as Debezium's DDL parser
 //!   reports them ([`ColumnMetadata`]).
 //! - `history`: Debezium's schema history record (`schema.history.internal.kafka.topic`)
@@ -20,14 +23,17 @@
 //! - `event`: the schema-change record on the `<topic.prefix>` topic.
 
 mod alter;
+mod alter_columns;
 mod column;
 mod comments;
+mod create;
 mod event;
 mod history;
 mod metadata;
 mod model;
 mod rewrite;
 mod schemas;
+mod statements;
 mod tokens;
 
 pub use comments::{ServerFlavor, ServerVersion};
