@@ -10,7 +10,6 @@ use sqlparser::ast::DataType;
 use super::metadata::column_metadata;
 use super::model::{ChangeKind, ColumnDef, SchemaChange, TableDef, TableId, TypeAttributes};
 use super::rewrite::column_tail;
-use super::schemas::Schemas;
 use super::tokens::{parse_with, tokenize};
 use super::DdlError;
 
@@ -425,51 +424,4 @@ fn rebuild_type(
         Ok((parse_with(&toks, |p| p.parse_data_type())?, attributes))
     };
     attempt(&args).or_else(|e| if args.is_empty() { Err(e) } else { attempt("") })
-}
-
-impl Schemas {
-    /// Replays history records in order: a record's `tableChanges` when present and not empty
-    /// (unless `prefer_ddl`), else its `ddl` re-parsed in its `databaseName`.
-    pub fn recover<'a>(
-        &mut self,
-        records: impl IntoIterator<Item = &'a HistoryRecord>,
-        prefer_ddl: bool,
-    ) -> Result<(), HistoryError> {
-        for record in records {
-            match &record.table_changes {
-                Some(changes) if !changes.is_empty() && !prefer_ddl => {
-                    for change in changes {
-                        match (&change.kind, &change.table) {
-                            (TableChangeType::Drop, _) => {
-                                self.remove_table(&change.id);
-                            }
-                            (_, Some(table)) => {
-                                if let Some(prev) = &change.previous_id {
-                                    self.remove_table(prev);
-                                }
-                                self.put_table(table.clone());
-                            }
-                            (_, None) => {
-                                return Err(malformed(format!(
-                                    "{} of {} without a table",
-                                    change.kind.as_str(),
-                                    change.id
-                                )))
-                            }
-                        }
-                    }
-                }
-                _ => {
-                    if let Some(ddl) = &record.ddl {
-                        self.apply(ddl, record.database_name.as_deref())
-                            .map_err(|source| HistoryError::Replay {
-                                position: Json::Object(record.position.clone()).to_string(),
-                                source,
-                            })?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
 }

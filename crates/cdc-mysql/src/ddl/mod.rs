@@ -19,7 +19,7 @@
 //! - `metadata`: a column's JDBC type, type name, length and scale as Debezium's DDL parser
 //!   reports them ([`ColumnMetadata`]).
 //! - `history`: Debezium's schema history record (`schema.history.internal.kafka.topic`)
-//!   encode/decode and recovery.
+//!   encode/decode; `recovery`: [`Schemas::recover`] replays records.
 //! - `event`: the schema-change record on the `<topic.prefix>` topic.
 
 mod alter;
@@ -31,6 +31,7 @@ mod event;
 mod history;
 mod metadata;
 mod model;
+mod recovery;
 mod rewrite;
 mod schemas;
 mod statements;
