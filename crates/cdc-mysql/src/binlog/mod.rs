@@ -1,0 +1,33 @@
+//! The binlog event layer over `mysql_async`'s binlog stream.
+//!
+//! | module     | concept                                                                        |
+//! |------------|--------------------------------------------------------------------------------|
+//! | `position` | [`MariaGtid`], [`MariaGtidList`], [`MySqlGtidSet`], [`FilePosition`], [`Gtid`]  |
+//! | `server`   | [`read_settings`] → [`ServerSettings`]; [`validate`]: capturable or why not    |
+//! | `stream`   | [`BinlogEvents`]: open a dump from a [`StartPosition`], read verified events   |
+//! | `events`   | [`BinlogEvent`] / [`EventKind`]: typed events, strict unknown-event policy      |
+//! | `mariadb`  | (private) MariaDB GTID / GTID_LIST / CHECKPOINT / ANNOTATE_ROWS decoders        |
+//! | `error`    | [`BinlogError`], naming file and position                                      |
+//!
+//! Typical use: `read_settings` on a normal connection, `validate`, then
+//! `BinlogEvents::open` and `next()` in a loop; persist the position of the
+//! last committed transaction (its GTID, or `EventPosition::start` of its
+//! first event) and reopen from it after a restart.
+
+mod error;
+mod events;
+mod mariadb;
+mod position;
+mod server;
+mod stream;
+
+pub use error::BinlogError;
+pub use events::{BinlogEvent, EventKind, EventPosition, RowChange, RowsKind};
+pub use position::{
+    FilePosition, Gtid, MariaGtid, MariaGtidList, MySqlGtid, MySqlGtidSet, MySqlSource,
+    PositionError,
+};
+pub use server::{
+    read_settings, validate, Flavor, Requirements, ServerSettings, SettingProblem, SettingsError,
+};
+pub use stream::{BinlogEvents, StartPosition, StreamOptions};
