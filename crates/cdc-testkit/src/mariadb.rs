@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! <dir>/data/          datadir (mariadb-install-db), binlogs `mariadb-bin.NNNNNN`
+//! <dir>/tmp/          the server's tmpdir
 //! <dir>/init.sql       users and grants, run by the server at every start (--init-file)
 //! <dir>/mariadb.log    stdout + stderr of mariadbd
 //! <dir>/mysqld.sock    unix socket (only if the path is short enough)
@@ -78,7 +79,12 @@ impl MariaDbServer {
             .map_err(|e| TestkitError::io("create temp dir for MariaDB", e))?;
         let dir = temp.path().to_path_buf();
         let data = dir.join("data");
-        install(&install_db, &dir, &data)?;
+        // A private tmpdir: concurrent bootstraps in a shared /tmp collide on
+        // temporary table names.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| TestkitError::io(format!("create {}", tmp.display()), e))?;
+        install(&install_db, &dir, &data, &tmp)?;
         let init = dir.join("init.sql");
         std::fs::write(&init, init_sql())
             .map_err(|e| TestkitError::io(format!("write {}", init.display()), e))?;
@@ -93,6 +99,7 @@ impl MariaDbServer {
             .arg(format!("--bind-address={HOST}"))
             .arg(format!("--pid-file={}", dir.join("mariadbd.pid").display()))
             .arg(format!("--init-file={}", init.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args([
                 "--skip-name-resolve",
                 "--log-bin=mariadb-bin",
@@ -283,11 +290,13 @@ fn find_binary(candidates: &[&str]) -> Result<PathBuf, TestkitError> {
 }
 
 /// `mariadb-install-db` into `data`: system tables only, no test database.
-fn install(install_db: &Path, dir: &Path, data: &Path) -> Result<(), TestkitError> {
+fn install(install_db: &Path, dir: &Path, data: &Path, tmp: &Path) -> Result<(), TestkitError> {
     let mut command = Command::new(install_db);
     command
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--tmpdir={}", tmp.display()))
+        .env("TMPDIR", tmp)
         .args([
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
@@ -314,14 +323,18 @@ fn install(install_db: &Path, dir: &Path, data: &Path) -> Result<(), TestkitErro
     Ok(())
 }
 
-/// Users and grants, idempotent (the init file runs at every start). Not
+/// Users and grants, idempotent (the init file runs at every start;
+/// `mariadb-install-db --skip-name-resolve` may already have created a
+/// password-less `root@127.0.0.1`, hence the ALTER USER). Not
 /// binlogged, so the test's binlog starts with the test's own statements.
 fn init_sql() -> String {
     format!(
         "SET sql_log_bin = 0;
-CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'{HOST}' IDENTIFIED BY '{ADMIN_PASSWORD}';
+CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'{HOST}';
+ALTER USER '{ADMIN_USER}'@'{HOST}' IDENTIFIED BY '{ADMIN_PASSWORD}';
 GRANT ALL PRIVILEGES ON *.* TO '{ADMIN_USER}'@'{HOST}' WITH GRANT OPTION;
-CREATE USER IF NOT EXISTS '{CDC_USER}'@'{HOST}' IDENTIFIED BY '{CDC_PASSWORD}';
+CREATE USER IF NOT EXISTS '{CDC_USER}'@'{HOST}';
+ALTER USER '{CDC_USER}'@'{HOST}' IDENTIFIED BY '{CDC_PASSWORD}';
 GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT, RELOAD, SHOW DATABASES, LOCK TABLES ON *.* TO '{CDC_USER}'@'{HOST}';
 SET sql_log_bin = 1;
 "

@@ -100,7 +100,9 @@ pub enum BinlogError {
     },
 
     /// `next` was called again after the stream had failed.
-    #[error("the binlog stream failed earlier (after {at}); reopen it from the last committed offset")]
+    #[error(
+        "the binlog stream failed earlier (after {at}); reopen it from the last committed offset"
+    )]
     Failed {
         /// The last position read.
         at: FilePosition,

@@ -260,9 +260,9 @@ pub(crate) fn decode(
             tables.by_id.insert(tme.table_id(), Arc::clone(&tme));
             EventKind::TableMap(tme)
         }
-        EventData::RowsEvent(rows) => decode_rows(&rows, tables).map_err(|(what, reason)| {
-            decode_err(what, reason)
-        })?,
+        EventData::RowsEvent(rows) => {
+            decode_rows(&rows, tables).map_err(|(what, reason)| decode_err(what, reason))?
+        }
         EventData::GtidEvent(gtid) => {
             let source = MySqlSource {
                 uuid: uuid::Uuid::from_bytes(gtid.sid()),
@@ -411,8 +411,12 @@ fn decode_rows(
     }
     let mut changes = Vec::new();
     for row in rows.rows(&table) {
-        let (before, after) =
-            row.map_err(|e| (what, format!("row {} of {}: {e}", changes.len(), table_name())))?;
+        let (before, after) = row.map_err(|e| {
+            (
+                what,
+                format!("row {} of {}: {e}", changes.len(), table_name()),
+            )
+        })?;
         changes.push(RowChange { before, after });
     }
     Ok(EventKind::Rows {

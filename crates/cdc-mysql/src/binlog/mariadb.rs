@@ -6,7 +6,8 @@
 //! - GTID (162): `seq_no u64, domain_id u32, flags2 u8`, then `commit_id u64`
 //!   if `FL_GROUP_COMMIT_ID`, else 6 zero bytes; XA and extra flags may follow.
 //! - GTID_LIST (163): `count u32` (low 28 bits; high 4 bits are flags), then
-//!   `count × (domain_id u32, server_id u32, seq_no u64)`.
+//!   `count × (domain_id u32, server_id u32, seq_no u64)`; an empty list is
+//!   followed by two zero bytes (observed on 10.11).
 //! - BINLOG_CHECKPOINT (161): `name_len u32, name`.
 //! - ANNOTATE_ROWS (160): the statement text.
 
@@ -24,23 +25,11 @@ pub const GTID_LIST: u8 = 163;
 pub const START_ENCRYPTION: u8 = 164;
 /// QUERY_COMPRESSED_EVENT (`log_bin_compress=ON`).
 pub const QUERY_COMPRESSED: u8 = 165;
-/// First of the compressed rows events (`log_bin_compress=ON`): 166–171.
-pub const FIRST_ROWS_COMPRESSED: u8 = 166;
-/// Last of the compressed rows events.
-pub const LAST_ROWS_COMPRESSED: u8 = 171;
 
 /// GTID flag: a standalone statement (DDL, non-transactional) with no BEGIN/COMMIT.
 pub const FL_STANDALONE: u8 = 1;
 /// GTID flag: a commit id follows.
 pub const FL_GROUP_COMMIT_ID: u8 = 2;
-/// GTID flag: the group is transactional (can be rolled back).
-pub const FL_TRANSACTIONAL: u8 = 4;
-/// GTID flag: the group is DDL.
-pub const FL_DDL: u8 = 32;
-/// GTID flag: an XA transaction's PREPARE.
-pub const FL_PREPARED_XA: u8 = 64;
-/// GTID flag: an XA transaction's COMMIT/ROLLBACK.
-pub const FL_COMPLETED_XA: u8 = 128;
 
 /// A decoded MariaDB GTID event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,8 +142,13 @@ pub fn parse_gtid_list(body: &[u8]) -> Result<Vec<MariaGtid>, String> {
             sequence,
         });
     }
-    if r.remaining() != 0 {
-        return Err(format!("{} bytes left after {count} GTIDs", r.remaining()));
+    // MariaDB pads an empty list with two zero bytes; anything else is garbage.
+    let rest = r.take(r.remaining(), "padding")?;
+    if rest.iter().any(|&b| b != 0) {
+        return Err(format!(
+            "{} bytes left after {count} GTIDs, not zero padding",
+            rest.len()
+        ));
     }
     Ok(gtids)
 }
@@ -200,7 +194,7 @@ mod tests {
     /// GTID 0-1-6, flags 0x0c (transactional, allow parallel), 6 bytes padding.
     const GTID_BODY: [u8; 19] = [
         6, 0, 0, 0, 0, 0, 0, 0, // seq_no
-        0, 0, 0, 0, // domain 0
+        0, 0, 0, 0,    // domain 0
         0x0c, // flags2
         0, 0, 0, 0, 0, 0, // padding
     ];
@@ -218,7 +212,7 @@ mod tests {
     fn gtid_event_with_commit_id_and_trailing_extras() {
         let mut body = vec![0x2a, 0x01, 0, 0, 0, 0, 0, 0]; // seq 298
         body.extend_from_slice(&7u32.to_le_bytes()); // domain 7
-        body.push(FL_STANDALONE | FL_GROUP_COMMIT_ID | FL_DDL);
+        body.push(FL_STANDALONE | FL_GROUP_COMMIT_ID | 32);
         body.extend_from_slice(&99u64.to_le_bytes());
         body.push(0); // flags_extra (10.5+) — not interpreted
         let e = parse_gtid(&body, 42).unwrap();
@@ -240,7 +234,9 @@ mod tests {
     }
 
     fn gtid_list_body(gtids: &[(u32, u32, u64)], flags: u32) -> Vec<u8> {
-        let mut body = ((gtids.len() as u32) | (flags << 28)).to_le_bytes().to_vec();
+        let mut body = ((gtids.len() as u32) | (flags << 28))
+            .to_le_bytes()
+            .to_vec();
         for &(d, s, n) in gtids {
             body.extend_from_slice(&d.to_le_bytes());
             body.extend_from_slice(&s.to_le_bytes());
@@ -265,8 +261,11 @@ mod tests {
             assert!(parse_gtid_list(&body[..len]).is_err(), "{len}");
         }
         let mut extra = body.clone();
-        extra.push(0);
+        extra.push(1);
         assert!(parse_gtid_list(&extra).unwrap_err().contains("left"));
+        // As written by MariaDB 10.11 for an empty list: count 0 + 2 zero bytes.
+        assert!(parse_gtid_list(&[0, 0, 0, 0, 0, 0]).unwrap().is_empty());
+        assert!(parse_gtid_list(&[0, 0, 0, 0, 0, 7]).is_err());
         // A huge count is refused before allocating.
         let err = parse_gtid_list(&[0xff, 0xff, 0xff, 0x0f, 1, 2]).unwrap_err();
         assert!(err.starts_with("truncated"), "{err}");
@@ -282,7 +281,10 @@ mod tests {
         let mut bad = 1u32.to_le_bytes().to_vec();
         bad.push(0xff);
         assert!(parse_checkpoint(&bad).unwrap_err().contains("UTF-8"));
-        assert_eq!(parse_annotate_rows(b"INSERT INTO t VALUES (1)"), "INSERT INTO t VALUES (1)");
+        assert_eq!(
+            parse_annotate_rows(b"INSERT INTO t VALUES (1)"),
+            "INSERT INTO t VALUES (1)"
+        );
         assert_eq!(event_name(166), Some("WRITE_ROWS_COMPRESSED_EVENT_V1"));
         assert_eq!(event_name(30), None);
     }

@@ -281,9 +281,11 @@ impl MySqlGtidSet {
 
     /// Whether the set contains `gtid`.
     pub fn contains(&self, gtid: &MySqlGtid) -> bool {
-        self.sources
-            .get(&gtid.source)
-            .is_some_and(|intervals| intervals.iter().any(|&(s, e)| s <= gtid.gno && gtid.gno <= e))
+        self.sources.get(&gtid.source).is_some_and(|intervals| {
+            intervals
+                .iter()
+                .any(|&(s, e)| s <= gtid.gno && gtid.gno <= e)
+        })
     }
 
     /// Whether every transaction of `other` is in this set.

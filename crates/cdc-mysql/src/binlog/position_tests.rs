@@ -15,8 +15,13 @@ fn maria_gtid_round_trips() {
         }
     );
     assert_eq!(g.to_string(), "0-1-6");
-    let big: MariaGtid = "4294967295-4294967295-18446744073709551615".parse().unwrap();
-    assert_eq!(big.to_string(), "4294967295-4294967295-18446744073709551615");
+    let big: MariaGtid = "4294967295-4294967295-18446744073709551615"
+        .parse()
+        .unwrap();
+    assert_eq!(
+        big.to_string(),
+        "4294967295-4294967295-18446744073709551615"
+    );
 }
 
 #[test]
@@ -50,7 +55,10 @@ fn maria_gtid_list_parse_format_update() {
     list.update("0-3-7".parse().unwrap());
     assert_eq!(list.to_string(), "0-3-7,1-2-9");
     assert_eq!("".parse::<MariaGtidList>().unwrap(), MariaGtidList::new());
-    assert_eq!(" 0-1-6 , 1-2-9 ".parse::<MariaGtidList>().unwrap(), list_of("0-1-6,1-2-9"));
+    assert_eq!(
+        " 0-1-6 , 1-2-9 ".parse::<MariaGtidList>().unwrap(),
+        list_of("0-1-6,1-2-9")
+    );
 }
 
 fn list_of(s: &str) -> MariaGtidList {
@@ -79,7 +87,11 @@ fn maria_serde_is_the_string_form() {
 
 #[test]
 fn mysql_set_canonical_form() {
-    let input = format!("{}:3,\n {}:7-9:1-5:6:11", U2.to_uppercase(), U1.to_uppercase());
+    let input = format!(
+        "{}:3,\n {}:7-9:1-5:6:11",
+        U2.to_uppercase(),
+        U1.to_uppercase()
+    );
     let set: MySqlGtidSet = input.parse().unwrap();
     // merged 1-5,6,7-9 → 1-9; 11 alone; U1 sorts before U2.
     assert_eq!(set.to_string(), format!("{U1}:1-9:11,{U2}:3"));
@@ -140,14 +152,26 @@ fn mysql_set_add_and_contains() {
         },
         gno: 1,
     });
-    set.add(&other.sources.keys().next().cloned().map(|source| MySqlGtid { source, gno: 1 }).unwrap());
+    set.add(
+        &other
+            .sources
+            .keys()
+            .next()
+            .cloned()
+            .map(|source| MySqlGtid { source, gno: 1 })
+            .unwrap(),
+    );
     assert_eq!(set.to_string(), format!("{U1}:1-5:7,{U2}:1"));
     assert!(set.contains_set(&format!("{U1}:2-4,{U2}:1").parse().unwrap()));
     assert!(!set.contains_set(&format!("{U1}:5-7").parse().unwrap()));
     assert!(set.contains_set(&MySqlGtidSet::new()));
     let sids = set.to_sids().unwrap();
     assert_eq!(sids[0].intervals()[0].start(), 1);
-    assert_eq!(sids[0].intervals()[0].end(), 6, "mysql_async intervals are half-open");
+    assert_eq!(
+        sids[0].intervals()[0].end(),
+        6,
+        "mysql_async intervals are half-open"
+    );
 }
 
 #[test]

@@ -135,7 +135,9 @@ pub async fn read_settings(conn: &mut mysql_async::Conn) -> Result<ServerSetting
         log_bin: on(&required("log_bin")?),
         binlog_format: required("binlog_format")?.to_ascii_uppercase(),
         binlog_row_image: required("binlog_row_image")?.to_ascii_uppercase(),
-        binlog_row_metadata: vars.get("binlog_row_metadata").map(|v| v.to_ascii_uppercase()),
+        binlog_row_metadata: vars
+            .get("binlog_row_metadata")
+            .map(|v| v.to_ascii_uppercase()),
         binlog_checksum: required("binlog_checksum")?.to_ascii_uppercase(),
         log_bin_compress: vars.get("log_bin_compress").map(|v| on(v)),
         gtid_mode: vars.get("gtid_mode").map(|v| v.to_ascii_uppercase()),
@@ -309,9 +311,18 @@ mod tests {
 
     #[test]
     fn flavor_detection() {
-        assert_eq!(Flavor::detect("10.11.19-MariaDB-0+deb12u1", "Debian 12"), Flavor::MariaDb);
-        assert_eq!(Flavor::detect("5.5.5-10.6.1", "mariadb.org binary distribution"), Flavor::MariaDb);
-        assert_eq!(Flavor::detect("8.0.36", "MySQL Community Server - GPL"), Flavor::MySql);
+        assert_eq!(
+            Flavor::detect("10.11.19-MariaDB-0+deb12u1", "Debian 12"),
+            Flavor::MariaDb
+        );
+        assert_eq!(
+            Flavor::detect("5.5.5-10.6.1", "mariadb.org binary distribution"),
+            Flavor::MariaDb
+        );
+        assert_eq!(
+            Flavor::detect("8.0.36", "MySQL Community Server - GPL"),
+            Flavor::MySql
+        );
         assert_eq!(Flavor::MariaDb.name(), "mariadb");
     }
 
@@ -336,7 +347,10 @@ mod tests {
             let err = validate(&s, Requirements::default()).unwrap_err();
             assert_eq!(err.problems.len(), 1);
             let text = err.to_string();
-            assert!(text.contains(&format!("binlog_format = {format}")), "{text}");
+            assert!(
+                text.contains(&format!("binlog_format = {format}")),
+                "{text}"
+            );
             assert!(text.contains("SET GLOBAL binlog_format=ROW"), "{text}");
             assert!(text.contains("MariaDB server 10.11.19"), "{text}");
         }
@@ -345,13 +359,62 @@ mod tests {
     #[test]
     fn each_bad_setting_is_named() {
         let cases: Vec<(ServerSettings, &str, &str)> = vec![
-            (ServerSettings { log_bin: false, ..mariadb() }, "log_bin", "OFF"),
-            (ServerSettings { binlog_row_image: "MINIMAL".into(), ..mariadb() }, "binlog_row_image", "MINIMAL"),
-            (ServerSettings { binlog_row_image: "NOBLOB".into(), ..mysql() }, "binlog_row_image", "NOBLOB"),
-            (ServerSettings { binlog_row_metadata: Some("MINIMAL".into()), ..mariadb() }, "binlog_row_metadata", "MINIMAL"),
-            (ServerSettings { binlog_row_metadata: None, ..mysql() }, "binlog_row_metadata", "<absent>"),
-            (ServerSettings { binlog_checksum: "XXH64".into(), ..mysql() }, "binlog_checksum", "XXH64"),
-            (ServerSettings { log_bin_compress: Some(true), ..mariadb() }, "log_bin_compress", "ON"),
+            (
+                ServerSettings {
+                    log_bin: false,
+                    ..mariadb()
+                },
+                "log_bin",
+                "OFF",
+            ),
+            (
+                ServerSettings {
+                    binlog_row_image: "MINIMAL".into(),
+                    ..mariadb()
+                },
+                "binlog_row_image",
+                "MINIMAL",
+            ),
+            (
+                ServerSettings {
+                    binlog_row_image: "NOBLOB".into(),
+                    ..mysql()
+                },
+                "binlog_row_image",
+                "NOBLOB",
+            ),
+            (
+                ServerSettings {
+                    binlog_row_metadata: Some("MINIMAL".into()),
+                    ..mariadb()
+                },
+                "binlog_row_metadata",
+                "MINIMAL",
+            ),
+            (
+                ServerSettings {
+                    binlog_row_metadata: None,
+                    ..mysql()
+                },
+                "binlog_row_metadata",
+                "<absent>",
+            ),
+            (
+                ServerSettings {
+                    binlog_checksum: "XXH64".into(),
+                    ..mysql()
+                },
+                "binlog_checksum",
+                "XXH64",
+            ),
+            (
+                ServerSettings {
+                    log_bin_compress: Some(true),
+                    ..mariadb()
+                },
+                "log_bin_compress",
+                "ON",
+            ),
         ];
         for (settings, setting, value) in cases {
             let found = problems(&settings, Requirements::default());
@@ -388,6 +451,9 @@ mod tests {
             .iter()
             .map(|p| p.setting)
             .collect();
-        assert_eq!(names, ["binlog_format", "binlog_row_image", "log_bin_compress"]);
+        assert_eq!(
+            names,
+            ["binlog_format", "binlog_row_image", "log_bin_compress"]
+        );
     }
 }

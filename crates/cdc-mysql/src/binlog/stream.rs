@@ -129,7 +129,7 @@ impl BinlogEvents {
                 setup.push(format!("SET @slave_connect_state = '{list}'"));
                 setup.push("SET @slave_gtid_strict_mode = 1".into());
             }
-            StartPosition::MySqlGtids(set) => {
+            StartPosition::MySqlGtids(_) => {
                 if flavor != Flavor::MySql {
                     return Err(BinlogError::Setting {
                         name: "start position".into(),
@@ -148,12 +148,12 @@ impl BinlogEvents {
                 .map_err(sql(statement.clone()))?;
         }
         let sids = match &options.start {
-            StartPosition::MySqlGtids(set) => Some(set.to_sids().map_err(|e| {
-                BinlogError::Setting {
+            StartPosition::MySqlGtids(set) => {
+                Some(set.to_sids().map_err(|e| BinlogError::Setting {
                     name: "start position".into(),
                     reason: e.to_string(),
-                }
-            })?),
+                })?)
+            }
             _ => None,
         };
         let mut request = BinlogStreamRequest::new(options.replica_server_id)
@@ -162,10 +162,10 @@ impl BinlogEvents {
         if let Some(sids) = sids {
             request = request.with_gtid().with_gtid_set(sids);
         }
-        let stream = conn
-            .get_binlog_stream(request)
-            .await
-            .map_err(sql(format!("request the binlog dump from {:?}", options.start)))?;
+        let stream = conn.get_binlog_stream(request).await.map_err(sql(format!(
+            "request the binlog dump from {:?}",
+            options.start
+        )))?;
         Ok(BinlogEvents {
             inner: Some(Box::pin(stream)),
             flavor,
@@ -218,14 +218,15 @@ impl BinlogEvents {
         let Some(inner) = self.inner.as_mut() else {
             return Err(BinlogError::Failed { at });
         };
-        let polled = poll_fn(|cx| {
-            match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll_next(cx))) {
-                Ok(Poll::Pending) => Poll::Pending,
-                Ok(Poll::Ready(item)) => Poll::Ready(Ok(item)),
-                Err(panic) => Poll::Ready(Err(panic_message(panic.as_ref()))),
-            }
-        })
-        .await;
+        let polled =
+            poll_fn(
+                |cx| match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll_next(cx))) {
+                    Ok(Poll::Pending) => Poll::Pending,
+                    Ok(Poll::Ready(item)) => Poll::Ready(Ok(item)),
+                    Err(panic) => Poll::Ready(Err(panic_message(panic.as_ref()))),
+                },
+            )
+            .await;
         let event = match polled {
             Err(message) => return Err(BinlogError::Panicked { at, message }),
             Ok(None) => return Err(BinlogError::Ended { at }),
@@ -379,7 +380,10 @@ fn verify_checksum(event: &Event, at: &EventPosition) -> Result<(), BinlogError>
         .footer()
         .get_checksum_alg()
         .map_err(|e| BinlogError::Decode {
-            what: format!("checksum algorithm of event type {}", event.header().event_type_raw()),
+            what: format!(
+                "checksum algorithm of event type {}",
+                event.header().event_type_raw()
+            ),
             at: at.start(),
             reason: e.to_string(),
         })?;
