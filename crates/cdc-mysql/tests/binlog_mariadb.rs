@@ -17,16 +17,15 @@ use mysql_async::Value;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
+/// A row image as text, one string per column.
+type Image = Option<Vec<String>>;
+
 /// One step of a transaction, reduced to what the test compares.
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
     Begin(String, bool),
     Query(String),
-    Rows(
-        RowsKind,
-        String,
-        Vec<(Option<Vec<String>>, Option<Vec<String>>)>,
-    ),
+    Rows(RowsKind, String, Vec<(Image, Image)>),
     Xid,
     Commit,
 }
@@ -41,7 +40,7 @@ fn text(value: Option<&BinlogValue<'_>>) -> String {
     }
 }
 
-fn row(r: &Option<BinlogRow>) -> Option<Vec<String>> {
+fn row(r: &Option<BinlogRow>) -> Image {
     r.as_ref()
         .map(|r| (0..r.len()).map(|i| text(r.as_ref(i))).collect())
 }
@@ -116,7 +115,7 @@ fn options(start: StartPosition) -> StreamOptions {
     }
 }
 
-fn s(v: &[&str]) -> Option<Vec<String>> {
+fn s(v: &[&str]) -> Image {
     Some(v.iter().map(|x| x.to_string()).collect())
 }
 
