@@ -211,7 +211,7 @@ pub(crate) fn decode(
         reason,
     };
     if let Some(name) = mariadb::event_name(code) {
-        return decode_mariadb(event, code, name, at).map_err(|reason| decode_err(name, reason))?;
+        return decode_mariadb(event, code, name, at);
     }
     let data = event
         .read_data()
@@ -331,45 +331,50 @@ fn decode_mariadb(
     code: u8,
     name: &'static str,
     at: &EventPosition,
-) -> Result<Result<EventKind, BinlogError>, String> {
+) -> Result<EventKind, BinlogError> {
     let body = event.data();
-    Ok(Ok(match code {
+    let decode_err = |reason: String| BinlogError::Decode {
+        what: name.to_string(),
+        at: at.start(),
+        reason,
+    };
+    Ok(match code {
         mariadb::GTID => {
-            let gtid = mariadb::parse_gtid(body, event.header().server_id())?;
+            let gtid = mariadb::parse_gtid(body, event.header().server_id()).map_err(decode_err)?;
             EventKind::TransactionBegin {
                 gtid: Some(Gtid::MariaDb(gtid.gtid)),
                 standalone: gtid.standalone(),
             }
         }
         mariadb::GTID_LIST => EventKind::GtidList {
-            gtids: mariadb::parse_gtid_list(body)?,
+            gtids: mariadb::parse_gtid_list(body).map_err(decode_err)?,
         },
         mariadb::BINLOG_CHECKPOINT => EventKind::Checkpoint {
-            file: mariadb::parse_checkpoint(body)?,
+            file: mariadb::parse_checkpoint(body).map_err(decode_err)?,
         },
         mariadb::ANNOTATE_ROWS => EventKind::AnnotateRows {
             sql: mariadb::parse_annotate_rows(body),
         },
         mariadb::START_ENCRYPTION => {
-            return Ok(Err(BinlogError::Unsupported {
+            return Err(BinlogError::Unsupported {
                 name,
                 event_type: code,
                 at: at.start(),
                 reason: "encrypted binlogs (encrypt_binlog=ON) cannot be read by a replica client"
                     .into(),
-            }))
+            })
         }
         _ => {
-            return Ok(Err(BinlogError::Unsupported {
+            return Err(BinlogError::Unsupported {
                 name,
                 event_type: code,
                 at: at.start(),
                 reason: "compressed binlog events (log_bin_compress=ON) are not decoded; \
                          SET GLOBAL log_bin_compress=OFF"
                     .into(),
-            }))
+            })
         }
-    }))
+    })
 }
 
 fn decode_rows(

@@ -238,13 +238,7 @@ impl BinlogEvents {
             }
             Ok(Some(Ok(event))) => event,
         };
-        let decoded = catch_unwind(AssertUnwindSafe(|| self.accept(&event)));
-        decoded.unwrap_or_else(|panic| {
-            Err(BinlogError::Panicked {
-                at,
-                message: panic_message(panic.as_ref()),
-            })
-        })
+        guarded(at, || self.accept(&event))
     }
 
     /// Verifies, positions and decodes one raw event.
@@ -410,6 +404,19 @@ fn verify_checksum(event: &Event, at: &EventPosition) -> Result<(), BinlogError>
     Ok(())
 }
 
+/// Runs `f`, turning a panic into [`BinlogError::Panicked`] after `at`.
+fn guarded<T>(
+    at: FilePosition,
+    f: impl FnOnce() -> Result<T, BinlogError>,
+) -> Result<T, BinlogError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        Err(BinlogError::Panicked {
+            at,
+            message: panic_message(panic.as_ref()),
+        })
+    })
+}
+
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_string()
@@ -419,3 +426,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         "a panic without a message".to_string()
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

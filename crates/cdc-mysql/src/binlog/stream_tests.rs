@@ -1,0 +1,238 @@
+//! The per-event checks of [`BinlogEvents`] on hand-built event fixtures.
+
+use mysql_async::binlog::events::{BinlogEventFooter, FormatDescriptionEvent};
+use mysql_async::binlog::BinlogVersion;
+
+use super::*;
+use crate::binlog::position::{Gtid, MariaGtid};
+
+const FILE: &str = "mariadb-bin.000001";
+
+/// A v4 event: header, body, and a CRC32 footer when `crc`.
+fn raw_event(event_type: u8, log_pos: u32, body: &[u8], crc: bool) -> Vec<u8> {
+    let size = 19 + body.len() + if crc { CRC_LEN } else { 0 };
+    let mut bytes = Vec::with_capacity(size);
+    bytes.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+    bytes.push(event_type);
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(&(size as u32).to_le_bytes());
+    bytes.extend_from_slice(&log_pos.to_le_bytes());
+    bytes.extend_from_slice(&0u16.to_le_bytes());
+    bytes.extend_from_slice(body);
+    if crc {
+        let crc = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+    }
+    bytes
+}
+
+fn crc32_fde() -> FormatDescriptionEvent<'static> {
+    FormatDescriptionEvent::new(BinlogVersion::Version4).with_footer(BinlogEventFooter::new(
+        BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32,
+    ))
+}
+
+/// Parses with checksums on (as after the stream's FORMAT_DESCRIPTION).
+fn event(bytes: &[u8]) -> Event {
+    Event::read(&crc32_fde(), bytes).expect("fixture parses")
+}
+
+fn stream() -> BinlogEvents {
+    BinlogEvents {
+        inner: None,
+        flavor: Flavor::MariaDb,
+        server_crc32: true,
+        file: FILE.into(),
+        pos: 4,
+        seen_format_description: true,
+        tables: Tables::default(),
+        expect_payload: None,
+        payload_at: None,
+    }
+}
+
+/// MariaDB GTID 0-1-6 (transactional), 19-byte body.
+fn gtid_body() -> Vec<u8> {
+    let mut body = 6u64.to_le_bytes().to_vec();
+    body.extend_from_slice(&0u32.to_le_bytes());
+    body.push(0x0c);
+    body.extend_from_slice(&[0; 6]);
+    body
+}
+
+#[test]
+fn mariadb_gtid_event_with_its_position() {
+    let mut s = stream();
+    let e = s
+        .accept(&event(&raw_event(162, 400, &gtid_body(), true)))
+        .unwrap();
+    assert_eq!(
+        e.kind,
+        EventKind::TransactionBegin {
+            gtid: Some(Gtid::MariaDb(MariaGtid {
+                domain_id: 0,
+                server_id: 1,
+                sequence: 6
+            })),
+            standalone: false
+        }
+    );
+    assert_eq!(
+        (e.at.file.as_str(), e.at.start_pos, e.at.end_pos),
+        (FILE, 358, 400)
+    );
+    assert_eq!(e.at.timestamp, 1_700_000_000);
+    assert_eq!(s.position(), FilePosition::new(FILE, 400));
+}
+
+#[test]
+fn checksum_mismatch_is_fatal_and_names_the_position() {
+    let mut bytes = raw_event(162, 400, &gtid_body(), true);
+    bytes[19] ^= 0x01; // a body byte, after the CRC was computed
+    let err = stream().accept(&event(&bytes)).unwrap_err();
+    match &err {
+        BinlogError::Checksum { event_type, at, .. } => {
+            assert_eq!(*event_type, 162);
+            assert_eq!(at, &FilePosition::new(FILE, 358));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("mariadb-bin.000001:358"), "{err}");
+}
+
+#[test]
+fn unknown_event_type_is_fatal() {
+    let err = stream()
+        .accept(&event(&raw_event(200, 500, &[1, 2, 3], true)))
+        .unwrap_err();
+    assert!(
+        matches!(&err, BinlogError::UnknownEvent { event_type: 200, at } if at.pos == 474),
+        "{err}"
+    );
+    assert!(err.to_string().contains("refusing to skip"), "{err}");
+}
+
+#[test]
+fn truncated_mariadb_gtid_is_a_decode_error() {
+    let err = stream()
+        .accept(&event(&raw_event(162, 400, &gtid_body()[..5], true)))
+        .unwrap_err();
+    match &err {
+        BinlogError::Decode { what, reason, .. } => {
+            assert_eq!(what, "GTID_EVENT");
+            assert!(reason.starts_with("truncated"), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn compressed_and_encryption_events_are_refused() {
+    for code in [165u8, 166, 171, 164] {
+        let err = stream()
+            .accept(&event(&raw_event(code, 600, &[0; 12], true)))
+            .unwrap_err();
+        assert!(
+            matches!(&err, BinlogError::Unsupported { event_type, .. } if *event_type == code),
+            "{code}: {err}"
+        );
+    }
+}
+
+fn rotate_body(name: &str) -> Vec<u8> {
+    let mut body = 4u64.to_le_bytes().to_vec();
+    body.extend_from_slice(name.as_bytes());
+    body
+}
+
+#[test]
+fn first_rotate_name_loses_its_crc_bytes_and_is_verified() {
+    // Before any FORMAT_DESCRIPTION mysql_common knows of no checksum: the
+    // CRC stays in the body.
+    let plain = FormatDescriptionEvent::new(BinlogVersion::Version4);
+    let bytes = raw_event(4, 0, &rotate_body("mariadb-bin.000002"), true);
+    let raw = Event::read(&plain, &bytes[..]).unwrap();
+    assert!(raw.data().ends_with(&bytes[bytes.len() - 4..]));
+    let mut s = BinlogEvents {
+        seen_format_description: false,
+        file: String::new(),
+        ..stream()
+    };
+    let e = s.accept(&raw).unwrap();
+    assert_eq!(
+        e.kind,
+        EventKind::Rotate {
+            file: "mariadb-bin.000002".into(),
+            pos: 4,
+            artificial: true
+        }
+    );
+    assert_eq!(s.position(), FilePosition::new("mariadb-bin.000002", 4));
+
+    let mut corrupt = bytes.clone();
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xff;
+    let raw = Event::read(&plain, &corrupt[..]).unwrap();
+    let mut s = BinlogEvents {
+        seen_format_description: false,
+        ..stream()
+    };
+    let err = s.accept(&raw).unwrap_err();
+    assert!(
+        matches!(err, BinlogError::Checksum { event_type: 4, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_payload_that_expanded_to_nothing_is_fatal() {
+    let mut s = stream();
+    s.expect_payload = Some(EventPosition {
+        file: FILE.into(),
+        start_pos: 700,
+        end_pos: 900,
+        server_id: 1,
+        timestamp: 0,
+    });
+    // The next event is a regular (checksummed) XID, not an expanded one.
+    let xid = raw_event(16, 931, &7u64.to_le_bytes(), true);
+    let err = s.accept(&event(&xid)).unwrap_err();
+    match &err {
+        BinlogError::Decode { what, at, .. } => {
+            assert_eq!(what, "TRANSACTION_PAYLOAD event");
+            assert_eq!(at, &FilePosition::new(FILE, 700));
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn xid_and_query_events() {
+    let mut s = stream();
+    let e = s
+        .accept(&event(&raw_event(16, 431, &7u64.to_le_bytes(), true)))
+        .unwrap();
+    assert_eq!(e.kind, EventKind::Xid { xid: 7 });
+    assert_eq!(e.at.start_pos, 400);
+}
+
+#[test]
+fn a_panic_in_the_driver_becomes_an_error() {
+    // mysql_common's Event::read panics when the header announces more bytes
+    // than the packet holds; the stream runs it under `guarded`.
+    let mut bytes = raw_event(16, 431, &7u64.to_le_bytes(), true);
+    bytes.truncate(25);
+    let at = FilePosition::new(FILE, 400);
+    let err = guarded(at.clone(), || {
+        Event::read(&crc32_fde(), &bytes[..]).map_err(|e| BinlogError::Decode {
+            what: "event".into(),
+            at: at.clone(),
+            reason: e.to_string(),
+        })
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, BinlogError::Panicked { at, .. } if at.pos == 400),
+        "{err}"
+    );
+}
