@@ -1,13 +1,13 @@
 //! The binlog event layer against a real MariaDB 10.11 (`cdc_testkit::MariaDbServer`):
 //! event sequence of transactions and DDL, row images, GTIDs, resuming from a
-//! GTID and from file + position, heartbeats, the settings check, and the
-//! refusal of compressed events.
+//! GTID and from file + position, heartbeats, the settings check, and
+//! compressed events (`log_bin_compress=ON`).
 
 use std::time::{Duration, Instant};
 
 use cdc_mysql::binlog::{
-    read_settings, validate, BinlogError, BinlogEvent, BinlogEvents, EventKind, FilePosition,
-    Flavor, Gtid, MariaGtid, MariaGtidList, Requirements, RowsKind, StartPosition, StreamOptions,
+    read_settings, validate, BinlogEvent, BinlogEvents, EventKind, FilePosition, Flavor, Gtid,
+    MariaGtid, MariaGtidList, Requirements, RowsKind, StartPosition, StreamOptions,
 };
 use cdc_testkit::MariaDbServer;
 use mysql_async::binlog::row::BinlogRow;
@@ -280,7 +280,7 @@ async fn streams_transactions_and_ddl_and_resumes_from_gtid_and_file_position() 
 }
 
 #[tokio::test]
-async fn settings_are_checked_and_compressed_events_are_refused() {
+async fn settings_are_checked_and_compressed_events_are_decoded() {
     let server = MariaDbServer::start().await.expect("start MariaDB");
     let mut conn = mysql_async::Conn::new(server.cdc_opts())
         .await
@@ -301,22 +301,43 @@ async fn settings_are_checked_and_compressed_events_are_refused() {
         .await
         .unwrap();
     let bad = read_settings(&mut conn).await.expect("settings");
+    assert_eq!(bad.log_bin_compress, Some(true));
     let err = validate(&bad, Requirements::default()).expect_err("refused");
     let names: Vec<_> = err.problems.iter().map(|p| p.setting).collect();
-    assert_eq!(
-        names,
-        ["binlog_format", "binlog_row_image", "log_bin_compress"]
-    );
+    assert_eq!(names, ["binlog_format", "binlog_row_image"]);
     assert!(err.to_string().contains("binlog_format = MIXED"), "{err}");
 
-    // Streaming anyway: the compressed row event is a fatal error, never skipped.
+    // log_bin_compress=ON: compressed QUERY and rows events decode like plain ones.
     server
-        .execute(
-            "SET GLOBAL binlog_format='ROW'; SET GLOBAL binlog_row_image='FULL'; \
-             CREATE DATABASE z; CREATE TABLE z.t (id INT PRIMARY KEY, v VARCHAR(200)); \
-             INSERT INTO z.t VALUES (1, REPEAT('x', 200))",
-        )
+        .execute("SET GLOBAL binlog_format='ROW'; SET GLOBAL binlog_row_image='FULL'")
         .await
+        .unwrap();
+    let create = "CREATE TABLE z.t (id INT PRIMARY KEY, v VARCHAR(400)) ENGINE=InnoDB";
+    for sql in [
+        "CREATE DATABASE z",
+        create,
+        "INSERT INTO z.t VALUES (1, REPEAT('x', 200)), (2, 'short')",
+        "UPDATE z.t SET v = REPEAT('y', 300) WHERE id = 1",
+        "DELETE FROM z.t WHERE id = 2",
+    ] {
+        server.execute(sql).await.expect(sql);
+    }
+    let mut admin = server.connect_admin().await.unwrap();
+    let types: Vec<String> = admin
+        .query_map("SHOW BINLOG EVENTS", |row: mysql_async::Row| {
+            row.get::<String, _>("Event_type").unwrap_or_default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        types.iter().any(|t| t.starts_with("Write_rows_compressed")),
+        "{types:?}"
+    );
+    assert!(types.iter().any(|t| t == "Query_compressed"), "{types:?}");
+    let pos: String = conn
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .unwrap()
         .unwrap();
     let mut events = BinlogEvents::open(
         server.cdc_opts(),
@@ -325,26 +346,43 @@ async fn settings_are_checked_and_compressed_events_are_refused() {
     )
     .await
     .expect("open");
-    let deadline = Instant::now() + DEADLINE;
-    let err = loop {
-        match tokio::time::timeout_at(deadline.into(), events.next()).await {
-            Ok(Ok(_)) => continue,
-            Ok(Err(e)) => break e,
-            Err(_) => panic!("no error before the deadline"),
-        }
-    };
-    match &err {
-        BinlogError::Unsupported { event_type, at, .. } => {
-            assert!((165..=171).contains(event_type), "{err}");
-            assert!(at.pos > 4, "{err}");
-            assert!(err.to_string().contains("log_bin_compress"), "{err}");
-        }
-        other => panic!("expected a refusal of a compressed event, got {other}"),
-    }
-    assert!(matches!(
-        events.next().await,
-        Err(BinlogError::Failed { .. })
-    ));
+    let steps: Vec<Step> = read_through(&mut events, pos.parse().unwrap())
+        .await
+        .iter()
+        .filter_map(step)
+        .collect();
+    let x = "x".repeat(200);
+    let y = "y".repeat(300);
+    let expected = vec![
+        Step::Begin("0-1-1".into(), true),
+        Step::Query("CREATE DATABASE z".into()),
+        Step::Begin("0-1-2".into(), true),
+        Step::Query(create.into()),
+        Step::Begin("0-1-3".into(), false),
+        Step::Rows(
+            RowsKind::Insert,
+            "z.t".into(),
+            vec![(None, s(&["i1", &x])), (None, s(&["i2", "short"]))],
+        ),
+        Step::Xid,
+        Step::Begin("0-1-4".into(), false),
+        Step::Rows(
+            RowsKind::Update,
+            "z.t".into(),
+            vec![(s(&["i1", &x]), s(&["i1", &y]))],
+        ),
+        Step::Xid,
+        Step::Begin("0-1-5".into(), false),
+        Step::Rows(
+            RowsKind::Delete,
+            "z.t".into(),
+            vec![(s(&["i2", "short"]), None)],
+        ),
+        Step::Xid,
+    ];
+    assert_eq!(steps, expected);
+    events.close().await.expect("close");
+    admin.disconnect().await.unwrap();
     conn.disconnect().await.unwrap();
     server.stop().await.expect("stop");
 }

@@ -4,8 +4,9 @@
 //! Policy: every event type is either decoded into a variant of [`EventKind`]
 //! or refused with an error naming it and its position — nothing is skipped.
 //! Events that only accompany statement-based data (INTVAR, RAND, USER_VAR,
-//! LOAD …), compressed MariaDB events, INCIDENT and START_ENCRYPTION are
-//! refused: rows behind them cannot be captured.
+//! LOAD …), INCIDENT and START_ENCRYPTION are refused: rows behind them
+//! cannot be captured. MariaDB's compressed events (`log_bin_compress=ON`)
+//! are expanded ([`super::compressed`]) and decoded as the plain events.
 //!
 //! Transactions: MySQL writes `TransactionBegin` (GTID or anonymous GTID),
 //! `Begin` (a `BEGIN` query), rows, then `Xid` (InnoDB) or `Commit` (a
@@ -21,6 +22,7 @@ use mysql_async::binlog::events::{Event, EventData, RowsEventData, TableMapEvent
 use mysql_async::binlog::row::BinlogRow;
 use mysql_async::binlog::EventType;
 
+use super::compressed;
 use super::error::BinlogError;
 use super::mariadb;
 use super::position::{FilePosition, Gtid, MariaGtid, MySqlGtid, MySqlSource};
@@ -210,6 +212,11 @@ pub(crate) fn decode(
         at: here(),
         reason,
     };
+    if (mariadb::QUERY_COMPRESSED..=mariadb::LAST_ROWS_COMPRESSED).contains(&code) {
+        let name = mariadb::event_name(code).unwrap_or("compressed event");
+        let plain = compressed::expand(event).map_err(|reason| decode_err(name, reason))?;
+        return decode(&plain, at, tables);
+    }
     if let Some(name) = mariadb::event_name(code) {
         return decode_mariadb(event, code, name, at);
     }
@@ -369,9 +376,7 @@ fn decode_mariadb(
                 name,
                 event_type: code,
                 at: at.start(),
-                reason: "compressed binlog events (log_bin_compress=ON) are not decoded; \
-                         SET GLOBAL log_bin_compress=OFF"
-                    .into(),
+                reason: "not a MariaDB event this layer reads".into(),
             })
         }
     })

@@ -25,6 +25,8 @@ pub const GTID_LIST: u8 = 163;
 pub const START_ENCRYPTION: u8 = 164;
 /// QUERY_COMPRESSED_EVENT (`log_bin_compress=ON`).
 pub const QUERY_COMPRESSED: u8 = 165;
+/// Last of the compressed rows events (166–171).
+pub const LAST_ROWS_COMPRESSED: u8 = 171;
 
 /// GTID flag: a standalone statement (DDL, non-transactional) with no BEGIN/COMMIT.
 pub const FL_STANDALONE: u8 = 1;

@@ -7,6 +7,7 @@
 //! | `stream`   | [`BinlogEvents`]: open a dump from a [`StartPosition`], read verified events   |
 //! | `events`   | [`BinlogEvent`] / [`EventKind`]: typed events, strict unknown-event policy      |
 //! | `mariadb`  | (private) MariaDB GTID / GTID_LIST / CHECKPOINT / ANNOTATE_ROWS decoders        |
+//! | `compressed` | (private) MariaDB compressed events (165–171) → plain QUERY / rows events     |
 //! | `error`    | [`BinlogError`], naming file and position                                      |
 //!
 //! Typical use: `read_settings` on a normal connection, `validate`, then
@@ -14,6 +15,7 @@
 //! last committed transaction (its GTID, or `EventPosition::start` of its
 //! first event) and reopen from it after a restart.
 
+mod compressed;
 mod error;
 mod events;
 mod mariadb;

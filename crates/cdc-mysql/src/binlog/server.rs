@@ -241,16 +241,7 @@ pub fn validate(settings: &ServerSettings, needs: Requirements) -> Result<(), Se
             "only CRC32 and NONE are known; SET GLOBAL binlog_checksum=CRC32".into(),
         );
     }
-    if settings.log_bin_compress == Some(true) {
-        refuse(
-            "log_bin_compress",
-            "ON",
-            "compressed MariaDB events (types 165-171) are not decoded; SET GLOBAL \
-             log_bin_compress=OFF and set it in my.cnf (binlogs written while it was ON cannot \
-             be captured)"
-                .into(),
-        );
-    }
+    // MariaDB log_bin_compress=ON is fine: compressed events are expanded.
     if needs.mysql_gtids && settings.flavor == Flavor::MySql {
         let mode = settings.gtid_mode.as_deref().unwrap_or("<absent>");
         if mode != "ON" {
@@ -329,6 +320,11 @@ mod tests {
     #[test]
     fn good_settings_pass() {
         validate(&mariadb(), Requirements { mysql_gtids: true }).unwrap();
+        let compressed = ServerSettings {
+            log_bin_compress: Some(true),
+            ..mariadb()
+        };
+        validate(&compressed, Requirements::default()).unwrap();
         validate(&mysql(), Requirements { mysql_gtids: true }).unwrap();
         let none = ServerSettings {
             binlog_checksum: "NONE".into(),
@@ -407,14 +403,6 @@ mod tests {
                 "binlog_checksum",
                 "XXH64",
             ),
-            (
-                ServerSettings {
-                    log_bin_compress: Some(true),
-                    ..mariadb()
-                },
-                "log_bin_compress",
-                "ON",
-            ),
         ];
         for (settings, setting, value) in cases {
             let found = problems(&settings, Requirements::default());
@@ -444,16 +432,12 @@ mod tests {
         let s = ServerSettings {
             binlog_format: "MIXED".into(),
             binlog_row_image: "MINIMAL".into(),
-            log_bin_compress: Some(true),
             ..mariadb()
         };
         let names: Vec<_> = problems(&s, Requirements::default())
             .iter()
             .map(|p| p.setting)
             .collect();
-        assert_eq!(
-            names,
-            ["binlog_format", "binlog_row_image", "log_bin_compress"]
-        );
+        assert_eq!(names, ["binlog_format", "binlog_row_image"]);
     }
 }
