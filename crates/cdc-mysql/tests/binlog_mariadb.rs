@@ -127,6 +127,8 @@ async fn streams_transactions_and_ddl_and_resumes_from_gtid_and_file_position() 
         "CREATE TABLE shop.t (id INT PRIMARY KEY, name VARCHAR(20), qty INT UNSIGNED) ENGINE=InnoDB",
         "BEGIN; INSERT INTO shop.t VALUES (1,'a',1),(2,'b',4294967295); COMMIT",
         "BEGIN; UPDATE shop.t SET name='bb', qty=20 WHERE id=2; DELETE FROM shop.t WHERE id=1; COMMIT",
+        // Not binlogged itself; the rest goes to the second file.
+        "FLUSH LOCAL BINARY LOGS",
         "ALTER TABLE shop.t ADD COLUMN note TEXT",
         "INSERT INTO shop.t VALUES (3,'c',3,'n')",
     ] {
@@ -176,15 +178,30 @@ async fn streams_transactions_and_ddl_and_resumes_from_gtid_and_file_position() 
     assert!(all
         .iter()
         .any(|e| matches!(e.kind, EventKind::Checkpoint { .. })));
-    // Positions: real events follow each other (the server leaves out the
-    // ANNOTATE_ROWS events a replica did not ask for, hence `>=`).
-    let mut previous_end = 4;
+    // Positions: real events follow each other within a file (the server
+    // leaves out the ANNOTATE_ROWS events a replica did not ask for, hence
+    // `>=`); the stream moves to the second file at the rotation.
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    let second_file = logs[1].0.clone();
+    let mut previous = (first_file.clone(), 4);
     for e in all.iter().filter(|e| e.at.start_pos != e.at.end_pos) {
-        assert_eq!(e.at.file, first_file);
         assert_eq!(e.at.server_id, MariaDbServer::SERVER_ID);
-        assert!(e.at.start_pos >= previous_end, "{e:?} after {previous_end}");
-        previous_end = e.at.end_pos;
+        if e.at.file != previous.0 {
+            assert_eq!(
+                (previous.0.as_str(), e.at.file.as_str()),
+                (first_file.as_str(), second_file.as_str())
+            );
+            previous = (e.at.file.clone(), 4);
+        }
+        assert!(e.at.start_pos >= previous.1, "{e:?} after {previous:?}");
+        previous.1 = e.at.end_pos;
     }
+    assert!(all.iter().any(|e| matches!(&e.kind, EventKind::Rotate { file, artificial: false, .. } if *file == second_file)));
+    let alter = all
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::Query { sql, .. } if sql.starts_with("ALTER")))
+        .unwrap();
+    assert_eq!(alter.at.file, second_file);
     let steps: Vec<Step> = all.iter().filter_map(step).collect();
     let expected = vec![
         Step::Begin("0-1-1".into(), true),

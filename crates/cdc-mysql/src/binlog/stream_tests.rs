@@ -246,3 +246,114 @@ fn a_panic_in_the_driver_becomes_an_error() {
         "{err}"
     );
 }
+
+const UUID: &str = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+
+/// MySQL 5.6-style GTID body: flags, SID, GNO.
+fn mysql_gtid_body(uuid: uuid::Uuid, gno: u64) -> Vec<u8> {
+    let mut body = vec![1u8];
+    body.extend_from_slice(uuid.as_bytes());
+    body.extend_from_slice(&gno.to_le_bytes());
+    body
+}
+
+#[test]
+fn mysql_gtid_and_anonymous_gtid_begin_transactions() {
+    let uuid: uuid::Uuid = UUID.parse().unwrap();
+    let mut s = BinlogEvents {
+        flavor: Flavor::MySql,
+        file: "binlog.000003".into(),
+        ..stream()
+    };
+    let e = s
+        .accept(&event(&raw_event(33, 300, &mysql_gtid_body(uuid, 7), true)))
+        .unwrap();
+    let EventKind::TransactionBegin {
+        gtid: Some(gtid),
+        standalone: false,
+    } = &e.kind
+    else {
+        panic!("{:?}", e.kind);
+    };
+    assert_eq!(gtid.to_string(), format!("{UUID}:7"));
+    let e = s
+        .accept(&event(&raw_event(
+            34,
+            400,
+            &mysql_gtid_body(uuid::Uuid::nil(), 0),
+            true,
+        )))
+        .unwrap();
+    assert_eq!(
+        e.kind,
+        EventKind::TransactionBegin {
+            gtid: None,
+            standalone: false
+        }
+    );
+}
+
+/// A QUERY body: thread id, no status variables.
+fn query_body(thread_id: u32, schema: &str, sql: &str) -> Vec<u8> {
+    let mut body = thread_id.to_le_bytes().to_vec();
+    body.extend_from_slice(&0u32.to_le_bytes()); // exec time
+    body.push(schema.len() as u8);
+    body.extend_from_slice(&0u16.to_le_bytes()); // error code
+    body.extend_from_slice(&0u16.to_le_bytes()); // status vars length
+    body.extend_from_slice(schema.as_bytes());
+    body.push(0);
+    body.extend_from_slice(sql.as_bytes());
+    body
+}
+
+#[test]
+fn begin_commit_and_other_queries() {
+    let mut s = stream();
+    let kind = |s: &mut BinlogEvents, pos, schema, sql| {
+        s.accept(&event(&raw_event(
+            2,
+            pos,
+            &query_body(42, schema, sql),
+            true,
+        )))
+        .unwrap()
+        .kind
+    };
+    assert_eq!(
+        kind(&mut s, 200, "", "BEGIN"),
+        EventKind::Begin { thread_id: 42 }
+    );
+    assert_eq!(
+        kind(&mut s, 300, "", "COMMIT"),
+        EventKind::Commit { thread_id: 42 }
+    );
+    assert_eq!(
+        kind(&mut s, 400, "shop", "ALTER TABLE t ADD c INT"),
+        EventKind::Query {
+            schema: "shop".into(),
+            sql: "ALTER TABLE t ADD c INT".into(),
+            thread_id: 42
+        }
+    );
+}
+
+#[test]
+fn rows_without_a_table_map_are_an_error() {
+    // WRITE_ROWS v1: table id 18, flags, 1 column, bitmap, one row (INT 5).
+    let mut body = vec![18, 0, 0, 0, 0, 0, 1, 0, 1, 0x01];
+    body.extend_from_slice(&[0x00, 5, 0, 0, 0]);
+    let err = stream()
+        .accept(&event(&raw_event(23, 500, &body, true)))
+        .unwrap_err();
+    match &err {
+        BinlogError::Decode { what, reason, at } => {
+            assert_eq!(what, "WRITE_ROWS event");
+            assert!(
+                reason.contains("table id 18 has no preceding TABLE_MAP"),
+                "{reason}"
+            );
+            assert_eq!(at.file, FILE);
+        }
+        other => panic!("{other}"),
+    }
+}
