@@ -8,7 +8,7 @@
 //! <dir>/tmp/          the server's tmpdir
 //! <dir>/init.sql       users and grants, run by the server at every start (--init-file)
 //! <dir>/mariadb.log    stdout + stderr of mariadbd
-//! <dir>/mysqld.sock    unix socket (only if the path is short enough)
+//! <dir>/mysqld.sock    unix socket (/tmp/cdc-testkit-mariadb-<port>.sock if <dir> is too long)
 //! ```
 //!
 //! Binlog settings: `log_bin`, `binlog_format=ROW`, `binlog_row_image=FULL`,
@@ -55,6 +55,7 @@ pub struct MariaDbServer {
     process: Option<ManagedProcess>,
     dir: PathBuf,
     port: u16,
+    socket: PathBuf,
     _temp: TempDir,
 }
 
@@ -90,7 +91,11 @@ impl MariaDbServer {
             .map_err(|e| TestkitError::io(format!("write {}", init.display()), e))?;
 
         let port = free_port();
-        let socket = dir.join("mysqld.sock");
+        let mut socket = dir.join("mysqld.sock");
+        if socket.as_os_str().len() >= MAX_SOCKET_PATH {
+            // A long temp dir (TMPDIR): the socket goes to /tmp under a name of its own.
+            socket = PathBuf::from(format!("/tmp/cdc-testkit-mariadb-{port}.sock"));
+        }
         let mut command = Command::new(&server);
         command
             .arg("--no-defaults")
@@ -118,11 +123,7 @@ impl MariaDbServer {
                 "--skip-log-error",
             ])
             .arg(format!("--server-id={}", Self::SERVER_ID));
-        if socket.as_os_str().len() < MAX_SOCKET_PATH {
-            command.arg(format!("--socket={}", socket.display()));
-        } else {
-            command.arg("--skip-networking=0");
-        }
+        command.arg(format!("--socket={}", socket.display()));
         if is_root() {
             command.arg("--user=root");
         }
@@ -132,6 +133,7 @@ impl MariaDbServer {
             process: Some(process),
             dir,
             port,
+            socket,
             _temp: temp,
         };
         server.wait_ready().await?;
@@ -184,6 +186,11 @@ impl MariaDbServer {
     /// The TCP port (on 127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The unix socket (in the server's directory unless that path is too long).
+    pub fn socket_path(&self) -> &Path {
+        &self.socket
     }
 
     /// Always `"127.0.0.1"`.
@@ -348,6 +355,7 @@ mod tests {
     #[tokio::test]
     async fn starts_with_a_row_binlog_and_the_cdc_user() {
         let server = MariaDbServer::start().await.expect("start MariaDB");
+        assert!(server.socket_path().exists(), "{:?}", server.socket_path());
         let mut conn = mysql_async::Conn::new(server.cdc_opts())
             .await
             .expect("cdc login");
