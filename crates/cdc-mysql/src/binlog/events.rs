@@ -24,8 +24,9 @@ use mysql_async::binlog::EventType;
 
 use super::compressed;
 use super::error::BinlogError;
+use super::gtid_set::{MySqlGtid, MySqlSource};
 use super::mariadb;
-use super::position::{FilePosition, Gtid, MariaGtid, MySqlGtid, MySqlSource};
+use super::position::{FilePosition, Gtid, MariaGtid};
 
 /// Where an event is: file and positions, plus its header's origin fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,7 +187,7 @@ pub struct BinlogEvent {
 }
 
 /// TABLE_MAPs in force, by table id (replaced on each TABLE_MAP; cleared on
-/// a real rotate, as table ids are per file).
+/// every ROTATE — rotations fall between transactions).
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
     by_id: HashMap<u64, Arc<TableMapEvent<'static>>>,

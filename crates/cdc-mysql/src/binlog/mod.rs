@@ -2,7 +2,8 @@
 //!
 //! | module     | concept                                                                        |
 //! |------------|--------------------------------------------------------------------------------|
-//! | `position` | [`MariaGtid`], [`MariaGtidList`], [`MySqlGtidSet`], [`FilePosition`], [`Gtid`]  |
+//! | `position` | [`MariaGtid`], [`MariaGtidList`], [`FilePosition`], [`Gtid`], [`PositionError`] |
+//! | `gtid_set` | [`MySqlGtidSet`], [`MySqlGtid`], [`MySqlSource`]: MySQL GTIDs, tags, canonical text |
 //! | `server`   | [`read_settings`] → [`ServerSettings`]; [`validate`]: capturable or why not    |
 //! | `stream`   | [`BinlogEvents`]: open a dump from a [`StartPosition`], read verified events   |
 //! | `events`   | [`BinlogEvent`] / [`EventKind`]: typed events, strict unknown-event policy      |
@@ -18,6 +19,7 @@
 mod compressed;
 mod error;
 mod events;
+mod gtid_set;
 mod mariadb;
 mod position;
 mod server;
@@ -25,10 +27,8 @@ mod stream;
 
 pub use error::BinlogError;
 pub use events::{BinlogEvent, EventKind, EventPosition, RowChange, RowsKind};
-pub use position::{
-    FilePosition, Gtid, MariaGtid, MariaGtidList, MySqlGtid, MySqlGtidSet, MySqlSource,
-    PositionError,
-};
+pub use gtid_set::{MySqlGtid, MySqlGtidSet, MySqlSource};
+pub use position::{FilePosition, Gtid, MariaGtid, MariaGtidList, PositionError};
 pub use server::{
     read_settings, validate, Flavor, Requirements, ServerSettings, SettingProblem, SettingsError,
 };

@@ -40,7 +40,8 @@ use super::events::{
     decode, BinlogEvent, EventKind, EventPosition, Tables, FORMAT_DESCRIPTION, ROTATE,
     TRANSACTION_PAYLOAD,
 };
-use super::position::{FilePosition, MariaGtidList, MySqlGtidSet};
+use super::gtid_set::MySqlGtidSet;
+use super::position::{FilePosition, MariaGtidList};
 use super::server::{Flavor, ServerSettings};
 
 /// Where the dump starts.
