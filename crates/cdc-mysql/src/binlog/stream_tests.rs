@@ -357,3 +357,53 @@ fn rows_without_a_table_map_are_an_error() {
         other => panic!("{other}"),
     }
 }
+
+/// A TRANSACTION_PAYLOAD body (uncompressed, algorithm NONE) around `payload`.
+fn payload_body(payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u8; // < 251: one-byte length-encoded integer
+    let mut body = vec![1, 1, len]; // payload size
+    body.extend_from_slice(&[2, 3, 0xfc, 0xff, 0x00]); // compression type 255 = NONE
+    body.extend_from_slice(&[3, 1, len]); // uncompressed size
+    body.push(0); // end of header
+    body.extend_from_slice(payload);
+    body
+}
+
+#[test]
+fn events_inside_a_transaction_payload_carry_its_position() {
+    let mut s = BinlogEvents {
+        flavor: Flavor::MySql,
+        ..stream()
+    };
+    let inner_xid = raw_event(16, 0, &9u64.to_le_bytes(), false);
+    let tpe = s
+        .accept(&event(&raw_event(
+            40,
+            1000,
+            &payload_body(&inner_xid),
+            true,
+        )))
+        .unwrap();
+    assert_eq!(
+        tpe.kind,
+        EventKind::TransactionPayload {
+            uncompressed_size: inner_xid.len() as u64
+        }
+    );
+    let (start, end) = (tpe.at.start_pos, tpe.at.end_pos);
+    assert_eq!(end, 1000);
+    // Expanded events are read with checksums off (WL#3549) and have no position.
+    let mut unchecked = crc32_fde().footer();
+    unchecked.set_checksum_enabled(false);
+    let fde = crc32_fde().with_footer(unchecked);
+    let inner = Event::read(&fde, &inner_xid[..]).unwrap();
+    let e = s.accept(&inner).unwrap();
+    assert_eq!(e.kind, EventKind::Xid { xid: 9 });
+    assert_eq!((e.at.start_pos, e.at.end_pos), (start, end));
+    // The next regular event is positioned by its own header again.
+    let e = s
+        .accept(&event(&raw_event(16, 1100, &10u64.to_le_bytes(), true)))
+        .unwrap();
+    assert_eq!((e.at.start_pos, e.at.end_pos), (1069, 1100));
+    assert_eq!(s.position(), FilePosition::new(FILE, 1100));
+}
