@@ -6,8 +6,9 @@
 use std::time::{Duration, Instant};
 
 use cdc_mysql::binlog::{
-    read_settings, validate, BinlogEvent, BinlogEvents, EventKind, FilePosition, Flavor, Gtid,
-    MariaGtid, MariaGtidList, Requirements, RowsKind, StartPosition, StreamOptions,
+    check_server, read_settings, validate, BinlogError, BinlogEvent, BinlogEvents, EventKind,
+    FilePosition, Flavor, Gtid, MariaGtid, MariaGtidList, Requirements, RowsKind, StartPosition,
+    StreamOptions,
 };
 use cdc_testkit::MariaDbServer;
 use mysql_async::binlog::row::BinlogRow;
@@ -137,9 +138,10 @@ async fn streams_transactions_and_ddl_and_resumes_from_gtid_and_file_position() 
     let mut conn = mysql_async::Conn::new(server.cdc_opts())
         .await
         .expect("connect");
-    let settings = read_settings(&mut conn).await.expect("settings");
+    let settings = check_server(server.cdc_opts(), Requirements::default())
+        .await
+        .expect("capturable");
     assert_eq!(settings.flavor, Flavor::MariaDb);
-    validate(&settings, Requirements::default()).expect("capturable");
     let pos: String = conn
         .query_first("SELECT @@gtid_binlog_pos")
         .await
@@ -320,6 +322,10 @@ async fn settings_are_checked_and_compressed_events_are_decoded() {
     let bad = read_settings(&mut conn).await.expect("settings");
     assert_eq!(bad.log_bin_compress, Some(true));
     let err = validate(&bad, Requirements::default()).expect_err("refused");
+    match check_server(server.cdc_opts(), Requirements::default()).await {
+        Err(BinlogError::Settings(e)) => assert_eq!(e, err),
+        other => panic!("expected the settings refused, got {other:?}"),
+    }
     let names: Vec<_> = err.problems.iter().map(|p| p.setting).collect();
     assert_eq!(names, ["binlog_format", "binlog_row_image"]);
     assert!(err.to_string().contains("binlog_format = MIXED"), "{err}");

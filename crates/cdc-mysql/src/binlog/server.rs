@@ -3,7 +3,8 @@
 //! its value and the fix otherwise.
 //!
 //! [`read_settings`] queries the server; [`validate`] is a pure function of
-//! the resulting [`ServerSettings`], so every rule is unit-tested.
+//! the resulting [`ServerSettings`], so every rule is unit-tested;
+//! [`check_server`] does both on a connection of its own.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -143,6 +144,26 @@ pub async fn read_settings(conn: &mut mysql_async::Conn) -> Result<ServerSetting
         gtid_mode: vars.get("gtid_mode").map(|v| v.to_ascii_uppercase()),
         version,
     })
+}
+
+/// Connects with `opts`, reads the settings and [`validate`]s them: the
+/// check to run before [`super::BinlogEvents::open`].
+pub async fn check_server(
+    opts: mysql_async::Opts,
+    needs: Requirements,
+) -> Result<ServerSettings, BinlogError> {
+    let mut conn = mysql_async::Conn::new(opts)
+        .await
+        .map_err(|source| BinlogError::Sql {
+            context: "connect to check the server settings".into(),
+            source,
+        })?;
+    let settings = read_settings(&mut conn).await;
+    // The settings are what matter; a failed goodbye does not.
+    let _ = conn.disconnect().await;
+    let settings = settings?;
+    validate(&settings, needs)?;
+    Ok(settings)
 }
 
 /// One setting that prevents correct capture.
