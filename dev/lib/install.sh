@@ -37,6 +37,8 @@ install_apt() {
   dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
   dpkg -s libsasl2-dev >/dev/null 2>&1 || need+=(libsasl2-dev)
   command -v curl >/dev/null 2>&1 || need+=(curl)
+  # MariaDB 10.11 for the binlog capture tests (cdc_testkit::MariaDbServer; the service is not started)
+  [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
   # PostGIS for the type-matrix differential test (geometry/geography columns)
   dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need+=(postgresql-15-postgis-3)
   if [ ${#need[@]} -gt 0 ]; then

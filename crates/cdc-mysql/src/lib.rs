@@ -9,4 +9,6 @@
 //!   values → event-model values, in Debezium's MySQL connector mapping.
 //! - `ddl`: the schema in force at each binlog position: DDL from Query events parsed with
 //!   `sqlparser`'s MySQL dialect, and the schema history record format.
+
+pub mod binlog;
 pub mod ddl;

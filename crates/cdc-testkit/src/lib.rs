@@ -17,6 +17,7 @@
 //! | `pg_init`    | (private) initdb and the cluster's `postgresql.conf` / `pg_hba.conf`     |
 //! | `postgres`   | [`PostgresServer`]: initdb + postmaster, superuser `postgres`/`postgres` |
 //! | `kafka`      | [`KafkaBroker`]: KRaft broker+controller from the jars in `$KAFKA_LIBS`   |
+//! | `mariadb`    | [`MariaDbServer`]: MariaDB 10.11 (Debian) with a ROW binlog and GTIDs, users `root`, `cdc` |
 //!
 //! # Lifetimes
 //!
@@ -45,6 +46,7 @@
 mod binaries;
 mod error;
 mod kafka;
+mod mariadb;
 mod os_user;
 mod pg_init;
 mod pg_install;
@@ -56,6 +58,7 @@ mod wait;
 pub use binaries::workspace_binary;
 pub use error::TestkitError;
 pub use kafka::KafkaBroker;
+pub use mariadb::MariaDbServer;
 pub use pg_install::PgInstall;
 pub use ports::free_port;
 pub use postgres::PostgresServer;
