@@ -78,6 +78,13 @@ pub enum ColumnType {
     Enum {
         allowed: Vec<String>,
     },
+    /// MySQL `SET`: a comma list of members, with the allowed members in declaration order
+    /// (`io.debezium.data.EnumSet`).
+    EnumSet {
+        allowed: Vec<String>,
+    },
+    /// MySQL `YEAR` as the year number (`io.debezium.time.Year`).
+    Year,
     /// XML document as text (`io.debezium.data.Xml`).
     Xml,
     /// PostgreSQL `ltree` label path (`io.debezium.data.Ltree`).
@@ -121,7 +128,9 @@ impl ColumnType {
             | ColumnType::Xml
             | ColumnType::Ltree
             | ColumnType::Tsvector
-            | ColumnType::Enum { .. } => Value::String(String::new()),
+            | ColumnType::Enum { .. }
+            | ColumnType::EnumSet { .. } => Value::String(String::new()),
+            ColumnType::Year => Value::Int32(0),
             ColumnType::Money => Value::Decimal(Decimal {
                 unscaled: 0.into(),
                 scale: 0,

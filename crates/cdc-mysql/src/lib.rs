@@ -9,3 +9,5 @@
 //!   values → event-model values, in Debezium's MySQL connector mapping.
 //! - `ddl`: the schema in force at each binlog position: DDL from Query events parsed with
 //!   `sqlparser`'s MySQL dialect, and the schema history record format.
+
+pub mod types;

@@ -57,7 +57,9 @@ pub fn parse_text(ty: &ColumnType, text: &str, origin: Origin) -> Result<Value, 
         | ColumnType::Xml
         | ColumnType::Ltree
         | ColumnType::Tsvector
-        | ColumnType::Enum { .. } => Value::String(text.to_owned()),
+        | ColumnType::Enum { .. }
+        | ColumnType::EnumSet { .. } => Value::String(text.to_owned()),
+        ColumnType::Year => Value::Int32(text.parse().map_err(|_| bad())?),
         ColumnType::Bytes => Value::Bytes(parse_bytea_hex(text).ok_or_else(bad)?),
         ColumnType::Bits { .. } => Value::Bytes(structured::bits_le(text).ok_or_else(bad)?),
         ColumnType::Date => Value::Date(temporal::date(text, origin).ok_or_else(bad)?),

@@ -15,6 +15,8 @@ const XML: &str = "io.debezium.data.Xml";
 const LTREE: &str = "io.debezium.data.Ltree";
 const TSVECTOR: &str = "io.debezium.data.Tsvector";
 const ENUM: &str = "io.debezium.data.Enum";
+const ENUM_SET: &str = "io.debezium.data.EnumSet";
+const YEAR: &str = "io.debezium.time.Year";
 const BITS: &str = "io.debezium.data.Bits";
 const POINT: &str = "io.debezium.data.geometry.Point";
 const GEOMETRY: &str = "io.debezium.data.geometry.Geometry";
@@ -155,6 +157,11 @@ impl Renderer<'_> {
                 put(&mut m, "string", Some(ENUM));
                 m.insert("parameters".into(), json!({"allowed": allowed.join(",")}));
             }
+            ColumnType::EnumSet { allowed } => {
+                put(&mut m, "string", Some(ENUM_SET));
+                m.insert("parameters".into(), json!({"allowed": allowed.join(",")}));
+            }
+            ColumnType::Year => put(&mut m, "int32", Some(YEAR)),
             ColumnType::Date if o.time_precision_mode == TimePrecisionMode::Connect => {
                 put(&mut m, "int32", Some(CONNECT_DATE))
             }
@@ -275,6 +282,12 @@ pub(crate) fn column_type(schema: &Json) -> Result<ColumnType, String> {
                 .map(|a| a.split(',').map(str::to_owned).collect())
                 .unwrap_or_default(),
         },
+        ("string", Some(ENUM_SET)) => ColumnType::EnumSet {
+            allowed: param("allowed")
+                .map(|a| a.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
+        },
+        ("int32", Some(YEAR)) => ColumnType::Year,
         ("bytes", Some(BITS)) => ColumnType::Bits {
             length: param("length")
                 .and_then(|s| s.parse().ok())

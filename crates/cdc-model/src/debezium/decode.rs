@@ -314,7 +314,9 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
         | ColumnType::Xml
         | ColumnType::Ltree
         | ColumnType::Tsvector
-        | ColumnType::Enum { .. } => Value::String(v.as_str().ok_or_else(mismatch)?.to_owned()),
+        | ColumnType::Enum { .. }
+        | ColumnType::EnumSet { .. } => Value::String(v.as_str().ok_or_else(mismatch)?.to_owned()),
+        ColumnType::Year => Value::Int32(i32::try_from(int()?).map_err(|_| mismatch())?),
         ColumnType::Bytes | ColumnType::Bits { .. } => Value::Bytes(b64(v)?),
         ColumnType::Money => return Err(format!("{ty:?} is not a Connect schema type")),
         ColumnType::Date => Value::Date(i32::try_from(int()?).map_err(|_| mismatch())?),

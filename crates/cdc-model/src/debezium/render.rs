@@ -97,9 +97,11 @@ impl Renderer<'_> {
                 | ColumnType::Xml
                 | ColumnType::Ltree
                 | ColumnType::Tsvector
-                | ColumnType::Enum { .. },
+                | ColumnType::Enum { .. }
+                | ColumnType::EnumSet { .. },
                 Value::String(s),
             ) => Out::Str(s.clone()),
+            (ColumnType::Year, Value::Int32(v)) => Out::Int(i64::from(*v)),
             (ColumnType::Bytes, Value::Bytes(b)) => self.binary(b),
             (ColumnType::Bits { .. }, Value::Bytes(b)) => b64(b),
             (ColumnType::Date, Value::Date(d)) => Out::Int(i64::from(*d)),
@@ -156,6 +158,21 @@ impl Renderer<'_> {
                 ("wkb".into(), b64(&point_wkb(*x, *y))),
                 ("srid".into(), Out::Null),
             ]),
+            // MySQL POINT: the coordinates read from the column's WKB, which is kept with its SRID.
+            (ColumnType::Point, Value::Geometry { wkb, srid }) => {
+                let (x, y) = wkb_point(wkb).ok_or_else(|| {
+                    ValueMismatch(format!("WKB {wkb:02x?} is not a 2-D point"))
+                })?;
+                Out::Object(vec![
+                    ("x".into(), Out::double(x)),
+                    ("y".into(), Out::double(y)),
+                    ("wkb".into(), b64(wkb)),
+                    (
+                        "srid".into(),
+                        srid.map_or(Out::Null, |s| Out::Int(i64::from(s))),
+                    ),
+                ])
+            }
             (ColumnType::Geometry | ColumnType::Geography, Value::Geometry { wkb, srid }) => {
                 Out::Object(vec![
                     ("wkb".into(), b64(wkb)),
@@ -229,7 +246,8 @@ impl Renderer<'_> {
             | ColumnType::Xml
             | ColumnType::Ltree
             | ColumnType::Tsvector
-            | ColumnType::Enum { .. } => Out::Str(p.clone()),
+            | ColumnType::Enum { .. }
+            | ColumnType::EnumSet { .. } => Out::Str(p.clone()),
             // What real Debezium 3.6.3 writes per binary.handling.mode: the placeholder's
             // bytes, the placeholder text (hex), or null (base64 modes).
             ColumnType::Bytes => match self.options.binary_handling_mode {
@@ -338,6 +356,27 @@ fn point_wkb(x: f64, y: f64) -> Vec<u8> {
     wkb.extend_from_slice(&x.to_le_bytes());
     wkb.extend_from_slice(&y.to_le_bytes());
     wkb
+}
+
+/// The coordinates of an OGC WKB 2-D point (either byte order); `None` for anything else.
+fn wkb_point(wkb: &[u8]) -> Option<(f64, f64)> {
+    let (&order, rest) = wkb.split_first()?;
+    let word = |b: &[u8]| -> Option<[u8; 4]> { b.get(..4)?.try_into().ok() };
+    let float = |b: &[u8]| -> Option<[u8; 8]> { b.get(..8)?.try_into().ok() };
+    let (kind, x, y) = match order {
+        0 => (
+            u32::from_be_bytes(word(rest)?),
+            f64::from_be_bytes(float(rest.get(4..)?)?),
+            f64::from_be_bytes(float(rest.get(12..)?)?),
+        ),
+        1 => (
+            u32::from_le_bytes(word(rest)?),
+            f64::from_le_bytes(float(rest.get(4..)?)?),
+            f64::from_le_bytes(float(rest.get(12..)?)?),
+        ),
+        _ => return None,
+    };
+    (kind == 1 && rest.len() == 20).then_some((x, y))
 }
 
 /// One hstore key and its optional value.
