@@ -31,6 +31,11 @@ impl fmt::Display for TableId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnType {
     Boolean,
+    /// Kafka Connect `int8` (MySQL `TINYINT`); values are held as [`Value::Int16`] within
+    /// −128..=127.
+    ///
+    /// [`Value::Int16`]: crate::Value::Int16
+    Int8,
     Int16,
     Int32,
     Int64,
@@ -110,7 +115,7 @@ impl ColumnType {
         use crate::{Decimal, Value};
         match self {
             ColumnType::Boolean => Value::Boolean(false),
-            ColumnType::Int16 => Value::Int16(0),
+            ColumnType::Int8 | ColumnType::Int16 => Value::Int16(0),
             ColumnType::Int32 => Value::Int32(0),
             ColumnType::Int64 => Value::Int64(0),
             ColumnType::Float32 => Value::Float32(0.0),

@@ -95,6 +95,7 @@ impl Renderer<'_> {
         };
         match ty {
             ColumnType::Boolean => put(&mut m, "boolean", None),
+            ColumnType::Int8 => put(&mut m, "int8", None),
             ColumnType::Int16 => put(&mut m, "int16", None),
             ColumnType::Int32 => put(&mut m, "int32", None),
             ColumnType::Int64 => put(&mut m, "int64", None),
@@ -308,7 +309,8 @@ pub(crate) fn column_type(schema: &Json) -> Result<ColumnType, String> {
             schema.get("items").ok_or("array schema without items")?,
         )?)),
         ("boolean", _) => ColumnType::Boolean,
-        ("int8" | "int16", _) => ColumnType::Int16,
+        ("int8", _) => ColumnType::Int8,
+        ("int16", _) => ColumnType::Int16,
         ("int32", _) => ColumnType::Int32,
         ("int64", _) => ColumnType::Int64,
         ("float", _) => ColumnType::Float32,

@@ -39,6 +39,9 @@ impl Renderer<'_> {
             (ty, Value::Unavailable) => self.placeholder(ty)?,
             (ColumnType::Boolean, Value::Boolean(b)) => Out::Bool(*b),
             (ColumnType::Int16, Value::Int16(v)) => Out::Int(i64::from(*v)),
+            (ColumnType::Int8, Value::Int16(v)) if i8::try_from(*v).is_ok() => {
+                Out::Int(i64::from(*v))
+            }
             (ColumnType::Int32, Value::Int32(v)) => Out::Int(i64::from(*v)),
             (ColumnType::Int64, Value::Int64(v)) => Out::Int(*v),
             (ColumnType::Float32, Value::Float32(v)) => Out::float(*v),
@@ -160,9 +163,8 @@ impl Renderer<'_> {
             ]),
             // MySQL POINT: the coordinates read from the column's WKB, which is kept with its SRID.
             (ColumnType::Point, Value::Geometry { wkb, srid }) => {
-                let (x, y) = wkb_point(wkb).ok_or_else(|| {
-                    ValueMismatch(format!("WKB {wkb:02x?} is not a 2-D point"))
-                })?;
+                let (x, y) = wkb_point(wkb)
+                    .ok_or_else(|| ValueMismatch(format!("WKB {wkb:02x?} is not a 2-D point")))?;
                 Out::Object(vec![
                     ("x".into(), Out::double(x)),
                     ("y".into(), Out::double(y)),

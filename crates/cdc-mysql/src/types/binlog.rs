@@ -21,9 +21,9 @@ impl MappedColumn {
                     .map_err(|e| self.error(format!("binary JSON: {e}"))),
                 _ => Err(self.error("binary JSON for a non-JSON column")),
             },
-            BinlogValue::JsonDiff(_) => Err(self.error(
-                "a JSON partial update needs the before image (binlog_json_update)",
-            )),
+            BinlogValue::JsonDiff(_) => {
+                Err(self.error("a JSON partial update needs the before image (binlog_json_update)"))
+            }
         }
     }
 
@@ -68,15 +68,15 @@ impl MappedColumn {
                 second: u32::from(*s),
                 micros: *us,
             }),
-            (MyValue::Time(neg, days, h, m, s, us), Kind::Time) => Ok(Value::Time(
-                temporal::time_micros(
+            (MyValue::Time(neg, days, h, m, s, us), Kind::Time) => {
+                Ok(Value::Time(temporal::time_micros(
                     *neg,
                     u64::from(*days) * 24 + u64::from(*h),
                     u64::from(*m),
                     u64::from(*s),
                     u64::from(*us),
-                ),
-            )),
+                )))
+            }
             (other, _) => Err(self.error(format!("unexpected binlog value {other:?}"))),
         }
     }

@@ -318,7 +318,7 @@ pub fn map_column(
             sh = Shape::new(jdbc::CHAR, "ENUM", Some(1));
             (
                 ColumnType::Enum {
-                    allowed: labels.clone(),
+                    allowed: escaped(&labels),
                 },
                 Kind::Enum(labels),
             )
@@ -327,7 +327,7 @@ pub fn map_column(
             sh = Shape::new(jdbc::CHAR, "SET", Some(1));
             (
                 ColumnType::EnumSet {
-                    allowed: members.clone(),
+                    allowed: escaped(members),
                 },
                 Kind::Set(members.clone()),
             )
@@ -441,9 +441,7 @@ pub fn map_column(
         _ => return Err(unsupported()),
     };
     let enum_values = match &kind {
-        Kind::Enum(labels) | Kind::Set(labels) => {
-            labels.iter().map(|l| format!("'{l}'")).collect()
-        }
+        Kind::Enum(labels) | Kind::Set(labels) => labels.iter().map(|l| format!("'{l}'")).collect(),
         _ => Vec::new(),
     };
     let meta = ColumnMeta {
@@ -488,10 +486,12 @@ impl Shape {
 }
 
 fn int(bytes: u8, unsigned: bool) -> (ColumnType, Kind) {
-    // Debezium widens unsigned types to the next Connect integer (TINYINT UNSIGNED → int16,
-    // SMALLINT UNSIGNED → int32, INT UNSIGNED → int64); TINYINT itself is int16.
+    // TINYINT is Connect int8 (the DDL parser's `Types.TINYINT`); Debezium widens unsigned
+    // types to the next Connect integer (TINYINT UNSIGNED → int16, SMALLINT UNSIGNED → int32,
+    // INT UNSIGNED → int64).
     let ty = match (bytes, unsigned) {
-        (1, _) | (2, false) => ColumnType::Int16,
+        (1, false) => ColumnType::Int8,
+        (1, true) | (2, false) => ColumnType::Int16,
         (2, true) | (3, _) | (4, false) => ColumnType::Int32,
         _ => ColumnType::Int64,
     };
@@ -512,7 +512,9 @@ fn decimal(
         ExactNumberInfo::PrecisionAndScale(p, s) => (*p, *s),
     };
     let (Ok(precision), Ok(scale)) = (u32::try_from(precision), u32::try_from(scale)) else {
-        return Err(invalid(format!("precision {precision} / scale {scale} out of range")));
+        return Err(invalid(format!(
+            "precision {precision} / scale {scale} out of range"
+        )));
     };
     if precision == 0 || precision > 65 || scale > 30 || scale > precision {
         return Err(invalid(format!(
@@ -535,14 +537,15 @@ fn text(
     column: &str,
     data_type: &DataType,
 ) -> Result<(ColumnType, Kind), TypeError> {
-    let cs = Charset::from_name(charset.unwrap_or("utf8mb4")).ok_or_else(|| TypeError::Invalid {
-        column: column.to_owned(),
-        data_type: data_type.to_string(),
-        reason: format!(
-            "character set {} is not supported",
-            charset.unwrap_or_default()
-        ),
-    })?;
+    let cs =
+        Charset::from_name(charset.unwrap_or("utf8mb4")).ok_or_else(|| TypeError::Invalid {
+            column: column.to_owned(),
+            data_type: data_type.to_string(),
+            reason: format!(
+                "character set {} is not supported",
+                charset.unwrap_or_default()
+            ),
+        })?;
     Ok((ColumnType::String, Kind::Text(cs)))
 }
 
@@ -573,14 +576,13 @@ fn char_len(n: &Option<CharacterLength>) -> Option<u32> {
     }
 }
 
-fn fsp_of(
-    fsp: &Option<u64>,
-    invalid: &dyn Fn(String) -> TypeError,
-) -> Result<u8, TypeError> {
+fn fsp_of(fsp: &Option<u64>, invalid: &dyn Fn(String) -> TypeError) -> Result<u8, TypeError> {
     match *fsp {
         None => Ok(0),
         Some(n @ 0..=6) => Ok(n as u8),
-        Some(n) => Err(invalid(format!("fractional-second precision {n} exceeds 6"))),
+        Some(n) => Err(invalid(format!(
+            "fractional-second precision {n} exceeds 6"
+        ))),
     }
 }
 
@@ -598,6 +600,15 @@ fn blob_name(data_type: &DataType) -> String {
     .to_owned()
 }
 
+/// Members as Debezium's MySQL connector lists them in the `allowed` parameter
+/// (`EnumeratedValues.toCommaSeparatedString`): `\` and `,` escaped with a backslash.
+fn escaped(labels: &[String]) -> Vec<String> {
+    labels
+        .iter()
+        .map(|l| l.replace('\\', "\\\\").replace(',', "\\,"))
+        .collect()
+}
+
 fn enum_labels(members: &[EnumMember]) -> Vec<String> {
     members
         .iter()
@@ -613,3 +624,7 @@ fn custom_name(name: &ObjectName) -> String {
         .map(|part| part.to_string().trim_matches('`').to_ascii_uppercase())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+#[path = "column_tests.rs"]
+pub(crate) mod tests;

@@ -37,7 +37,10 @@ pub fn jsonb_text(doc: &jsonb::Value<'_>) -> Result<String, String> {
 
 /// Applies PARTIAL_UPDATE_ROWS JSON diffs to the before image `before`, in order, and
 /// returns MySQL's text of the result.
-pub fn apply_json_diffs(before: &jsonb::Value<'_>, diffs: &[JsonDiff<'_>]) -> Result<String, String> {
+pub fn apply_json_diffs(
+    before: &jsonb::Value<'_>,
+    diffs: &[JsonDiff<'_>],
+) -> Result<String, String> {
     let mut tree = from_jsonb(before)?;
     for diff in diffs {
         let path = diff.path_str().into_owned();
@@ -229,7 +232,8 @@ fn apply(
     let missing_value = || "operation without a value".to_string();
     match (op, node, last) {
         (JsonDiffOperation::REPLACE, node, leg) => {
-            let slot = child(node, leg).ok_or_else(|| format!("no element at {leg:?} to replace"))?;
+            let slot =
+                child(node, leg).ok_or_else(|| format!("no element at {leg:?} to replace"))?;
             *slot = value.ok_or_else(missing_value)?;
         }
         (JsonDiffOperation::INSERT, Json::Object(members), Leg::Member(key)) => {

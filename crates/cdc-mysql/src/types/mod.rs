@@ -30,7 +30,7 @@ mod scalar;
 mod snapshot;
 mod temporal;
 
-pub use column::{column_meta, column_type, map_column, jdbc, ColumnMeta, MappedColumn};
+pub use column::{column_meta, column_type, jdbc, map_column, ColumnMeta, MappedColumn};
 pub use json::{apply_json_diffs, jsonb_text};
 pub use modes::{BigIntUnsignedMode, HandlingModes};
 
@@ -59,3 +59,6 @@ pub struct ValueError {
     /// What is wrong with the value.
     pub problem: String,
 }
+
+#[cfg(test)]
+mod value_tests;

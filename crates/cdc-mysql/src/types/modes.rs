@@ -71,6 +71,10 @@ mod tests {
         assert!(modes.validate().is_ok());
         let mut bad = modes.clone();
         bad.value.time_precision_mode = TimePrecisionMode::Nanoseconds;
-        assert!(bad.validate().unwrap_err().to_string().contains("Nanoseconds"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("Nanoseconds"));
     }
 }

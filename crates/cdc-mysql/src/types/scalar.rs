@@ -32,6 +32,9 @@ impl MappedColumn {
             (Kind::Boolean, _) => Ok(Value::Boolean(v != 0)),
             (Kind::Year, _) => self.year(u32::try_from(v).map_err(|_| out_of_range())?),
             (Kind::Enum(_), _) => self.enum_index(v),
+            (Kind::Integer { .. }, ColumnType::Int8) => Ok(Value::Int16(i16::from(
+                i8::try_from(v).map_err(|_| out_of_range())?,
+            ))),
             (Kind::Integer { .. }, ColumnType::Int16) => {
                 Ok(Value::Int16(i16::try_from(v).map_err(|_| out_of_range())?))
             }
@@ -41,7 +44,9 @@ impl MappedColumn {
             // BIGINT UNSIGNED in `long` mode wraps above 2^63 - 1, as in Debezium.
             (Kind::Integer { .. }, ColumnType::Int64) => match i64::try_from(v) {
                 Ok(v) => Ok(Value::Int64(v)),
-                Err(_) => Ok(Value::Int64(u64::try_from(v).map_err(|_| out_of_range())? as i64)),
+                Err(_) => Ok(Value::Int64(
+                    u64::try_from(v).map_err(|_| out_of_range())? as i64
+                )),
             },
             (Kind::Integer { .. }, ColumnType::Decimal { .. }) => Ok(Value::Decimal(Decimal {
                 unscaled: BigInt::from(v),
@@ -136,7 +141,12 @@ impl MappedColumn {
             .ok()
             .and_then(|i| labels.get(i))
             .map(|l| Value::String(l.clone()))
-            .ok_or_else(|| self.error(format!("enum index {index} is not among {} members", labels.len())))
+            .ok_or_else(|| {
+                self.error(format!(
+                    "enum index {index} is not among {} members",
+                    labels.len()
+                ))
+            })
     }
 
     /// An ENUM label or SET member list as text.
@@ -171,7 +181,10 @@ impl MappedColumn {
                 if byte & (1 << bit) != 0 {
                     let i = byte_index * 8 + bit;
                     let member = members.get(i).ok_or_else(|| {
-                        self.error(format!("SET bit {i} is beyond its {} members", members.len()))
+                        self.error(format!(
+                            "SET bit {i} is beyond its {} members",
+                            members.len()
+                        ))
                     })?;
                     out.push(member.as_str());
                 }
@@ -184,7 +197,9 @@ impl MappedColumn {
     /// snapshot does).
     pub(crate) fn year(&self, year: u32) -> Result<Value, ValueError> {
         let y = temporal::adjust_year(year, self.enable_time_adjuster);
-        Ok(Value::Int32(i32::try_from(y).map_err(|_| self.error("year out of range"))?))
+        Ok(Value::Int32(
+            i32::try_from(y).map_err(|_| self.error("year out of range"))?,
+        ))
     }
 
     /// DATE / DATETIME / TIMESTAMP from calendar fields (TIMESTAMP fields are UTC).
@@ -192,7 +207,10 @@ impl MappedColumn {
         let adjust = self.enable_time_adjuster;
         let e = |m: String| self.error(m);
         Ok(match self.kind {
-            Kind::Date => parts.epoch_days(adjust).map_err(e)?.map_or(Value::Null, Value::Date),
+            Kind::Date => parts
+                .epoch_days(adjust)
+                .map_err(e)?
+                .map_or(Value::Null, Value::Date),
             Kind::DateTime => parts
                 .epoch_micros(adjust)
                 .map_err(e)?
@@ -215,18 +233,24 @@ impl MappedColumn {
     /// Geometry bytes as MySQL stores them: a 4-byte little-endian SRID, then OGC WKB.
     pub(crate) fn geometry(&self, bytes: &[u8]) -> Result<Value, ValueError> {
         if bytes.len() < 5 {
-            return Err(self.error(format!("{} bytes are too short for a geometry", bytes.len())));
+            return Err(self.error(format!(
+                "{} bytes are too short for a geometry",
+                bytes.len()
+            )));
         }
         let (srid, wkb) = bytes.split_at(4);
         let srid = i32::from_le_bytes([srid[0], srid[1], srid[2], srid[3]]);
         if self.ty == ColumnType::Point
-            && !(wkb.len() == 21 && matches!(wkb[0], 0 | 1) && (wkb[1..5] == [1, 0, 0, 0] || wkb[1..5] == [0, 0, 0, 1]))
+            && !(wkb.len() == 21
+                && matches!(wkb[0], 0 | 1)
+                && (wkb[1..5] == [1, 0, 0, 0] || wkb[1..5] == [0, 0, 0, 1]))
         {
             return Err(self.error("the value of a POINT column is not a 2-D point"));
         }
+        // Debezium writes SRID 0 (none) as null.
         Ok(Value::Geometry {
             wkb: wkb.to_vec(),
-            srid: Some(srid),
+            srid: (srid != 0).then_some(srid),
         })
     }
 }

@@ -45,8 +45,7 @@ impl MappedColumn {
     fn snapshot_bytes(&self, b: &[u8]) -> Result<Value, ValueError> {
         // Textual results arrive in the connection's character set (utf8mb4).
         let text = || {
-            std::str::from_utf8(b)
-                .map_err(|e| self.error(format!("result text is not UTF-8: {e}")))
+            std::str::from_utf8(b).map_err(|e| self.error(format!("result text is not UTF-8: {e}")))
         };
         let number = |t: &str| -> Result<i128, ValueError> {
             t.trim()

@@ -62,7 +62,9 @@ impl Parts {
         if self.is_zero_date() {
             return Ok(None);
         }
-        Ok(Some(cdc_model::time::days_from_date(self.naive_date(adjust)?)))
+        Ok(Some(cdc_model::time::days_from_date(
+            self.naive_date(adjust)?,
+        )))
     }
 
     /// Microseconds since the epoch of the wall-clock time read as UTC; `None` for a zero
@@ -120,7 +122,13 @@ fn split_fraction(text: &str) -> Option<(&str, u32)> {
 }
 
 /// Microseconds of a signed MySQL duration.
-pub(crate) fn time_micros(negative: bool, hours: u64, minutes: u64, seconds: u64, micros: u64) -> i64 {
+pub(crate) fn time_micros(
+    negative: bool,
+    hours: u64,
+    minutes: u64,
+    seconds: u64,
+    micros: u64,
+) -> i64 {
     let total = ((hours * 60 + minutes) * 60 + seconds) as i64 * 1_000_000 + micros as i64;
     if negative {
         -total
@@ -143,7 +151,13 @@ pub(crate) fn parse_time(text: &str) -> Option<i64> {
     if minutes > 59 || seconds > 59 {
         return None;
     }
-    Some(time_micros(negative, hours, minutes, seconds, u64::from(micros)))
+    Some(time_micros(
+        negative,
+        hours,
+        minutes,
+        seconds,
+        u64::from(micros),
+    ))
 }
 
 /// Parses the binlog's TIMESTAMP2 form `seconds[.ffffff]` into microseconds since the
@@ -164,8 +178,14 @@ mod tests {
 
     #[test]
     fn zero_dates_are_null_and_two_digit_years_adjust() {
-        assert_eq!(Parts::parse("0000-00-00").unwrap().epoch_days(true), Ok(None));
-        assert_eq!(Parts::parse("2020-00-15").unwrap().epoch_days(true), Ok(None));
+        assert_eq!(
+            Parts::parse("0000-00-00").unwrap().epoch_days(true),
+            Ok(None)
+        );
+        assert_eq!(
+            Parts::parse("2020-00-15").unwrap().epoch_days(true),
+            Ok(None)
+        );
         assert_eq!(
             Parts::parse("2018-06-20").unwrap().epoch_days(true),
             Ok(Some(17702))
