@@ -24,9 +24,8 @@ use serde_json::Value as J;
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
-mod support {
-    pub mod jsonb;
-}
+#[path = "support/jsonb.rs"]
+mod jsonb_support;
 
 fn parse_type(ty: &str) -> sqlparser::ast::DataType {
     let sql = format!("CREATE TABLE t (c {ty})");
@@ -73,7 +72,10 @@ fn hex(text: &str) -> Vec<u8> {
 }
 
 fn my_value(input: &J) -> My {
-    let (kind, v) = input.as_object().and_then(|o| o.iter().next()).expect("one-key input");
+    let (kind, v) = input
+        .as_object()
+        .and_then(|o| o.iter().next())
+        .expect("one-key input");
     let n = |i: usize| v[i].as_u64().expect("number");
     match kind.as_str() {
         "null" => My::NULL,
@@ -83,15 +85,30 @@ fn my_value(input: &J) -> My {
         "double" => My::Double(v.as_f64().expect("double")),
         "text" => My::Bytes(v.as_str().expect("text").as_bytes().to_vec()),
         "hex" => My::Bytes(hex(v.as_str().expect("hex"))),
-        "date" => My::Date(n(0) as u16, n(1) as u8, n(2) as u8, n(3) as u8, n(4) as u8, n(5) as u8, n(6) as u32),
-        "time" => My::Time(v[0].as_bool().expect("sign"), n(1) as u32, n(2) as u8, n(3) as u8, n(4) as u8, n(5) as u32),
+        "date" => My::Date(
+            n(0) as u16,
+            n(1) as u8,
+            n(2) as u8,
+            n(3) as u8,
+            n(4) as u8,
+            n(5) as u8,
+            n(6) as u32,
+        ),
+        "time" => My::Time(
+            v[0].as_bool().expect("sign"),
+            n(1) as u32,
+            n(2) as u8,
+            n(3) as u8,
+            n(4) as u8,
+            n(5) as u32,
+        ),
         other => panic!("unknown input form {other}"),
     }
 }
 
 fn binlog_value(input: &J) -> BinlogValue<'static> {
     match input.get("json") {
-        Some(doc) => BinlogValue::Jsonb(support::jsonb::parse(&support::jsonb::encode(doc))),
+        Some(doc) => BinlogValue::Jsonb(jsonb_support::parse(&jsonb_support::encode(doc))),
         None => BinlogValue::Value(my_value(input)),
     }
 }
@@ -103,7 +120,11 @@ fn source() -> SourceInfo {
         db: "db".into(),
         ts_us: 0,
         snapshot: SnapshotMarker::False,
-        position: Position::Postgres { lsn: 0, last_commit_lsn: None, tx_id: None },
+        position: Position::Postgres {
+            lsn: 0,
+            last_commit_lsn: None,
+            tx_id: None,
+        },
     }
 }
 
@@ -111,7 +132,11 @@ fn source() -> SourceInfo {
 fn encoded(column: &MappedColumn, nullable: bool, modes: &HandlingModes, value: Value) -> (J, J) {
     let table = Arc::new(TableSchema {
         id: TableId::new("db", "t"),
-        columns: vec![Column::new(column.name.clone(), column.ty.clone(), nullable)],
+        columns: vec![Column::new(
+            column.name.clone(),
+            column.ty.clone(),
+            nullable,
+        )],
         key: vec![],
     });
     let codec = TableCodec::new(table.clone(), "mysql.db.t", &modes.value);
@@ -135,7 +160,12 @@ fn run(path: &Path) -> usize {
     let text = std::fs::read_to_string(path).expect("golden file");
     let golden: J = serde_json::from_str(&text).expect("golden JSON");
     let file = path.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(golden["source"].as_str().is_some_and(|s| s.contains("debezium")), "{file}: source");
+    assert!(
+        golden["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("debezium")),
+        "{file}: source"
+    );
     let modes = modes(golden.get("modes"));
     let mut checked = 0;
     for spec in golden["columns"].as_array().expect("columns") {
@@ -153,18 +183,28 @@ fn run(path: &Path) -> usize {
             let from_binlog = column
                 .binlog_value(&binlog_value(&case["binlog"]))
                 .unwrap_or_else(|e| panic!("{ctx}: binlog: {e}"));
-            for snap in case["snapshot"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            for snap in case["snapshot"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
                 let from_snapshot = column
                     .snapshot_value(&my_value(snap))
                     .unwrap_or_else(|e| panic!("{ctx}: snapshot {snap}: {e}"));
-                assert_eq!(from_binlog, from_snapshot, "{ctx}: binlog vs snapshot {snap}");
+                assert_eq!(
+                    from_binlog, from_snapshot,
+                    "{ctx}: binlog vs snapshot {snap}"
+                );
             }
             let (schema, value) = encoded(&column, nullable, &modes, from_binlog);
             for (key, expected) in spec["schema"].as_object().expect("schema") {
                 assert_eq!(&schema[key], expected, "{ctx}: schema {key} in {schema}");
             }
             if spec["schema"].get("parameters").is_none() {
-                assert!(schema.get("parameters").is_none(), "{ctx}: unexpected parameters {schema}");
+                assert!(
+                    schema.get("parameters").is_none(),
+                    "{ctx}: unexpected parameters {schema}"
+                );
             }
             assert_eq!(value, case["value"], "{ctx}: value for {}", case["binlog"]);
             checked += 1;

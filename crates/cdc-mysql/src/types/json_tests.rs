@@ -2,9 +2,7 @@ use serde_json::json;
 
 use super::*;
 
-#[path = "../../tests/support/jsonb.rs"]
-mod jsonb_support;
-use jsonb_support::{diff, encode, parse};
+use crate::types::jsonb_support::{diff, encode, parse};
 
 #[test]
 fn binary_json_prints_as_mysql_does() {

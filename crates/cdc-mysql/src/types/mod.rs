@@ -61,4 +61,7 @@ pub struct ValueError {
 }
 
 #[cfg(test)]
+#[path = "../../tests/support/jsonb.rs"]
+mod jsonb_support;
+#[cfg(test)]
 mod value_tests;

@@ -9,8 +9,7 @@ use serde_json::json;
 use super::column::tests::parse_type;
 use super::*;
 
-#[path = "../../tests/support/jsonb.rs"]
-mod jsonb_support;
+use super::jsonb_support;
 
 fn col(decl: &str, charset: Option<&str>) -> MappedColumn {
     col_with(decl, charset, &HandlingModes::default())
