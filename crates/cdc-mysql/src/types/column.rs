@@ -3,59 +3,16 @@
 //! `BinlogValueConverters.schemaBuilder`, `JdbcValueConverters.schemaBuilder`).
 
 use cdc_model::ColumnType;
-use sqlparser::ast::{
-    CharacterLength, DataType, EnumMember, ExactNumberInfo, GeometricTypeKind, ObjectName,
-};
+use sqlparser::ast::{DataType, ExactNumberInfo, GeometricTypeKind};
 
 use super::charset::Charset;
+use super::declared::{
+    binary, blob_name, char_len, custom_name, decimal, enum_labels, escaped, fsp_len, fsp_of,
+    geometry, int, text,
+};
+use super::meta::{jdbc, ColumnMeta, Shape};
 use super::modes::{BigIntUnsignedMode, HandlingModes};
 use super::TypeError;
-
-/// `java.sql.Types` codes Debezium records as a column's `jdbcType`.
-pub mod jdbc {
-    pub const BIT: i32 = -7;
-    pub const TINYINT: i32 = -6;
-    pub const SMALLINT: i32 = 5;
-    pub const INTEGER: i32 = 4;
-    pub const BIGINT: i32 = -5;
-    pub const FLOAT: i32 = 6;
-    pub const REAL: i32 = 7;
-    pub const DOUBLE: i32 = 8;
-    pub const NUMERIC: i32 = 2;
-    pub const DECIMAL: i32 = 3;
-    pub const CHAR: i32 = 1;
-    pub const VARCHAR: i32 = 12;
-    pub const NCHAR: i32 = -15;
-    pub const NVARCHAR: i32 = -9;
-    pub const DATE: i32 = 91;
-    pub const TIME: i32 = 92;
-    pub const TIMESTAMP: i32 = 93;
-    pub const TIMESTAMP_WITH_TIMEZONE: i32 = 2014;
-    pub const BINARY: i32 = -2;
-    pub const VARBINARY: i32 = -3;
-    pub const BLOB: i32 = 2004;
-    pub const BOOLEAN: i32 = 16;
-    pub const OTHER: i32 = 1111;
-}
-
-/// Column metadata as Debezium's schema history and `tableChanges` record it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColumnMeta {
-    /// `java.sql.Types` code (see [`jdbc`]).
-    pub jdbc_type: i32,
-    /// Upper-case type name with `UNSIGNED`/`ZEROFILL` (`INT UNSIGNED`, `VARCHAR`).
-    pub type_name: String,
-    /// The type expression (Debezium writes the type name).
-    pub type_expression: String,
-    /// Declared length / precision / fractional-second digits / bits, if any.
-    pub length: Option<u32>,
-    /// Declared scale, if any.
-    pub scale: Option<u32>,
-    /// Character set of a textual column.
-    pub charset: Option<String>,
-    /// ENUM / SET members as Debezium lists them (quoted: `'a'`).
-    pub enum_values: Vec<String>,
-}
 
 /// How values of a column are read (what the converters need beyond the model type).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -463,166 +420,6 @@ pub fn map_column(
         kind,
         enable_time_adjuster: modes.enable_time_adjuster,
     })
-}
-
-/// JDBC type, name, length and scale while mapping.
-#[derive(Default)]
-struct Shape {
-    jdbc_type: i32,
-    type_name: String,
-    length: Option<u32>,
-    scale: Option<u32>,
-}
-
-impl Shape {
-    fn new(jdbc_type: i32, type_name: &str, length: Option<u32>) -> Shape {
-        Shape {
-            jdbc_type,
-            type_name: type_name.to_owned(),
-            length,
-            scale: None,
-        }
-    }
-}
-
-fn int(bytes: u8, unsigned: bool) -> (ColumnType, Kind) {
-    // TINYINT is Connect int8 (the DDL parser's `Types.TINYINT`); Debezium widens unsigned
-    // types to the next Connect integer (TINYINT UNSIGNED → int16, SMALLINT UNSIGNED → int32,
-    // INT UNSIGNED → int64).
-    let ty = match (bytes, unsigned) {
-        (1, false) => ColumnType::Int8,
-        (1, true) | (2, false) => ColumnType::Int16,
-        (2, true) | (3, _) | (4, false) => ColumnType::Int32,
-        _ => ColumnType::Int64,
-    };
-    (ty, Kind::Integer { bytes, unsigned })
-}
-
-fn decimal(
-    sh: &mut Shape,
-    jdbc_type: i32,
-    type_name: &str,
-    info: &ExactNumberInfo,
-    invalid: &dyn Fn(String) -> TypeError,
-) -> Result<(ColumnType, Kind), TypeError> {
-    // MySQL: DECIMAL = DECIMAL(10,0), DECIMAL(M) = DECIMAL(M,0); M ≤ 65, D ≤ 30, D ≤ M.
-    let (precision, scale) = match info {
-        ExactNumberInfo::None => (10, 0),
-        ExactNumberInfo::Precision(p) => (*p, 0),
-        ExactNumberInfo::PrecisionAndScale(p, s) => (*p, *s),
-    };
-    let (Ok(precision), Ok(scale)) = (u32::try_from(precision), u32::try_from(scale)) else {
-        return Err(invalid(format!(
-            "precision {precision} / scale {scale} out of range"
-        )));
-    };
-    if precision == 0 || precision > 65 || scale > 30 || scale > precision {
-        return Err(invalid(format!(
-            "DECIMAL({precision},{scale}) is outside MySQL's limits"
-        )));
-    }
-    *sh = Shape::new(jdbc_type, type_name, Some(precision));
-    sh.scale = Some(scale);
-    Ok((
-        ColumnType::Decimal {
-            precision: Some(precision),
-            scale,
-        },
-        Kind::Decimal,
-    ))
-}
-
-fn text(
-    charset: Option<&str>,
-    column: &str,
-    data_type: &DataType,
-) -> Result<(ColumnType, Kind), TypeError> {
-    let cs =
-        Charset::from_name(charset.unwrap_or("utf8mb4")).ok_or_else(|| TypeError::Invalid {
-            column: column.to_owned(),
-            data_type: data_type.to_string(),
-            reason: format!(
-                "character set {} is not supported",
-                charset.unwrap_or_default()
-            ),
-        })?;
-    Ok((ColumnType::String, Kind::Text(cs)))
-}
-
-fn binary(pad_to: Option<u32>) -> (ColumnType, Kind) {
-    (
-        ColumnType::Bytes,
-        Kind::Binary {
-            pad_to: pad_to.map(|n| n as usize),
-        },
-    )
-}
-
-fn geometry(point: bool) -> (ColumnType, Kind) {
-    let ty = if point {
-        ColumnType::Point
-    } else {
-        ColumnType::Geometry
-    };
-    (ty, Kind::Geometry)
-}
-
-fn char_len(n: &Option<CharacterLength>) -> Option<u32> {
-    match n {
-        Some(CharacterLength::IntegerLength { length, .. }) => {
-            Some(u32::try_from(*length).unwrap_or(u32::MAX))
-        }
-        _ => None,
-    }
-}
-
-fn fsp_of(fsp: &Option<u64>, invalid: &dyn Fn(String) -> TypeError) -> Result<u8, TypeError> {
-    match *fsp {
-        None => Ok(0),
-        Some(n @ 0..=6) => Ok(n as u8),
-        Some(n) => Err(invalid(format!(
-            "fractional-second precision {n} exceeds 6"
-        ))),
-    }
-}
-
-fn fsp_len(fsp: u8) -> Option<u32> {
-    (fsp > 0).then_some(u32::from(fsp))
-}
-
-fn blob_name(data_type: &DataType) -> String {
-    match data_type {
-        DataType::TinyBlob | DataType::TinyText => "TINYBLOB",
-        DataType::MediumBlob | DataType::MediumText => "MEDIUMBLOB",
-        DataType::LongBlob | DataType::LongText => "LONGBLOB",
-        _ => "BLOB",
-    }
-    .to_owned()
-}
-
-/// Members as Debezium's MySQL connector lists them in the `allowed` parameter
-/// (`EnumeratedValues.toCommaSeparatedString`): `\` and `,` escaped with a backslash.
-fn escaped(labels: &[String]) -> Vec<String> {
-    labels
-        .iter()
-        .map(|l| l.replace('\\', "\\\\").replace(',', "\\,"))
-        .collect()
-}
-
-fn enum_labels(members: &[EnumMember]) -> Vec<String> {
-    members
-        .iter()
-        .map(|m| match m {
-            EnumMember::Name(name) | EnumMember::NamedValue(name, _) => name.clone(),
-        })
-        .collect()
-}
-
-fn custom_name(name: &ObjectName) -> String {
-    name.0
-        .last()
-        .map(|part| part.to_string().trim_matches('`').to_ascii_uppercase())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

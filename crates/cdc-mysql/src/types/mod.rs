@@ -11,7 +11,8 @@
 //!
 //! Module map:
 //! - `modes`: handling modes ([`HandlingModes`]).
-//! - `column`: declared type → [`MappedColumn`] / [`ColumnMeta`].
+//! - `column`: declared type → [`MappedColumn`]; `declared`: reading a declared type's
+//!   parts; `meta`: Debezium's column metadata ([`ColumnMeta`], JDBC type codes).
 //! - `charset`: MySQL character sets → text decoding.
 //! - `temporal`: dates, times and timestamps (zero dates, the two-digit-year adjuster).
 //! - `scalar`: the conversions both value paths share (integers, decimals, bits, enums,
@@ -24,14 +25,17 @@
 mod binlog;
 mod charset;
 mod column;
+mod declared;
 mod json;
+mod meta;
 mod modes;
 mod scalar;
 mod snapshot;
 mod temporal;
 
-pub use column::{column_meta, column_type, jdbc, map_column, ColumnMeta, MappedColumn};
+pub use column::{column_meta, column_type, map_column, MappedColumn};
 pub use json::{apply_json_diffs, jsonb_text};
+pub use meta::{jdbc, ColumnMeta};
 pub use modes::{BigIntUnsignedMode, HandlingModes};
 
 /// A declared column type the mapping cannot handle.
