@@ -416,6 +416,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mysql_types_render_and_map_back() {
+        use serde_json::json;
+        let options = ValueOptions::default();
+        let r = Renderer { options: &options };
+        let schema_and_value = |ty: &ColumnType, v: &Value| {
+            let schema = serde_json::Value::Object(r.type_schema(ty, true));
+            let back = super::super::connect::column_type(&schema).unwrap();
+            (schema, r.value(ty, v).unwrap().to_json(), back)
+        };
+        let (schema, value, back) = schema_and_value(&ColumnType::Int8, &Value::Int16(-128));
+        assert_eq!(schema, json!({"type": "int8", "optional": true}));
+        assert_eq!((value, back), (json!(-128), ColumnType::Int8));
+        assert!(r.value(&ColumnType::Int8, &Value::Int16(200)).is_err());
+        let (schema, value, back) = schema_and_value(&ColumnType::Year, &Value::Int32(2018));
+        assert_eq!(schema["name"], json!("io.debezium.time.Year"));
+        assert_eq!((value, back), (json!(2018), ColumnType::Year));
+        let set = ColumnType::EnumSet {
+            allowed: vec!["a".into(), "b\\,c".into()],
+        };
+        let (schema, value, back) = schema_and_value(&set, &Value::String("a".into()));
+        assert_eq!(schema["name"], json!("io.debezium.data.EnumSet"));
+        assert_eq!(schema["parameters"], json!({"allowed": "a,b\\,c"}));
+        assert_eq!(value, json!("a"));
+        assert!(matches!(back, ColumnType::EnumSet { .. }));
+        // MySQL POINT: coordinates from the WKB, which is kept with its SRID.
+        let wkb = point_wkb(1.5, -2.0);
+        let (_, value, _) = schema_and_value(
+            &ColumnType::Point,
+            &Value::Geometry {
+                wkb: wkb.clone(),
+                srid: Some(4326),
+            },
+        );
+        assert_eq!(
+            value,
+            json!({"x": 1.5, "y": -2.0, "wkb": base64::engine::general_purpose::STANDARD.encode(&wkb), "srid": 4326})
+        );
+        let not_a_point = Value::Geometry {
+            wkb: vec![1, 2, 0, 0, 0],
+            srid: None,
+        };
+        assert!(r.value(&ColumnType::Point, &not_a_point).is_err());
+    }
+
+    #[test]
     fn micro_duration_matches_debezium() {
         // 1 year 2 mons 3 days 04:05:06.78
         let micros = ((4 * 60 + 5) * 60 + 6) * 1_000_000 + 780_000;
