@@ -31,6 +31,11 @@ impl fmt::Display for TableId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnType {
     Boolean,
+    /// Kafka Connect `int8` (MySQL `TINYINT`); values are held as [`Value::Int16`] within
+    /// −128..=127.
+    ///
+    /// [`Value::Int16`]: crate::Value::Int16
+    Int8,
     Int16,
     Int32,
     Int64,
@@ -78,6 +83,13 @@ pub enum ColumnType {
     Enum {
         allowed: Vec<String>,
     },
+    /// MySQL `SET`: a comma list of members, with the allowed members in declaration order
+    /// (`io.debezium.data.EnumSet`).
+    EnumSet {
+        allowed: Vec<String>,
+    },
+    /// MySQL `YEAR` as the year number (`io.debezium.time.Year`).
+    Year,
     /// XML document as text (`io.debezium.data.Xml`).
     Xml,
     /// PostgreSQL `ltree` label path (`io.debezium.data.Ltree`).
@@ -103,7 +115,7 @@ impl ColumnType {
         use crate::{Decimal, Value};
         match self {
             ColumnType::Boolean => Value::Boolean(false),
-            ColumnType::Int16 => Value::Int16(0),
+            ColumnType::Int8 | ColumnType::Int16 => Value::Int16(0),
             ColumnType::Int32 => Value::Int32(0),
             ColumnType::Int64 => Value::Int64(0),
             ColumnType::Float32 => Value::Float32(0.0),
@@ -121,7 +133,9 @@ impl ColumnType {
             | ColumnType::Xml
             | ColumnType::Ltree
             | ColumnType::Tsvector
-            | ColumnType::Enum { .. } => Value::String(String::new()),
+            | ColumnType::Enum { .. }
+            | ColumnType::EnumSet { .. } => Value::String(String::new()),
+            ColumnType::Year => Value::Int32(0),
             ColumnType::Money => Value::Decimal(Decimal {
                 unscaled: 0.into(),
                 scale: 0,

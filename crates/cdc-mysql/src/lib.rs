@@ -12,3 +12,4 @@
 
 pub mod binlog;
 pub mod ddl;
+pub mod types;

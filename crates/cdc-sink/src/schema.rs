@@ -26,7 +26,9 @@ pub fn iceberg_type(table: &str, column: &Column) -> Result<PrimitiveType, SinkE
     };
     Ok(match &column.ty {
         ColumnType::Boolean => PrimitiveType::Boolean,
-        ColumnType::Int16 | ColumnType::Int32 => PrimitiveType::Int,
+        ColumnType::Int8 | ColumnType::Int16 | ColumnType::Int32 | ColumnType::Year => {
+            PrimitiveType::Int
+        }
         ColumnType::Int64 => PrimitiveType::Long,
         ColumnType::Float32 => PrimitiveType::Float,
         ColumnType::Float64 => PrimitiveType::Double,
@@ -61,6 +63,7 @@ pub fn iceberg_type(table: &str, column: &Column) -> Result<PrimitiveType, SinkE
         | ColumnType::Interval
         | ColumnType::Money
         | ColumnType::Enum { .. }
+        | ColumnType::EnumSet { .. }
         | ColumnType::Xml
         | ColumnType::Ltree
         | ColumnType::Tsvector

@@ -39,7 +39,7 @@ pub fn parse_text(ty: &ColumnType, text: &str, origin: Origin) -> Result<Value, 
             "f" | "false" | "0" => Value::Boolean(false),
             _ => return Err(bad()),
         },
-        ColumnType::Int16 => Value::Int16(text.parse().map_err(|_| bad())?),
+        ColumnType::Int8 | ColumnType::Int16 => Value::Int16(text.parse().map_err(|_| bad())?),
         ColumnType::Int32 => Value::Int32(text.parse().map_err(|_| bad())?),
         ColumnType::Int64 => Value::Int64(text.parse().map_err(|_| bad())?),
         ColumnType::Float32 => Value::Float32(text.parse().map_err(|_| bad())?),
@@ -57,7 +57,9 @@ pub fn parse_text(ty: &ColumnType, text: &str, origin: Origin) -> Result<Value, 
         | ColumnType::Xml
         | ColumnType::Ltree
         | ColumnType::Tsvector
-        | ColumnType::Enum { .. } => Value::String(text.to_owned()),
+        | ColumnType::Enum { .. }
+        | ColumnType::EnumSet { .. } => Value::String(text.to_owned()),
+        ColumnType::Year => Value::Int32(text.parse().map_err(|_| bad())?),
         ColumnType::Bytes => Value::Bytes(parse_bytea_hex(text).ok_or_else(bad)?),
         ColumnType::Bits { .. } => Value::Bytes(structured::bits_le(text).ok_or_else(bad)?),
         ColumnType::Date => Value::Date(temporal::date(text, origin).ok_or_else(bad)?),

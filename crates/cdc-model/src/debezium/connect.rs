@@ -15,6 +15,8 @@ const XML: &str = "io.debezium.data.Xml";
 const LTREE: &str = "io.debezium.data.Ltree";
 const TSVECTOR: &str = "io.debezium.data.Tsvector";
 const ENUM: &str = "io.debezium.data.Enum";
+const ENUM_SET: &str = "io.debezium.data.EnumSet";
+const YEAR: &str = "io.debezium.time.Year";
 const BITS: &str = "io.debezium.data.Bits";
 const POINT: &str = "io.debezium.data.geometry.Point";
 const GEOMETRY: &str = "io.debezium.data.geometry.Geometry";
@@ -93,6 +95,7 @@ impl Renderer<'_> {
         };
         match ty {
             ColumnType::Boolean => put(&mut m, "boolean", None),
+            ColumnType::Int8 => put(&mut m, "int8", None),
             ColumnType::Int16 => put(&mut m, "int16", None),
             ColumnType::Int32 => put(&mut m, "int32", None),
             ColumnType::Int64 => put(&mut m, "int64", None),
@@ -155,6 +158,11 @@ impl Renderer<'_> {
                 put(&mut m, "string", Some(ENUM));
                 m.insert("parameters".into(), json!({"allowed": allowed.join(",")}));
             }
+            ColumnType::EnumSet { allowed } => {
+                put(&mut m, "string", Some(ENUM_SET));
+                m.insert("parameters".into(), json!({"allowed": allowed.join(",")}));
+            }
+            ColumnType::Year => put(&mut m, "int32", Some(YEAR)),
             ColumnType::Date if o.time_precision_mode == TimePrecisionMode::Connect => {
                 put(&mut m, "int32", Some(CONNECT_DATE))
             }
@@ -275,6 +283,12 @@ pub(crate) fn column_type(schema: &Json) -> Result<ColumnType, String> {
                 .map(|a| a.split(',').map(str::to_owned).collect())
                 .unwrap_or_default(),
         },
+        ("string", Some(ENUM_SET)) => ColumnType::EnumSet {
+            allowed: param("allowed")
+                .map(|a| a.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
+        },
+        ("int32", Some(YEAR)) => ColumnType::Year,
         ("bytes", Some(BITS)) => ColumnType::Bits {
             length: param("length")
                 .and_then(|s| s.parse().ok())
@@ -295,7 +309,8 @@ pub(crate) fn column_type(schema: &Json) -> Result<ColumnType, String> {
             schema.get("items").ok_or("array schema without items")?,
         )?)),
         ("boolean", _) => ColumnType::Boolean,
-        ("int8" | "int16", _) => ColumnType::Int16,
+        ("int8", _) => ColumnType::Int8,
+        ("int16", _) => ColumnType::Int16,
         ("int32", _) => ColumnType::Int32,
         ("int64", _) => ColumnType::Int64,
         ("float", _) => ColumnType::Float32,

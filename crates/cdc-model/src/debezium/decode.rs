@@ -280,6 +280,11 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
     Ok(match ty {
         ColumnType::Boolean => Value::Boolean(v.as_bool().ok_or_else(mismatch)?),
         ColumnType::Int16 => Value::Int16(i16::try_from(int()?).map_err(|_| mismatch())?),
+        ColumnType::Int8 => Value::Int16(
+            i8::try_from(int()?)
+                .map(i16::from)
+                .map_err(|_| mismatch())?,
+        ),
         ColumnType::Int32 => Value::Int32(i32::try_from(int()?).map_err(|_| mismatch())?),
         ColumnType::Int64 => Value::Int64(int()?),
         ColumnType::Float32 => Value::Float32(float()? as f32),
@@ -314,7 +319,9 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
         | ColumnType::Xml
         | ColumnType::Ltree
         | ColumnType::Tsvector
-        | ColumnType::Enum { .. } => Value::String(v.as_str().ok_or_else(mismatch)?.to_owned()),
+        | ColumnType::Enum { .. }
+        | ColumnType::EnumSet { .. } => Value::String(v.as_str().ok_or_else(mismatch)?.to_owned()),
+        ColumnType::Year => Value::Int32(i32::try_from(int()?).map_err(|_| mismatch())?),
         ColumnType::Bytes | ColumnType::Bits { .. } => Value::Bytes(b64(v)?),
         ColumnType::Money => return Err(format!("{ty:?} is not a Connect schema type")),
         ColumnType::Date => Value::Date(i32::try_from(int()?).map_err(|_| mismatch())?),

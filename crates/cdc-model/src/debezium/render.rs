@@ -39,6 +39,9 @@ impl Renderer<'_> {
             (ty, Value::Unavailable) => self.placeholder(ty)?,
             (ColumnType::Boolean, Value::Boolean(b)) => Out::Bool(*b),
             (ColumnType::Int16, Value::Int16(v)) => Out::Int(i64::from(*v)),
+            (ColumnType::Int8, Value::Int16(v)) if i8::try_from(*v).is_ok() => {
+                Out::Int(i64::from(*v))
+            }
             (ColumnType::Int32, Value::Int32(v)) => Out::Int(i64::from(*v)),
             (ColumnType::Int64, Value::Int64(v)) => Out::Int(*v),
             (ColumnType::Float32, Value::Float32(v)) => Out::float(*v),
@@ -97,9 +100,11 @@ impl Renderer<'_> {
                 | ColumnType::Xml
                 | ColumnType::Ltree
                 | ColumnType::Tsvector
-                | ColumnType::Enum { .. },
+                | ColumnType::Enum { .. }
+                | ColumnType::EnumSet { .. },
                 Value::String(s),
             ) => Out::Str(s.clone()),
+            (ColumnType::Year, Value::Int32(v)) => Out::Int(i64::from(*v)),
             (ColumnType::Bytes, Value::Bytes(b)) => self.binary(b),
             (ColumnType::Bits { .. }, Value::Bytes(b)) => b64(b),
             (ColumnType::Date, Value::Date(d)) => Out::Int(i64::from(*d)),
@@ -156,6 +161,20 @@ impl Renderer<'_> {
                 ("wkb".into(), b64(&point_wkb(*x, *y))),
                 ("srid".into(), Out::Null),
             ]),
+            // MySQL POINT: the coordinates read from the column's WKB, which is kept with its SRID.
+            (ColumnType::Point, Value::Geometry { wkb, srid }) => {
+                let (x, y) = wkb_point(wkb)
+                    .ok_or_else(|| ValueMismatch(format!("WKB {wkb:02x?} is not a 2-D point")))?;
+                Out::Object(vec![
+                    ("x".into(), Out::double(x)),
+                    ("y".into(), Out::double(y)),
+                    ("wkb".into(), b64(wkb)),
+                    (
+                        "srid".into(),
+                        srid.map_or(Out::Null, |s| Out::Int(i64::from(s))),
+                    ),
+                ])
+            }
             (ColumnType::Geometry | ColumnType::Geography, Value::Geometry { wkb, srid }) => {
                 Out::Object(vec![
                     ("wkb".into(), b64(wkb)),
@@ -229,7 +248,8 @@ impl Renderer<'_> {
             | ColumnType::Xml
             | ColumnType::Ltree
             | ColumnType::Tsvector
-            | ColumnType::Enum { .. } => Out::Str(p.clone()),
+            | ColumnType::Enum { .. }
+            | ColumnType::EnumSet { .. } => Out::Str(p.clone()),
             // What real Debezium 3.6.3 writes per binary.handling.mode: the placeholder's
             // bytes, the placeholder text (hex), or null (base64 modes).
             ColumnType::Bytes => match self.options.binary_handling_mode {
@@ -340,6 +360,27 @@ fn point_wkb(x: f64, y: f64) -> Vec<u8> {
     wkb
 }
 
+/// The coordinates of an OGC WKB 2-D point (either byte order); `None` for anything else.
+fn wkb_point(wkb: &[u8]) -> Option<(f64, f64)> {
+    let (&order, rest) = wkb.split_first()?;
+    let word = |b: &[u8]| -> Option<[u8; 4]> { b.get(..4)?.try_into().ok() };
+    let float = |b: &[u8]| -> Option<[u8; 8]> { b.get(..8)?.try_into().ok() };
+    let (kind, x, y) = match order {
+        0 => (
+            u32::from_be_bytes(word(rest)?),
+            f64::from_be_bytes(float(rest.get(4..)?)?),
+            f64::from_be_bytes(float(rest.get(12..)?)?),
+        ),
+        1 => (
+            u32::from_le_bytes(word(rest)?),
+            f64::from_le_bytes(float(rest.get(4..)?)?),
+            f64::from_le_bytes(float(rest.get(12..)?)?),
+        ),
+        _ => return None,
+    };
+    (kind == 1 && rest.len() == 20).then_some((x, y))
+}
+
 /// One hstore key and its optional value.
 type HstoreEntry = (String, Option<String>);
 
@@ -373,6 +414,51 @@ pub(crate) fn java_hash_map_order(entries: &[HstoreEntry]) -> Vec<&HstoreEntry> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mysql_types_render_and_map_back() {
+        use serde_json::json;
+        let options = ValueOptions::default();
+        let r = Renderer { options: &options };
+        let schema_and_value = |ty: &ColumnType, v: &Value| {
+            let schema = serde_json::Value::Object(r.type_schema(ty, true));
+            let back = super::super::connect::column_type(&schema).unwrap();
+            (schema, r.value(ty, v).unwrap().to_json(), back)
+        };
+        let (schema, value, back) = schema_and_value(&ColumnType::Int8, &Value::Int16(-128));
+        assert_eq!(schema, json!({"type": "int8", "optional": true}));
+        assert_eq!((value, back), (json!(-128), ColumnType::Int8));
+        assert!(r.value(&ColumnType::Int8, &Value::Int16(200)).is_err());
+        let (schema, value, back) = schema_and_value(&ColumnType::Year, &Value::Int32(2018));
+        assert_eq!(schema["name"], json!("io.debezium.time.Year"));
+        assert_eq!((value, back), (json!(2018), ColumnType::Year));
+        let set = ColumnType::EnumSet {
+            allowed: vec!["a".into(), "b\\,c".into()],
+        };
+        let (schema, value, back) = schema_and_value(&set, &Value::String("a".into()));
+        assert_eq!(schema["name"], json!("io.debezium.data.EnumSet"));
+        assert_eq!(schema["parameters"], json!({"allowed": "a,b\\,c"}));
+        assert_eq!(value, json!("a"));
+        assert!(matches!(back, ColumnType::EnumSet { .. }));
+        // MySQL POINT: coordinates from the WKB, which is kept with its SRID.
+        let wkb = point_wkb(1.5, -2.0);
+        let (_, value, _) = schema_and_value(
+            &ColumnType::Point,
+            &Value::Geometry {
+                wkb: wkb.clone(),
+                srid: Some(4326),
+            },
+        );
+        assert_eq!(
+            value,
+            json!({"x": 1.5, "y": -2.0, "wkb": base64::engine::general_purpose::STANDARD.encode(&wkb), "srid": 4326})
+        );
+        let not_a_point = Value::Geometry {
+            wkb: vec![1, 2, 0, 0, 0],
+            srid: None,
+        };
+        assert!(r.value(&ColumnType::Point, &not_a_point).is_err());
+    }
 
     #[test]
     fn micro_duration_matches_debezium() {
