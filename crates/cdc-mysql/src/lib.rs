@@ -9,7 +9,11 @@
 //!   values → event-model values, in Debezium's MySQL connector mapping.
 //! - `ddl`: the schema in force at each binlog position: DDL from Query events parsed with
 //!   `sqlparser`'s MySQL dialect, and the schema history record format.
+//! - `snapshot`: the consistent initial snapshot: table plans and primary-key chunks, the
+//!   locked (or lock-free) start of N worker transactions at one binlog position, parallel
+//!   chunk reading into a bounded channel, progress and resume.
 
 pub mod binlog;
 pub mod ddl;
+pub mod snapshot;
 pub mod types;
