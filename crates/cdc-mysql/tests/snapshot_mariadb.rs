@@ -329,3 +329,271 @@ async fn type_matrix_snapshot_equals_binlog_values() {
     assert_eq!(snap_rows[&17][1], Value::Null);
     server.stop().await.expect("stop");
 }
+
+// ---------------------------------------------------------------- (b, c) concurrent writes
+
+const BASE_ROWS: i32 = 2000;
+
+/// A session committing small transactions (update, insert, delete) on `snap.acc` until
+/// stopped.
+struct Writer {
+    stop: Arc<AtomicBool>,
+    commits: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Writer {
+    async fn start(server: &MariaDbServer) -> Writer {
+        let mut conn = server.connect_admin().await.expect("writer connects");
+        let stop = Arc::new(AtomicBool::new(false));
+        let commits = Arc::new(AtomicU64::new(0));
+        let task = {
+            let (stop, commits) = (Arc::clone(&stop), Arc::clone(&commits));
+            tokio::spawn(async move {
+                let mut k: i64 = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    k += 1;
+                    let base = (k * 37) % i64::from(BASE_ROWS) + 1;
+                    let sql = format!(
+                        "BEGIN;
+                         UPDATE snap.acc SET v = v + 1, note = 'u{k}' WHERE id = {};
+                         INSERT IGNORE INTO snap.acc VALUES ({}, {k}, 'new {k}');
+                         DELETE FROM snap.acc WHERE id = {};
+                         COMMIT",
+                        base * 10,
+                        base * 10 + 1 + k % 9,
+                        ((k * 53) % i64::from(BASE_ROWS) + 1) * 10,
+                    );
+                    conn.query_drop(sql).await.expect("writer transaction");
+                    commits.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+        Writer {
+            stop,
+            commits,
+            task,
+        }
+    }
+
+    fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `more` transactions have committed after now.
+    async fn wait_for(&self, more: u64) {
+        let target = self.commits() + more;
+        let commits = Arc::clone(&self.commits);
+        wait_until(Instant::now() + DEADLINE, Duration::from_millis(5), || {
+            let commits = Arc::clone(&commits);
+            async move { commits.load(Ordering::SeqCst) >= target }
+        })
+        .await
+        .expect("writer commits");
+    }
+
+    async fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.task.await.expect("writer task");
+    }
+}
+
+/// The table's content now, converted like snapshot rows.
+async fn table_content(server: &MariaDbServer, plan: &TablePlan) -> BTreeMap<i32, Row> {
+    let mut conn = server.connect_admin().await.unwrap();
+    conn.query_drop("SET time_zone = '+00:00'").await.unwrap();
+    let rows: Vec<mysql_async::Row> = conn
+        .query(format!("SELECT * FROM {}.{}", plan.id.database, plan.id.table))
+        .await
+        .unwrap();
+    rows.into_iter()
+        .map(|r| {
+            let values: Row = plan
+                .columns
+                .iter()
+                .zip(r.unwrap())
+                .map(|(c, v)| c.snapshot_value(&v).unwrap())
+                .collect();
+            (id_of(&values), values)
+        })
+        .collect()
+}
+
+/// Applies streamed changes to the snapshot's rows, refusing anything that shows a gap or a
+/// duplicate (an insert of a present key, an update or delete whose before image differs).
+fn apply_strictly(rows: &mut BTreeMap<i32, Row>, changes: Vec<Change>) {
+    for c in changes {
+        if let Some(before) = &c.before {
+            let id = id_of(before);
+            assert_eq!(rows.remove(&id).as_ref(), Some(before), "{:?} of id {id}", c.kind);
+        }
+        if let Some(after) = c.after {
+            let id = id_of(&after);
+            assert!(rows.insert(id, after).is_none(), "{:?} of present id {id}", c.kind);
+        }
+    }
+}
+
+async fn snapshot_and_stream_meet_exactly(lock: LockMode) {
+    let server = MariaDbServer::start().await.expect("start MariaDB");
+    server.execute("CREATE DATABASE snap").await.unwrap();
+    server
+        .execute("CREATE TABLE snap.acc (id INT PRIMARY KEY, v INT NOT NULL, note VARCHAR(20))")
+        .await
+        .unwrap();
+    let values: Vec<String> = (1..=BASE_ROWS)
+        .map(|i| format!("({}, {i}, 'base')", i * 10))
+        .collect();
+    server
+        .execute(&format!("INSERT INTO snap.acc VALUES {}", values.join(",")))
+        .await
+        .unwrap();
+
+    let writer = Writer::start(&server).await;
+    writer.wait_for(20).await;
+    let table = TableId::new("snap", "acc");
+    let mut schemas = Schemas::new(DdlOptions::default());
+    let snapshot = begin(
+        server.cdc_opts(),
+        &mut schemas,
+        std::slice::from_ref(&table),
+        &config(3, 100, lock),
+        None,
+    )
+    .await
+    .expect("begin the snapshot");
+    let at_begin = writer.commits();
+    let plan = snapshot.tables[0].clone();
+    let start = snapshot.position.start();
+    let read = read_all(snapshot, &BTreeSet::new()).await;
+    assert!(
+        writer.commits() > at_begin,
+        "the writer committed while the snapshot was read"
+    );
+    writer.wait_for(20).await;
+    writer.stop().await;
+    let last = gtid_pos(&server).await;
+
+    let mut rows = by_id(&read.rows);
+    assert!(
+        rows.keys().any(|id| id % 10 != 0),
+        "the snapshot holds rows the writer inserted before it"
+    );
+    let changes = stream_changes(&server, start, last, &plan).await;
+    assert!(!changes.is_empty());
+    apply_strictly(&mut rows, changes);
+    assert_eq!(rows, table_content(&server, &plan).await);
+    server.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_lock_snapshot_and_stream_meet_exactly() {
+    snapshot_and_stream_meet_exactly(LockMode::Global).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_lock_snapshot_and_stream_meet_exactly() {
+    snapshot_and_stream_meet_exactly(LockMode::Tables).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_no_lock_snapshot_and_stream_meet_exactly() {
+    snapshot_and_stream_meet_exactly(LockMode::MariaDbNoLock).await;
+}
+
+// ---------------------------------------------------------------- (d) resume
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_skips_completed_chunks_with_the_same_boundaries() {
+    let server = MariaDbServer::start().await.expect("start MariaDB");
+    server.execute("CREATE DATABASE snap").await.unwrap();
+    server
+        .execute("CREATE TABLE snap.r (a INT, b VARCHAR(10), v INT, PRIMARY KEY (a, b))")
+        .await
+        .unwrap();
+    let values: Vec<String> = (1..=1000)
+        .map(|i| format!("({}, 'k{}', {i})", i / 4, i % 4))
+        .collect();
+    server
+        .execute(&format!("INSERT INTO snap.r VALUES {}", values.join(",")))
+        .await
+        .unwrap();
+    let table = TableId::new("snap", "r");
+    let tables = std::slice::from_ref(&table);
+    let mut schemas = Schemas::new(DdlOptions::default());
+    let first = begin(
+        server.cdc_opts(),
+        &mut schemas,
+        tables,
+        &config(2, 100, LockMode::Global),
+        None,
+    )
+    .await
+    .expect("begin");
+    let chunks: Vec<TableChunks> = first.chunks.clone();
+    assert_eq!(chunks[0].key, ["a", "b"]);
+    assert_eq!(chunks[0].len(), 11);
+    let run1 = read_all(first, &BTreeSet::new()).await;
+    assert_eq!(run1.rows.len(), 1000);
+    // The first five chunks completed before an interruption; the plan is persisted.
+    let completed: BTreeSet<ChunkId> = (0..5).map(|index| ChunkId { table: 0, index }).collect();
+    let persisted = serde_json::to_string(&chunks).unwrap();
+    let restored: Vec<TableChunks> = serde_json::from_str(&persisted).unwrap();
+    assert_eq!(restored, chunks);
+    let key = |r: &SnapshotRow| match (&r.values[0], &r.values[1]) {
+        (Value::Int32(a), Value::String(b)) => (*a, b.clone()),
+        other => panic!("key {other:?}"),
+    };
+    let before_restart: BTreeSet<_> = run1
+        .rows
+        .iter()
+        .filter(|r| completed.contains(&r.chunk))
+        .map(key)
+        .collect();
+    assert_eq!(before_restart.len(), 500);
+
+    // Rows written before the restart land in whichever chunk covers their key; a fresh
+    // plan would now split differently, the resumed one keeps the boundaries.
+    server
+        .execute("INSERT INTO snap.r VALUES (-1, 'new', 0), (9999, 'new', 0)")
+        .await
+        .unwrap();
+    let second = begin(
+        server.cdc_opts(),
+        &mut schemas,
+        tables,
+        &config(3, 100, LockMode::Global),
+        Some(&restored),
+    )
+    .await
+    .expect("resume");
+    assert_eq!(second.chunks, chunks);
+    let run2 = read_all(second, &completed).await;
+    assert!(run2.done.iter().all(|c| !completed.contains(c)));
+    assert_eq!(run2.done.len(), 6);
+    assert_eq!(run2.progress.chunks(), (11, 11));
+    assert_eq!(run2.progress.rows(), run2.rows.len() as u64);
+    let after_restart: BTreeSet<_> = run2.rows.iter().map(key).collect();
+    assert_eq!(after_restart.len(), run2.rows.len(), "no row read twice");
+    assert!(before_restart.is_disjoint(&after_restart));
+    // The row keyed below every boundary belongs to the completed chunk 0: not read again.
+    assert!(!after_restart.contains(&(-1, "new".to_string())));
+    assert!(after_restart.contains(&(9999, "new".to_string())));
+    assert_eq!(before_restart.len() + after_restart.len(), 1001);
+
+    // A plan that does not fit the tables is refused.
+    let mut wrong = restored.clone();
+    wrong[0].key = vec!["v".into()];
+    let mut schemas = Schemas::new(DdlOptions::default());
+    let err = begin(
+        server.cdc_opts(),
+        &mut schemas,
+        tables,
+        &config(1, 100, LockMode::Global),
+        Some(&wrong),
+    )
+    .await
+    .expect_err("mismatched plan");
+    assert!(matches!(err, SnapshotError::Config(_)), "{err}");
+    server.stop().await.expect("stop");
+}
