@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use cdc_model::Value;
 use cdc_mysql::binlog::{
-    check_server, BinlogEvents, EventKind, Gtid, MariaGtid, Requirements, RowsKind,
-    StartPosition, StreamOptions,
+    check_server, BinlogEvents, EventKind, Gtid, MariaGtid, Requirements, RowsKind, StartPosition,
+    StreamOptions,
 };
 use cdc_mysql::ddl::{DdlOptions, Schemas, TableId};
 use cdc_mysql::snapshot::{
@@ -174,13 +174,14 @@ async fn stream_changes(
                 table: map,
                 rows,
                 ..
-            } if map.database_name() == table.id.database
-                && map.table_name() == table.id.table =>
-            {
+            } if map.database_name() == table.id.database && map.table_name() == table.id.table => {
                 for change in rows {
                     out.push(Change {
                         kind: *kind,
-                        before: change.before.as_ref().map(|r| binlog_row(&table.columns, r)),
+                        before: change
+                            .before
+                            .as_ref()
+                            .map(|r| binlog_row(&table.columns, r)),
                         after: change.after.as_ref().map(|r| binlog_row(&table.columns, r)),
                     });
                 }
@@ -222,7 +223,13 @@ fn types_row(n: i64) -> String {
     let tm = if n % 5 == 0 {
         "'-838:59:59.000'".to_string()
     } else {
-        format!("'{}:{:02}:{:02}.{:03}'", n % 200, n % 60, (n * 7) % 60, n % 1000)
+        format!(
+            "'{}:{:02}:{:02}.{:03}'",
+            n % 200,
+            n % 60,
+            (n * 7) % 60,
+            n % 1000
+        )
     };
     let date = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Days::new(n as u64);
     let values = [
@@ -232,7 +239,12 @@ fn types_row(n: i64) -> String {
         format!("{}", (n * 131) % 16_777_216),
         bi,
         format!("{}", u64::MAX - n as u64),
-        format!("{}{}.{:06}", if n % 2 == 0 { "-" } else { "" }, n * 12345, n % 1_000_000),
+        format!(
+            "{}{}.{:06}",
+            if n % 2 == 0 { "-" } else { "" },
+            n * 12345,
+            n % 1_000_000
+        ),
         if n % 7 == 0 {
             "1.5e300".into()
         } else {
@@ -252,8 +264,19 @@ fn types_row(n: i64) -> String {
         format!("'{{\"n\": {n}, \"a\": [1, \"x\", null, true], \"o\": {{\"k\": 1.5}}}}'"),
         format!("'{date}'"),
         tm,
-        format!("'2021-03-04 05:{:02}:{:02}.{:06}'", n % 60, (n / 60) % 60, n % 1_000_000),
-        format!("'2022-0{}-1{} 1{}:00:00.{:06}'", 1 + n % 9, n % 10, n % 10, n * 3 % 1_000_000),
+        format!(
+            "'2021-03-04 05:{:02}:{:02}.{:06}'",
+            n % 60,
+            (n / 60) % 60,
+            n % 1_000_000
+        ),
+        format!(
+            "'2022-0{}-1{} 1{}:00:00.{:06}'",
+            1 + n % 9,
+            n % 10,
+            n % 10,
+            n * 3 % 1_000_000
+        ),
         format!("{}", 1901 + n % 255),
     ];
     format!("({n}, {})", values.join(", "))
@@ -270,7 +293,10 @@ async fn type_matrix_snapshot_equals_binlog_values() {
     for batch in (1..=ROWS).collect::<Vec<_>>().chunks(500) {
         let values: Vec<String> = batch.iter().map(|&n| types_row(n)).collect();
         admin
-            .query_drop(format!("INSERT INTO snap.types VALUES {}", values.join(",\n")))
+            .query_drop(format!(
+                "INSERT INTO snap.types VALUES {}",
+                values.join(",\n")
+            ))
             .await
             .expect("insert the type matrix");
     }
@@ -292,7 +318,10 @@ async fn type_matrix_snapshot_equals_binlog_values() {
         snapshot.position.start(),
         StartPosition::MariaDbGtids(std::iter::once(after_inserts).collect())
     );
-    assert!(schemas.table("snap", "types").is_some(), "shared schema model");
+    assert!(
+        schemas.table("snap", "types").is_some(),
+        "shared schema model"
+    );
     let plan = snapshot.tables[0].clone();
     let chunk_count = snapshot.chunks[0].len();
     assert_eq!(chunk_count, (ROWS as usize).div_ceil(250) + 1);
@@ -403,7 +432,10 @@ async fn table_content(server: &MariaDbServer, plan: &TablePlan) -> BTreeMap<i32
     let mut conn = server.connect_admin().await.unwrap();
     conn.query_drop("SET time_zone = '+00:00'").await.unwrap();
     let rows: Vec<mysql_async::Row> = conn
-        .query(format!("SELECT * FROM {}.{}", plan.id.database, plan.id.table))
+        .query(format!(
+            "SELECT * FROM {}.{}",
+            plan.id.database, plan.id.table
+        ))
         .await
         .unwrap();
     rows.into_iter()
@@ -425,11 +457,20 @@ fn apply_strictly(rows: &mut BTreeMap<i32, Row>, changes: Vec<Change>) {
     for c in changes {
         if let Some(before) = &c.before {
             let id = id_of(before);
-            assert_eq!(rows.remove(&id).as_ref(), Some(before), "{:?} of id {id}", c.kind);
+            assert_eq!(
+                rows.remove(&id).as_ref(),
+                Some(before),
+                "{:?} of id {id}",
+                c.kind
+            );
         }
         if let Some(after) = c.after {
             let id = id_of(&after);
-            assert!(rows.insert(id, after).is_none(), "{:?} of present id {id}", c.kind);
+            assert!(
+                rows.insert(id, after).is_none(),
+                "{:?} of present id {id}",
+                c.kind
+            );
         }
     }
 }

@@ -240,7 +240,9 @@ pub async fn begin(
 async fn open_worker(opts: &Opts, index: usize) -> Result<Conn, SnapshotError> {
     let mut conn = Conn::new(opts.clone())
         .await
-        .map_err(SnapshotError::sql(format!("connect snapshot worker {index}")))?;
+        .map_err(SnapshotError::sql(format!(
+            "connect snapshot worker {index}"
+        )))?;
     for sql in [
         "SET NAMES utf8mb4",
         "SET time_zone = '+00:00'",
@@ -302,7 +304,9 @@ async fn locked_position(
     let file: Option<String> = row.get(0);
     let pos: Option<u64> = row.get(1);
     let (Some(file), Some(pos)) = (file, pos) else {
-        return Err(SnapshotError::Server(format!("{status}: unexpected row {row:?}")));
+        return Err(SnapshotError::Server(format!(
+            "{status}: unexpected row {row:?}"
+        )));
     };
     let file = FilePosition::new(file, pos);
     let gtids = if mariadb {

@@ -57,14 +57,14 @@ pub enum SnapshotError {
     Ddl {
         table: TableId,
         #[source]
-        source: crate::ddl::DdlError,
+        source: Box<crate::ddl::DdlError>,
     },
     /// A column type the mapping does not handle.
     #[error("snapshot: table {table}: {source}")]
     Type {
         table: TableId,
         #[source]
-        source: crate::types::TypeError,
+        source: Box<crate::types::TypeError>,
     },
     /// A value read could not be converted.
     #[error("snapshot: table {table}, chunk {chunk}: {source}")]
@@ -72,7 +72,7 @@ pub enum SnapshotError {
         table: TableId,
         chunk: usize,
         #[source]
-        source: crate::types::ValueError,
+        source: Box<crate::types::ValueError>,
     },
     /// The configuration or the resumed plan does not fit this snapshot.
     #[error("snapshot: {0}")]

@@ -49,7 +49,7 @@ pub async fn plan_table(
         .apply(&ddl, Some(&id.database))
         .map_err(|source| SnapshotError::Ddl {
             table: id.clone(),
-            source,
+            source: Box::new(source),
         })?;
     let def = schemas
         .table_by_id(id)
@@ -62,7 +62,7 @@ pub async fn plan_table(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| SnapshotError::Type {
             table: id.clone(),
-            source,
+            source: Box::new(source),
         })?;
     let nullable_key = def
         .primary_key
@@ -192,7 +192,9 @@ pub async fn plan_chunks(
     chunk_rows: u64,
 ) -> Result<TableChunks, SnapshotError> {
     if chunk_rows == 0 {
-        return Err(SnapshotError::Config("chunk_rows must be at least 1".into()));
+        return Err(SnapshotError::Config(
+            "chunk_rows must be at least 1".into(),
+        ));
     }
     let mut chunks = TableChunks::whole(&plan.id);
     if plan.key.is_empty() {

@@ -48,7 +48,10 @@ pub enum SnapshotMessage {
     Row(SnapshotRow),
     /// Every row of `chunk` has been sent before this message: the chunk can be recorded as
     /// completed once the rows before it are processed.
-    ChunkDone { chunk: ChunkId, rows: u64 },
+    ChunkDone {
+        chunk: ChunkId,
+        rows: u64,
+    },
 }
 
 /// Progress of one table.
@@ -243,7 +246,7 @@ async fn read_chunk(
                     .map_err(|source| SnapshotError::Value {
                         table: plan.id.clone(),
                         chunk: chunk.index,
-                        source,
+                        source: Box::new(source),
                     })?,
             );
         }
