@@ -638,3 +638,58 @@ async fn resume_skips_completed_chunks_with_the_same_boundaries() {
     assert!(matches!(err, SnapshotError::Config(_)), "{err}");
     server.stop().await.expect("stop");
 }
+
+// ---------------------------------------------------------------- tables without chunk keys
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_without_a_usable_key_are_one_chunk() {
+    let server = MariaDbServer::start().await.expect("start MariaDB");
+    for sql in [
+        "CREATE DATABASE snap",
+        "CREATE TABLE snap.nokey (id INT, v VARCHAR(5))",
+        "INSERT INTO snap.nokey VALUES (1, 'a'), (1, 'a'), (2, NULL)",
+        // A nullable unique key stands in for the primary key but cannot bound chunks.
+        "CREATE TABLE snap.nullable_uk (id INT NULL, v INT, UNIQUE KEY (id))",
+        "INSERT INTO snap.nullable_uk VALUES (NULL, 1), (NULL, 2), (5, 3)",
+        "CREATE TABLE snap.empty (id INT PRIMARY KEY)",
+    ] {
+        server.execute(sql).await.expect(sql);
+    }
+    let tables = [
+        TableId::new("snap", "nokey"),
+        TableId::new("snap", "nullable_uk"),
+        TableId::new("snap", "empty"),
+    ];
+    let mut schemas = Schemas::new(DdlOptions::default());
+    let snapshot = begin(
+        server.cdc_opts(),
+        &mut schemas,
+        &tables,
+        &config(2, 1, LockMode::Global),
+        None,
+    )
+    .await
+    .expect("begin");
+    for (chunks, table) in snapshot.chunks.iter().zip(&tables) {
+        assert_eq!(chunks.table_id(), *table);
+        assert_eq!(chunks.len(), 1, "{table}");
+        let key_used = !chunks.key.is_empty();
+        assert_eq!(
+            key_used,
+            table.table == "empty",
+            "{table}: {:?}",
+            chunks.key
+        );
+    }
+    let read = read_all(snapshot, &BTreeSet::new()).await;
+    let count = |t: &str| read.rows.iter().filter(|r| r.table.table == t).count();
+    assert_eq!(
+        (count("nokey"), count("nullable_uk"), count("empty")),
+        (3, 3, 0)
+    );
+    assert_eq!(read.done.len(), 3);
+    let progress = read.progress.tables();
+    assert_eq!(progress[0].table, "snap.nokey");
+    assert_eq!((progress[0].rows, progress[0].chunks_done), (3, 1));
+    server.stop().await.expect("stop");
+}

@@ -191,14 +191,17 @@ pub async fn begin(
             let file = no_lock_start(&mut workers[0]).await?;
             let mut agreed = vec![workers.remove(0)];
             for (i, mut w) in workers.into_iter().enumerate() {
+                let mut joined = false;
                 for _ in 0..NO_LOCK_ATTEMPTS {
                     if no_lock_start(&mut w).await? == file {
-                        agreed.push(w);
+                        joined = true;
                         break;
                     }
                     run(&mut w, "ROLLBACK").await?;
                 }
-                if agreed.len() < i + 2 {
+                if joined {
+                    agreed.push(w);
+                } else {
                     tracing::warn!(
                         worker = i + 1,
                         "snapshot: worker could not join the first worker's snapshot; continuing without it"

@@ -64,10 +64,20 @@ pub async fn plan_table(
             table: id.clone(),
             source: Box::new(source),
         })?;
+    // The schema model treats key columns as non-null (as Debezium does, also for a unique
+    // key standing in for the primary key); the server knows whether NULLs can occur.
+    let nullable: Vec<String> = conn
+        .exec(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND IS_NULLABLE = 'YES'",
+            (&id.database, &id.table),
+        )
+        .await
+        .map_err(SnapshotError::sql(format!("nullable columns of {id}")))?;
     let nullable_key = def
         .primary_key
         .iter()
-        .any(|k| def.column(k).is_none_or(|c| c.nullable));
+        .any(|k| def.column(k).is_none() || nullable.iter().any(|n| n.eq_ignore_ascii_case(k)));
     let key = if nullable_key {
         Vec::new()
     } else {
