@@ -3,6 +3,7 @@
 //! field metadata). Arrays are chosen by the Arrow field type, so the batch always matches
 //! the schema the Parquet writer expects.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow_array::builder::{LargeBinaryBuilder, StringBuilder};
@@ -107,6 +108,16 @@ impl<'a> Cell<'a> {
     }
 
     fn of(row: &'a ChangelogRow, source: FieldSource) -> Result<Cell<'a>, String> {
+        Cell::of_ordered(row, source, None)
+    }
+
+    /// The cell of `source` in `row`; with `order`, source column `i` of the table is value
+    /// `order[i]` of the row (`None`: absent from the row, null).
+    fn of_ordered(
+        row: &'a ChangelogRow,
+        source: FieldSource,
+        order: Option<&[Option<usize>]>,
+    ) -> Result<Cell<'a>, String> {
         Ok(match source {
             FieldSource::Op => Cell::Str(row.op.code()),
             FieldSource::TsMs => Cell::Int(row.ts_ms),
@@ -117,30 +128,192 @@ impl<'a> Cell<'a> {
             FieldSource::SourceTimeUtc => Cell::Ts(row.ts_us),
             FieldSource::ValidTo | FieldSource::RowHash => Cell::Null,
             FieldSource::IsCurrent => Cell::Bool(true),
-            FieldSource::Column(i) => match row.values.get(i) {
-                None => {
-                    return Err(format!(
-                        "row has {} values, column {i} missing",
-                        row.values.len()
-                    ))
+            FieldSource::Column(i) => {
+                let index = match order {
+                    None => Some(i),
+                    Some(order) => match order.get(i) {
+                        Some(index) => *index,
+                        None => return Err(format!("no row value is mapped to column {i}")),
+                    },
+                };
+                match index {
+                    None => Cell::Null,
+                    Some(j) => match row.values.get(j) {
+                        None => {
+                            return Err(format!(
+                                "row has {} values, column {j} missing",
+                                row.values.len()
+                            ))
+                        }
+                        Some(value) => Cell::of_value(value),
+                    },
                 }
-                Some(Value::Null) => Cell::Null,
-                Some(Value::Boolean(v)) => Cell::Bool(*v),
-                Some(Value::Int16(v)) => Cell::Int(i64::from(*v)),
-                Some(Value::Int32(v)) => Cell::Int(i64::from(*v)),
-                Some(Value::Int64(v)) => Cell::Int(*v),
-                Some(Value::Float32(v)) => Cell::F32(*v),
-                Some(Value::Float64(v)) => Cell::F64(*v),
-                Some(Value::Decimal(d)) => Cell::Decimal(d),
-                Some(Value::String(s)) => Cell::Str(s),
-                Some(Value::Bytes(b)) => Cell::Bytes(b),
-                Some(Value::Date(d)) => Cell::Date(*d),
-                Some(Value::Timestamp(t)) => Cell::Ts(*t),
-                Some(Value::TimestampTz(t)) => Cell::TsTz(*t),
-                Some(v) => Cell::Other(v),
-            },
+            }
         })
     }
+
+    fn of_value(value: &'a Value) -> Cell<'a> {
+        match value {
+            Value::Null => Cell::Null,
+            Value::Boolean(v) => Cell::Bool(*v),
+            Value::Int16(v) => Cell::Int(i64::from(*v)),
+            Value::Int32(v) => Cell::Int(i64::from(*v)),
+            Value::Int64(v) => Cell::Int(*v),
+            Value::Float32(v) => Cell::F32(*v),
+            Value::Float64(v) => Cell::F64(*v),
+            Value::Decimal(d) => Cell::Decimal(d),
+            Value::String(s) => Cell::Str(s),
+            Value::Bytes(b) => Cell::Bytes(b),
+            Value::Date(d) => Cell::Date(*d),
+            Value::Timestamp(t) => Cell::Ts(*t),
+            Value::TimestampTz(t) => Cell::TsTz(*t),
+            v => Cell::Other(v),
+        }
+    }
+}
+
+/// Conversions of one cell to a field's Arrow type: `None` when the cell's kind cannot be
+/// stored there, `Some(Err)` when this value cannot. Shared by [`build_batch`] and
+/// [`check_row`], so a row that passes the check always builds.
+fn to_bool(c: Cell<'_>) -> Option<Result<bool, String>> {
+    match c {
+        Cell::Bool(v) => Some(Ok(v)),
+        _ => None,
+    }
+}
+
+fn to_i32(c: Cell<'_>) -> Option<Result<i32, String>> {
+    match c {
+        Cell::Int(v) => Some(i32::try_from(v).map_err(|_| "value does not fit an int".to_owned())),
+        _ => None,
+    }
+}
+
+fn to_i64(c: Cell<'_>) -> Option<Result<i64, String>> {
+    match c {
+        Cell::Int(v) => Some(Ok(v)),
+        _ => None,
+    }
+}
+
+fn to_f32(c: Cell<'_>) -> Option<Result<f32, String>> {
+    match c {
+        Cell::F32(v) => Some(Ok(v)),
+        _ => None,
+    }
+}
+
+fn to_f64(c: Cell<'_>) -> Option<Result<f64, String>> {
+    match c {
+        Cell::F32(v) => Some(Ok(f64::from(v))),
+        Cell::F64(v) => Some(Ok(v)),
+        _ => None,
+    }
+}
+
+fn to_decimal(c: Cell<'_>, precision: u8, scale: i8) -> Option<Result<i128, String>> {
+    match c {
+        Cell::Decimal(d) => Some(decimal_to_i128(d, precision, scale)),
+        _ => None,
+    }
+}
+
+fn to_date(c: Cell<'_>) -> Option<Result<i32, String>> {
+    match c {
+        Cell::Date(v) => Some(Ok(v)),
+        _ => None,
+    }
+}
+
+fn to_ts(c: Cell<'_>) -> Option<Result<i64, String>> {
+    match c {
+        Cell::Ts(v) => Some(Ok(v)),
+        _ => None,
+    }
+}
+
+fn to_tstz(c: Cell<'_>) -> Option<Result<i64, String>> {
+    match c {
+        Cell::TsTz(v) => Some(Ok(v)),
+        _ => None,
+    }
+}
+
+fn to_text(c: Cell<'_>) -> Option<Result<Cow<'_, str>, String>> {
+    match c {
+        Cell::Str(s) => Some(Ok(Cow::Borrowed(s))),
+        Cell::Decimal(d) => Some(Ok(Cow::Owned(d.to_string()))),
+        Cell::Other(v) => other_text(v).map(|t| Ok(Cow::Owned(t))),
+        _ => None,
+    }
+}
+
+fn to_binary(c: Cell<'_>) -> Option<Result<&[u8], String>> {
+    match c {
+        Cell::Bytes(b) => Some(Ok(b)),
+        Cell::Other(Value::Geometry { wkb, .. }) => Some(Ok(wkb.as_slice())),
+        _ => None,
+    }
+}
+
+/// Why `cell` cannot be stored in `field` at all.
+fn mismatch(field: &Field, cell: Cell<'_>) -> String {
+    format!(
+        "a {} value cannot be stored as {}",
+        cell.kind(),
+        field.data_type()
+    )
+}
+
+/// Checks that `row` would build into a batch of `schema` (see [`build_batch`]) without
+/// building it; `order` maps table columns to row values as in [`Cell::of_ordered`].
+pub(crate) fn check_row(
+    table: &str,
+    schema: &SchemaRef,
+    sources: &[FieldSource],
+    row: &ChangelogRow,
+    order: Option<&[Option<usize>]>,
+) -> Result<(), SinkError> {
+    for (field, source) in schema.fields().iter().zip(sources) {
+        let checked =
+            Cell::of_ordered(row, *source, order).and_then(|cell| check_cell(field, cell));
+        if let Err(reason) = checked {
+            return Err(SinkError::Value {
+                table: table.to_owned(),
+                column: field.name().clone(),
+                origin: row.origin.clone(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_cell(field: &Field, cell: Cell<'_>) -> Result<(), String> {
+    if let Cell::Null = cell {
+        return match field.is_nullable() {
+            true => Ok(()),
+            false => Err("null in a required column".into()),
+        };
+    }
+    fn drop_ok<T>(r: Option<Result<T, String>>) -> Option<Result<(), String>> {
+        r.map(|r| r.map(drop))
+    }
+    let checked = match field.data_type() {
+        DataType::Boolean => drop_ok(to_bool(cell)),
+        DataType::Int32 => drop_ok(to_i32(cell)),
+        DataType::Int64 => drop_ok(to_i64(cell)),
+        DataType::Float32 => drop_ok(to_f32(cell)),
+        DataType::Float64 => drop_ok(to_f64(cell)),
+        DataType::Decimal128(precision, scale) => drop_ok(to_decimal(cell, *precision, *scale)),
+        DataType::Date32 => drop_ok(to_date(cell)),
+        DataType::Timestamp(TimeUnit::Microsecond, None) => drop_ok(to_ts(cell)),
+        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => drop_ok(to_tstz(cell)),
+        DataType::Utf8 => drop_ok(to_text(cell)),
+        DataType::LargeBinary => drop_ok(to_binary(cell)),
+        other => return Err(format!("Arrow type {other} is not supported by the sink")),
+    };
+    checked.unwrap_or_else(|| Err(mismatch(field, cell)))
 }
 
 /// Builds the batch of `rows` for a table whose Arrow schema is `schema` and whose field
@@ -210,14 +383,7 @@ fn cells<'r, T>(
         }
         let value = match convert(cell) {
             Some(result) => result.map_err(|e| ArrayError::Row(row, e))?,
-            None => {
-                let reason = format!(
-                    "a {} value cannot be stored as {}",
-                    cell.kind(),
-                    field.data_type()
-                );
-                return Err(ArrayError::Row(row, reason));
-            }
+            None => return Err(ArrayError::Row(row, mismatch(field, cell))),
         };
         out.push(Some(value));
     }
@@ -230,97 +396,40 @@ fn build_array<'r>(
     rows: &'r [ChangelogRow],
 ) -> CellResult<'r, ArrayRef> {
     let array: ArrayRef = match field.data_type() {
-        DataType::Boolean => Arc::new(BooleanArray::from(cells(
-            field,
-            source,
-            rows,
-            |c| match c {
-                Cell::Bool(v) => Some(Ok(v)),
-                _ => None,
-            },
-        )?)),
-        DataType::Int32 => Arc::new(Int32Array::from(cells(field, source, rows, |c| match c {
-            Cell::Int(v) => {
-                Some(i32::try_from(v).map_err(|_| "value does not fit an int".to_owned()))
-            }
-            _ => None,
-        })?)),
-        DataType::Int64 => Arc::new(Int64Array::from(cells(field, source, rows, |c| match c {
-            Cell::Int(v) => Some(Ok(v)),
-            _ => None,
-        })?)),
-        DataType::Float32 => Arc::new(Float32Array::from(cells(
-            field,
-            source,
-            rows,
-            |c| match c {
-                Cell::F32(v) => Some(Ok(v)),
-                _ => None,
-            },
-        )?)),
-        DataType::Float64 => Arc::new(Float64Array::from(cells(
-            field,
-            source,
-            rows,
-            |c| match c {
-                Cell::F32(v) => Some(Ok(f64::from(v))),
-                Cell::F64(v) => Some(Ok(v)),
-                _ => None,
-            },
-        )?)),
+        DataType::Boolean => Arc::new(BooleanArray::from(cells(field, source, rows, to_bool)?)),
+        DataType::Int32 => Arc::new(Int32Array::from(cells(field, source, rows, to_i32)?)),
+        DataType::Int64 => Arc::new(Int64Array::from(cells(field, source, rows, to_i64)?)),
+        DataType::Float32 => Arc::new(Float32Array::from(cells(field, source, rows, to_f32)?)),
+        DataType::Float64 => Arc::new(Float64Array::from(cells(field, source, rows, to_f64)?)),
         DataType::Decimal128(precision, scale) => {
             let (precision, scale) = (*precision, *scale);
-            let values = cells(field, source, rows, |c| match c {
-                Cell::Decimal(d) => Some(decimal_to_i128(d, precision, scale)),
-                _ => None,
-            })?;
+            let values = cells(field, source, rows, |c| to_decimal(c, precision, scale))?;
             let array = Decimal128Array::from(values)
                 .with_precision_and_scale(precision, scale)
                 .map_err(|e| ArrayError::Column(e.to_string()))?;
             Arc::new(array)
         }
-        DataType::Date32 => Arc::new(Date32Array::from(cells(
-            field,
-            source,
-            rows,
-            |c| match c {
-                Cell::Date(v) => Some(Ok(v)),
-                _ => None,
-            },
-        )?)),
+        DataType::Date32 => Arc::new(Date32Array::from(cells(field, source, rows, to_date)?)),
         DataType::Timestamp(TimeUnit::Microsecond, None) => Arc::new(
-            TimestampMicrosecondArray::from(cells(field, source, rows, |c| match c {
-                Cell::Ts(v) => Some(Ok(v)),
-                _ => None,
-            })?),
+            TimestampMicrosecondArray::from(cells(field, source, rows, to_ts)?),
         ),
         DataType::Timestamp(TimeUnit::Microsecond, Some(zone)) => {
-            let values = cells(field, source, rows, |c| match c {
-                Cell::TsTz(v) => Some(Ok(v)),
-                _ => None,
-            })?;
+            let values = cells(field, source, rows, to_tstz)?;
             Arc::new(TimestampMicrosecondArray::from(values).with_timezone(zone.clone()))
         }
         DataType::Utf8 => {
-            let values = cells(field, source, rows, |c| match c {
-                Cell::Str(s) => Some(Ok(std::borrow::Cow::Borrowed(s))),
-                Cell::Decimal(d) => Some(Ok(std::borrow::Cow::Owned(d.to_string()))),
-                Cell::Other(v) => other_text(v).map(|t| Ok(std::borrow::Cow::Owned(t))),
-                _ => None,
-            })?;
-            let mut builder = StringBuilder::with_capacity(values.len(), 0);
+            let values = cells(field, source, rows, to_text)?;
+            let bytes = values.iter().flatten().map(|v| v.len()).sum();
+            let mut builder = StringBuilder::with_capacity(values.len(), bytes);
             for value in values {
                 builder.append_option(value);
             }
             Arc::new(builder.finish())
         }
         DataType::LargeBinary => {
-            let values = cells(field, source, rows, |c| match c {
-                Cell::Bytes(b) => Some(Ok(b)),
-                Cell::Other(Value::Geometry { wkb, .. }) => Some(Ok(wkb.as_slice())),
-                _ => None,
-            })?;
-            let mut builder = LargeBinaryBuilder::with_capacity(values.len(), 0);
+            let values = cells(field, source, rows, to_binary)?;
+            let bytes = values.iter().flatten().map(|v| v.len()).sum();
+            let mut builder = LargeBinaryBuilder::with_capacity(values.len(), bytes);
             for value in values {
                 builder.append_option(value);
             }
@@ -336,12 +445,34 @@ fn build_array<'r>(
 
 /// The unscaled `i128` of `d` at `scale`, checked against `precision`.
 fn decimal_to_i128(d: &Decimal, precision: u8, scale: i8) -> Result<i128, String> {
+    use std::cmp::Ordering;
     let target = u32::try_from(scale).map_err(|_| format!("negative decimal scale {scale}"))?;
-    let rescaled = d
-        .rescale(target)
-        .ok_or_else(|| format!("value has more than {scale} fractional digits"))?;
-    let unscaled = i128::try_from(&rescaled.unscaled)
-        .map_err(|_| format!("value does not fit decimal({precision}, {scale})"))?;
+    let too_precise = || format!("value has more than {scale} fractional digits");
+    // In i128 when the value fits (every decimal(38) does); `None` falls back to BigInt.
+    let fast = i128::try_from(&d.unscaled)
+        .ok()
+        .and_then(|u| match target.cmp(&d.scale) {
+            Ordering::Equal => Some(Ok(u)),
+            Ordering::Greater => 10i128
+                .checked_pow(target - d.scale)
+                .and_then(|f| u.checked_mul(f))
+                .map(Ok),
+            Ordering::Less => 10i128.checked_pow(d.scale - target).map(|f| {
+                if u % f == 0 {
+                    Ok(u / f)
+                } else {
+                    Err(too_precise())
+                }
+            }),
+        });
+    let unscaled = match fast {
+        Some(result) => result?,
+        None => {
+            let rescaled = d.rescale(target).ok_or_else(too_precise)?;
+            i128::try_from(&rescaled.unscaled)
+                .map_err(|_| format!("value does not fit decimal({precision}, {scale})"))?
+        }
+    };
     let limit = 10u128
         .checked_pow(u32::from(precision))
         .ok_or_else(|| format!("decimal precision {precision} is too large"))?;

@@ -234,6 +234,46 @@ fn value_errors_name_table_column_and_record() {
 }
 
 #[test]
+fn the_row_check_agrees_with_building_the_batch() {
+    let table = all_types_table();
+    let schema = arrow_schema(&table);
+    let sources = field_sources(&schema);
+    let check = |values: Vec<Value>| {
+        let row = row(Op::Create, 7, values);
+        let checked = check_row("public.alltypes", &schema, &sources, &row, None);
+        let built = build_batch(
+            "public.alltypes",
+            &schema,
+            &sources,
+            std::slice::from_ref(&row),
+        );
+        assert_eq!(
+            checked.as_ref().err().map(ToString::to_string),
+            built.as_ref().err().map(ToString::to_string),
+            "check_row and build_batch disagree"
+        );
+        checked.is_ok()
+    };
+    assert!(check(full_values()));
+    let mut wide = full_values();
+    wide[6] = Value::Decimal(Decimal::parse("123456789.1").unwrap());
+    assert!(!check(wide));
+    let mut wrong = full_values();
+    wrong[3] = Value::String("not an int".into());
+    assert!(!check(wrong));
+    assert!(!check(vec![Value::Int64(1)]));
+
+    // Table columns mapped to row values: the second source column is absent (null).
+    let values = full_values();
+    let mut order: Vec<Option<usize>> = (0..values.len()).map(Some).collect();
+    order[1] = None;
+    let row = row(Op::Create, 8, values);
+    check_row("public.alltypes", &schema, &sources, &row, Some(&order)).unwrap();
+    order.truncate(1);
+    assert!(check_row("public.alltypes", &schema, &sources, &row, Some(&order)).is_err());
+}
+
+#[test]
 fn empty_buffers_give_empty_batches() {
     let schema = arrow_schema(&all_types_table());
     let batch = build_batch("t", &schema, &field_sources(&schema), &[]).unwrap();

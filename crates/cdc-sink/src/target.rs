@@ -10,7 +10,7 @@ use cdc_model::{ColumnType, Op, TableSchema, Value};
 use iceberg::spec::TableMetadata;
 use iceberg::TableIdent;
 
-use crate::batch::{build_batch, field_sources, FieldSource};
+use crate::batch::{build_batch, check_row, field_sources, FieldSource};
 use crate::catalog::{display_ident, ChangelogCatalog};
 use crate::changelog::{ChangelogRow, RecordOrigin};
 use crate::commit::files::write_data_file_in;
@@ -60,6 +60,8 @@ pub(crate) struct Target {
     sources: Vec<FieldSource>,
     /// Source columns `(name, type)` of the last event checked against the table.
     seen_columns: Vec<(String, ColumnType)>,
+    /// The schema `seen_columns` was taken from (a fast path for the next event).
+    seen_schema: Option<Arc<TableSchema>>,
     /// For each source column of the table, in table order, its index in event rows (`None`:
     /// dropped at the source, written as null); `None` overall = identity.
     column_order: Option<Vec<Option<usize>>>,
@@ -89,7 +91,7 @@ impl Target {
         pointer: &CatalogPointer,
         mode: TableMode,
         ident: TableIdent,
-        schema: &TableSchema,
+        schema: &Arc<TableSchema>,
         placeholder: &str,
         topic: &str,
     ) -> Result<Target, SinkError> {
@@ -129,6 +131,7 @@ impl Target {
             sources: Vec::new(),
             arrow_schema: Arc::new(arrow_schema::Schema::empty()),
             seen_columns: Vec::new(),
+            seen_schema: None,
             column_order: None,
             key_names,
             key_values: Vec::new(),
@@ -203,31 +206,14 @@ impl Target {
     /// Checks that the table can hold `row` (source values in event order): every value
     /// converts to its column's type. Run before any table buffers the row, so a value the
     /// table cannot hold is that record's error (a dead letter), not a failed commit.
-    pub fn check_row(&self, row: &ChangelogRow, origin: &RecordOrigin) -> Result<(), SinkError> {
-        let mut one = row.clone();
-        if let Some(order) = &self.column_order {
-            one.values = order
-                .iter()
-                .map(|&i| {
-                    let Some(i) = i else {
-                        return Ok(Value::Null);
-                    };
-                    row.values.get(i).cloned().ok_or_else(|| SinkError::Value {
-                        table: self.owned.name.clone(),
-                        column: format!("#{i}"),
-                        origin: origin.clone(),
-                        reason: "the row image has no value for this column".into(),
-                    })
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        build_batch(
+    pub fn check_row(&self, row: &ChangelogRow) -> Result<(), SinkError> {
+        check_row(
             &self.owned.name,
             &self.arrow_schema,
             &self.sources,
-            std::slice::from_ref(&one),
+            row,
+            self.column_order.as_deref(),
         )
-        .map(drop)
     }
 
     /// Buffers one row (source values in event order).
@@ -424,8 +410,17 @@ impl Target {
         &mut self,
         catalog: &ChangelogCatalog,
         pointer: &CatalogPointer,
-        schema: &TableSchema,
+        schema: &Arc<TableSchema>,
     ) -> Result<(), SinkError> {
+        // Decoders share one `Arc<TableSchema>` per schema seen: the common case is a
+        // pointer comparison.
+        if self
+            .seen_schema
+            .as_ref()
+            .is_some_and(|seen| Arc::ptr_eq(seen, schema))
+        {
+            return Ok(());
+        }
         let same = self.seen_columns.len() == schema.columns.len()
             && self
                 .seen_columns
@@ -433,6 +428,7 @@ impl Target {
                 .zip(&schema.columns)
                 .all(|((name, ty), c)| *name == c.name && *ty == c.ty);
         if same {
+            self.seen_schema = Some(Arc::clone(schema));
             return Ok(());
         }
         let expected = table_schema(self.mode, schema)?;
@@ -470,7 +466,9 @@ impl Target {
                 self.index = self.open_index(Some("key type widened")).await?;
             }
         }
-        self.adopt_columns(schema)
+        self.adopt_columns(schema)?;
+        self.seen_schema = Some(Arc::clone(schema));
+        Ok(())
     }
 
     /// Derives the Arrow schema, field sources and key positions from the current schema.
@@ -500,6 +498,7 @@ impl Target {
             .collect();
         // Rows are now laid out by the new schema: map the source columns again.
         self.seen_columns.clear();
+        self.seen_schema = None;
         Ok(())
     }
 

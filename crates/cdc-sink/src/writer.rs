@@ -182,25 +182,37 @@ impl LakeWriter {
                     .prepare(&self.catalog, &self.pointer, &schema)
                     .await?;
                 if let Some(row) = &row {
-                    target.check_row(row, &origin)?;
+                    target.check_row(row)?;
                 }
             }
         }
         let mut outcome = Appended::AlreadyCommitted;
+        // The last table taking the row gets it, the others a copy.
+        let mut row = row;
+        let mut takers = targets.iter().filter(|t| !t.holds(&origin)).count();
         for target in targets.iter_mut() {
             if target.holds(&origin) {
                 continue;
             }
+            takers -= 1;
             let (buffered_before, bytes_before) = (target.buffered(), target.buffered_bytes());
-            let applied = match &row {
-                Some(row) => {
-                    target.push(row.clone(), &origin)?;
-                    true
-                }
-                None => {
+            let applied = match takers {
+                _ if row.is_none() => {
                     target
                         .truncate(&self.catalog, &self.pointer, event.source.ts_us, &origin)
                         .await?
+                }
+                0 => {
+                    if let Some(row) = row.take() {
+                        target.push(row, &origin)?;
+                    }
+                    true
+                }
+                _ => {
+                    if let Some(row) = &row {
+                        target.push(row.clone(), &origin)?;
+                    }
+                    true
                 }
             };
             self.buffered_rows = self
@@ -239,7 +251,7 @@ impl LakeWriter {
 
     async fn open_targets(
         &self,
-        schema: &TableSchema,
+        schema: &Arc<TableSchema>,
         topic: &str,
     ) -> Result<Vec<Target>, SinkError> {
         let modes = self.config.modes_of(&schema.id.to_string());

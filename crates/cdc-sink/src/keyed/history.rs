@@ -10,7 +10,7 @@
 //! a copy with `_valid_to` and `_is_current = false`. A delete closes the current version and
 //! adds none; a truncate closes every current version.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::{
@@ -65,7 +65,8 @@ pub(crate) async fn plan_history(
     truncate_at: Option<i64>,
     prefix: &str,
 ) -> Result<(Change, Staged), SinkError> {
-    let keys = index.keys(name, batch)?;
+    let encoded = index.keys(name, batch)?;
+    let keys: Vec<&[u8]> = encoded.iter().map(|row| row.data()).collect();
     let mut staged = Staged::default();
     // Rows of the table to close, with their closing time.
     let mut closing: Vec<(RowLoc, i64)> = Vec::new();
@@ -73,12 +74,12 @@ pub(crate) async fn plan_history(
         closing.extend(index.all_rows().map(|loc| (loc, ts)));
         staged.cleared = true;
     }
-    let mut current: HashMap<&[u8], Option<Prev>> = HashMap::new();
+    let mut current: foldhash::HashMap<&[u8], Option<Prev>> = foldhash::HashMap::default();
     let mut keep: Vec<u32> = Vec::new();
     let mut valid_to: Vec<Option<i64>> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         let ts = ts_us.get(i).copied().unwrap_or_default();
-        let prev = match current.remove(key.as_ref()) {
+        let prev = match current.remove(*key) {
             Some(prev) => prev,
             None if truncate_at.is_some() => None,
             None => index.get(key).map(Prev::Table),

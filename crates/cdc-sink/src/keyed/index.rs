@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
-use arrow_row::{RowConverter, SortField};
+use arrow_row::{RowConverter, Rows, SortField};
 use arrow_schema::{DataType, SchemaRef};
 use iceberg::spec::{DataContentType, DataFile};
 use iceberg::table::Table;
@@ -50,7 +50,8 @@ pub(crate) struct KeyIndex {
     key_types: Vec<DataType>,
     paths: Vec<Arc<str>>,
     path_ids: HashMap<Arc<str>, u32>,
-    rows: HashMap<Box<[u8]>, RowLoc>,
+    /// foldhash: keys are hashed once per change; SipHash showed in profiles.
+    rows: foldhash::HashMap<Box<[u8]>, RowLoc>,
 }
 
 impl KeyIndex {
@@ -77,12 +78,13 @@ impl KeyIndex {
             key_columns,
             paths: Vec::new(),
             path_ids: HashMap::new(),
-            rows: HashMap::new(),
+            rows: foldhash::HashMap::default(),
         })
     }
 
-    /// The encoded keys of every row of `batch` (in the table's schema).
-    pub fn keys(&self, name: &str, batch: &RecordBatch) -> Result<Vec<Box<[u8]>>, SinkError> {
+    /// The encoded keys of every row of `batch` (in the table's schema), in one buffer:
+    /// `keys.row(i).data()` is row `i`'s key.
+    pub fn keys(&self, name: &str, batch: &RecordBatch) -> Result<Rows, SinkError> {
         let columns: Vec<ArrayRef> = self
             .key_columns
             .iter()
@@ -91,15 +93,13 @@ impl KeyIndex {
         self.encode(name, &columns)
     }
 
-    fn encode(&self, name: &str, columns: &[ArrayRef]) -> Result<Vec<Box<[u8]>>, SinkError> {
-        let rows = self
-            .converter
+    fn encode(&self, name: &str, columns: &[ArrayRef]) -> Result<Rows, SinkError> {
+        self.converter
             .convert_columns(columns)
             .map_err(|e| SinkError::Batch {
                 table: name.to_owned(),
                 reason: format!("cannot encode primary keys: {e}"),
-            })?;
-        Ok(rows.iter().map(|r| Box::from(r.as_ref())).collect())
+            })
     }
 
     pub fn get(&self, key: &[u8]) -> Option<RowLoc> {
@@ -259,12 +259,12 @@ impl KeyIndex {
                         reason: format!("key columns of {path}: {e}"),
                     })?;
                 let keys = self.encode(name, &columns)?;
-                for (row, key) in keys.into_iter().enumerate() {
+                for (row, key) in keys.iter().enumerate() {
                     let current = flags
                         .as_ref()
                         .is_none_or(|f| f.is_valid(row) && f.value(row));
                     if current && !gone.is_some_and(|g| g.contains(&pos)) {
-                        self.insert(key, &path, pos);
+                        self.insert(Box::from(key.data()), &path, pos);
                     }
                     pos += 1;
                 }

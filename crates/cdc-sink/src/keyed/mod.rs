@@ -7,7 +7,6 @@
 //! - `toast`: unchanged TOAST values keep the row's previous value.
 //! - `read`: reading rows back from the table's Parquet files, also across schema changes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::{RecordBatch, UInt32Array};
@@ -66,8 +65,10 @@ pub(crate) async fn plan_mirror(
     truncate: bool,
     prefix: &str,
 ) -> Result<(Change, Staged), SinkError> {
-    let keys = index.keys(name, batch)?;
-    let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(keys.len());
+    let encoded = index.keys(name, batch)?;
+    let keys: Vec<&[u8]> = encoded.iter().map(|row| row.data()).collect();
+    let mut last: foldhash::HashMap<&[u8], usize> = foldhash::HashMap::default();
+    last.reserve(keys.len());
     for (i, key) in keys.iter().enumerate() {
         last.insert(key, i);
     }
@@ -87,13 +88,13 @@ pub(crate) async fn plan_mirror(
     }
     let mut keep: Vec<u32> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
-        if last.get(key.as_ref()) != Some(&i) {
+        if last.get(key) != Some(&i) {
             continue;
         }
         if ops.get(i) == Some(&Op::Delete) {
-            staged.removed.push(key.clone());
+            staged.removed.push(Box::from(*key));
         } else {
-            staged.inserted.push((key.clone(), keep.len() as i64));
+            staged.inserted.push((Box::from(*key), keep.len() as i64));
             keep.push(u32::try_from(i).unwrap_or(u32::MAX));
         }
     }

@@ -104,7 +104,7 @@ pub(crate) async fn fill_from_table(
         }
         let batch = build_batch(name, schema, sources, std::slice::from_ref(&probe))?;
         let keys = index.keys(name, &batch)?;
-        let loc = keys.first().and_then(|k| index.get(k));
+        let loc = keys.iter().next().and_then(|k| index.get(k.data()));
         let columns: Vec<(usize, usize)> = row
             .values
             .iter()
