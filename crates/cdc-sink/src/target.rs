@@ -93,7 +93,6 @@ impl Target {
         ident: TableIdent,
         schema: &Arc<TableSchema>,
         placeholder: &str,
-        topic: &str,
     ) -> Result<Target, SinkError> {
         let expected = table_schema(mode, schema)?;
         let kind = match mode {
@@ -106,17 +105,15 @@ impl Target {
         let table = catalog
             .ensure_table(&ident, &expected, partition, kind)
             .await?;
-        // The claim lists `topic` among the table's topics before any table of the source
-        // commits a record of it, so a crash between the tables' commits cannot make the
-        // restart skip records this table lacks (see `resume`).
-        let mut topics = fed_topics(table.metadata(), &name)?;
-        topics.insert(topic.to_owned());
+        // The topics feeding the table; `feed_from` lists a new one before the table takes any
+        // record of it (see `resume`).
+        let topics = fed_topics(table.metadata(), &name)?;
         let owned = OwnedTable::claim(
             &*catalog.catalog,
             pointer,
             table,
             name.clone(),
-            topics_property(&topics),
+            HashMap::new(),
         )
         .await?;
         let committed = held_offsets(owned.table.metadata(), &name)?.unwrap_or_default();
@@ -190,6 +187,11 @@ impl Target {
             .await?;
         self.topics = topics;
         Ok(())
+    }
+
+    /// Counts a record no table of its source applies (dead-lettered) as done here.
+    pub fn note_rejected(&mut self, origin: &RecordOrigin) {
+        self.note_offset(origin);
     }
 
     fn note_offset(&mut self, origin: &RecordOrigin) {

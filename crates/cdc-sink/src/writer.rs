@@ -139,7 +139,7 @@ impl LakeWriter {
     ) -> Result<Appended, SinkError> {
         let schema = Arc::clone(&event.table);
         if !self.sources.contains_key(&schema.id) {
-            let targets = self.open_targets(&schema, &origin.topic).await?;
+            let targets = self.open_targets(&schema).await?;
             self.sources.insert(schema.id.clone(), targets);
         }
         let Some(targets) = self.sources.get_mut(&schema.id) else {
@@ -162,29 +162,47 @@ impl LakeWriter {
                 values,
             }),
             Some((None, image)) => {
+                for target in targets.iter_mut().filter(|t| !t.holds(&origin)) {
+                    target.note_rejected(&origin);
+                }
                 return Err(SinkError::MissingImage {
                     origin,
                     table: schema.id.to_string(),
                     op: op.code(),
                     image,
-                })
+                });
             }
         };
         // Every table must accept the event's columns (evolving its schema if needed) and
         // values before any buffers it: a record rejected by one table is rejected whole (it
         // goes to the dead-letter topic).
+        let mut rejected = None;
         for target in targets.iter_mut() {
-            if !target.holds(&origin) {
-                target
-                    .feed_from(&self.catalog, &self.pointer, &origin.topic)
-                    .await?;
-                target
-                    .prepare(&self.catalog, &self.pointer, &schema)
-                    .await?;
-                if let Some(row) = &row {
-                    target.check_row(row)?;
-                }
+            if target.holds(&origin) {
+                continue;
             }
+            let checked = accept(
+                target,
+                &self.catalog,
+                &self.pointer,
+                &schema,
+                row.as_ref(),
+                &origin,
+            )
+            .await;
+            if let Err(e) = checked {
+                rejected = Some(e);
+                break;
+            }
+        }
+        if let Some(error) = rejected {
+            // The record is dead-lettered (acknowledged before any commit) or stops the sink:
+            // either way no table applies it, so each counts it as done — a table whose
+            // records were all rejected must not make the next start read from the beginning.
+            for target in targets.iter_mut().filter(|t| !t.holds(&origin)) {
+                target.note_rejected(&origin);
+            }
+            return Err(error);
         }
         let mut outcome = Appended::AlreadyCommitted;
         // The last table taking the row gets it, the others a copy.
@@ -249,11 +267,7 @@ impl LakeWriter {
         Ok(committed)
     }
 
-    async fn open_targets(
-        &self,
-        schema: &Arc<TableSchema>,
-        topic: &str,
-    ) -> Result<Vec<Target>, SinkError> {
+    async fn open_targets(&self, schema: &Arc<TableSchema>) -> Result<Vec<Target>, SinkError> {
         let modes = self.config.modes_of(&schema.id.to_string());
         // Schemas the source table cannot have in some mode fail before any table is claimed.
         for &mode in &modes {
@@ -269,7 +283,6 @@ impl LakeWriter {
                 ident,
                 schema,
                 &self.config.unavailable_value_placeholder,
-                topic,
             )
             .await?;
             tracing::info!(
@@ -281,6 +294,23 @@ impl LakeWriter {
             targets.push(target);
         }
         Ok(targets)
+    }
+}
+
+/// Prepares `target` for a record with `schema` and checks that it can hold `row`.
+async fn accept(
+    target: &mut Target,
+    catalog: &ChangelogCatalog,
+    pointer: &CatalogPointer,
+    schema: &Arc<TableSchema>,
+    row: Option<&ChangelogRow>,
+    origin: &RecordOrigin,
+) -> Result<(), SinkError> {
+    target.feed_from(catalog, pointer, &origin.topic).await?;
+    target.prepare(catalog, pointer, schema).await?;
+    match row {
+        Some(row) => target.check_row(row),
+        None => Ok(()),
     }
 }
 
