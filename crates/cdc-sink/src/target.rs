@@ -189,11 +189,6 @@ impl Target {
         Ok(())
     }
 
-    /// Counts a record no table of its source applies (dead-lettered) as done here.
-    pub fn note_rejected(&mut self, origin: &RecordOrigin) {
-        self.note_offset(origin);
-    }
-
     fn note_offset(&mut self, origin: &RecordOrigin) {
         let next = origin.offset.saturating_add(1);
         let slot = self

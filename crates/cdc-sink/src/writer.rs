@@ -162,9 +162,6 @@ impl LakeWriter {
                 values,
             }),
             Some((None, image)) => {
-                for target in targets.iter_mut().filter(|t| !t.holds(&origin)) {
-                    target.note_rejected(&origin);
-                }
                 return Err(SinkError::MissingImage {
                     origin,
                     table: schema.id.to_string(),
@@ -196,12 +193,6 @@ impl LakeWriter {
             }
         }
         if let Some(error) = rejected {
-            // The record is dead-lettered (acknowledged before any commit) or stops the sink:
-            // either way no table applies it, so each counts it as done — a table whose
-            // records were all rejected must not make the next start read from the beginning.
-            for target in targets.iter_mut().filter(|t| !t.holds(&origin)) {
-                target.note_rejected(&origin);
-            }
             return Err(error);
         }
         let mut outcome = Appended::AlreadyCommitted;
