@@ -10,32 +10,8 @@ use sqlparser::ast::{CharacterLength, DataType, EnumMember, ExactNumberInfo};
 
 use super::model::ColumnDef;
 
-/// `java.sql.Types` constants.
-pub mod jdbc {
-    pub const BIT: i32 = -7;
-    pub const TINYINT: i32 = -6;
-    pub const SMALLINT: i32 = 5;
-    pub const INTEGER: i32 = 4;
-    pub const BIGINT: i32 = -5;
-    pub const FLOAT: i32 = 6;
-    pub const REAL: i32 = 7;
-    pub const DOUBLE: i32 = 8;
-    pub const NUMERIC: i32 = 2;
-    pub const DECIMAL: i32 = 3;
-    pub const CHAR: i32 = 1;
-    pub const VARCHAR: i32 = 12;
-    pub const NCHAR: i32 = -15;
-    pub const NVARCHAR: i32 = -9;
-    pub const DATE: i32 = 91;
-    pub const TIME: i32 = 92;
-    pub const TIMESTAMP: i32 = 93;
-    pub const TIMESTAMP_WITH_TIMEZONE: i32 = 2014;
-    pub const BINARY: i32 = -2;
-    pub const VARBINARY: i32 = -3;
-    pub const BLOB: i32 = 2004;
-    pub const BOOLEAN: i32 = 16;
-    pub const OTHER: i32 = 1111;
-}
+/// `java.sql.Types` constants (one table for the crate, in `types`).
+pub use crate::types::jdbc;
 
 /// Type metadata of one column.
 #[derive(Debug, Clone, PartialEq, Eq)]
