@@ -65,6 +65,8 @@ pub(crate) struct Pipeline {
     pending: PendingOffsets,
     /// When the first record since the last commit was consumed.
     first_pending: Option<Instant>,
+    /// When tables without rows were last moved to the consumed position.
+    idle_advanced: Instant,
     offset_commit_failures: u32,
 }
 
@@ -86,6 +88,7 @@ impl Pipeline {
             dead_letters,
             pending: PendingOffsets::default(),
             first_pending: None,
+            idle_advanced: Instant::now(),
             offset_commit_failures: 0,
         }
     }
@@ -157,6 +160,7 @@ impl Pipeline {
         if let Err(error) = self.apply(message, &origin).await {
             self.dead_letter(message, &origin, error).await?;
         }
+        self.writer.consumed(&origin);
         self.pending
             .record(&origin.topic, origin.partition, origin.offset);
         self.first_pending.get_or_insert_with(Instant::now);
@@ -250,14 +254,26 @@ impl Pipeline {
 
     /// Commits buffered rows to Iceberg, then the consumed offsets to Kafka.
     async fn flush(&mut self, trigger: Trigger) -> Result<(), SinkError> {
-        if self.pending.is_empty() && self.writer.buffered_rows() == 0 {
+        // Tables without rows move to the consumed position at shutdown and now and then (see
+        // `LakeWriter::consumed`).
+        let idle = trigger == Trigger::Shutdown
+            || self.idle_advanced.elapsed() >= crate::writer::IDLE_TABLE_ADVANCE;
+        if self.pending.is_empty() && self.writer.buffered_rows() == 0 && !idle {
             self.first_pending = None;
             return Ok(());
         }
         let started = Instant::now();
         // Dead-letter copies first: the commits below move offsets past their records.
         self.settle_dead_letters().await?;
-        let committed = match self.writer.commit().await {
+        let result = if idle {
+            self.writer.commit_all().await
+        } else {
+            self.writer.commit().await
+        };
+        if idle && result.is_ok() {
+            self.idle_advanced = Instant::now();
+        }
+        let committed = match result {
             Ok(committed) => committed,
             Err(e) => {
                 self.metrics.commit_failures.inc();

@@ -7,12 +7,16 @@
 //! - in each snapshot summary, the next offset of every partition whose records it holds
 //!   (`cdc.kafka-offsets`, see [`crate::target::held_offsets`]).
 //!
+//! A committing table records the sink's consumed position for every partition of its topics,
+//! not just the offsets of its own records (see [`crate::writer::LakeWriter::consumed`]), so a
+//! table missing a partition has really seen none of it: it was claimed but killed before its
+//! first commit, or the partition appeared after its last commit.
+//!
 //! The tables of one source table (mirror, changelog, history) commit one after the other, so
 //! a crash can leave one holding records another does not. A partition is therefore read from
 //! the minimum over every table its topic feeds, and from the beginning when one of those
-//! tables holds none of the partition's records yet (a table claimed but killed before its
-//! first commit, or a partition that appeared later). Each table then skips the records it
-//! already holds (`Target::holds`), so nothing is applied twice.
+//! tables holds none of the partition yet. Each table then skips the records it already holds
+//! (`Target::holds`), so nothing is applied twice.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -80,12 +84,7 @@ impl ResumePoints {
     pub fn start(&self, topic: &str, partition: i32) -> Option<i64> {
         let mut start: Option<i64> = None;
         for held in self.tables.iter().filter(|h| h.topics.contains(topic)) {
-            // Tables holding nothing of the partition are left out: a rule that read the
-            // partition from the beginning for them (a table killed before its first commit)
-            // broke the dead-letter restart test and is not enabled yet.
-            let Some(next) = held.offsets.get(topic).and_then(|p| p.get(&partition)) else {
-                continue;
-            };
+            let next = held.offsets.get(topic).and_then(|p| p.get(&partition))?;
             start = Some(start.map_or(*next, |s| s.min(*next)));
         }
         start
@@ -125,12 +124,20 @@ mod tests {
     }
 
     #[test]
-    fn tables_holding_nothing_of_a_partition_are_left_out() {
+    fn a_table_holding_nothing_of_a_partition_reads_it_from_the_beginning() {
         let mut points = ResumePoints::default();
         points.add(topics(&["t"]), offsets(&[("t", 0, 300), ("t", 1, 50)]));
         points.add(topics(&["t"]), offsets(&[("t", 0, 215)]));
         assert_eq!(points.start("t", 0), Some(215));
-        assert_eq!(points.start("t", 1), Some(50));
+        assert_eq!(
+            points.start("t", 1),
+            None,
+            "the second table has none of partition 1"
+        );
+        // Claimed (the topic listed) but killed before its first commit.
+        points.add(topics(&["u"]), offsets(&[]));
+        points.add(topics(&["u"]), offsets(&[("u", 0, 9)]));
+        assert_eq!(points.start("u", 0), None);
     }
 
     #[test]

@@ -189,6 +189,27 @@ impl Target {
         Ok(())
     }
 
+    /// Whether the next commit writes a snapshot (rows, a truncate, or offsets moved).
+    pub fn has_changes(&self) -> bool {
+        !self.rows.is_empty() || self.truncate_at.is_some() || self.pending != self.committed
+    }
+
+    /// Moves the table's offsets to `consumed` for every partition of the topics feeding it:
+    /// every record below is buffered here, already held, or never this table's. Call only
+    /// with every consumed record routed (between records).
+    pub fn advance(&mut self, consumed: &KafkaOffsets) {
+        for (topic, partitions) in consumed {
+            if !self.topics.contains(&**topic) {
+                continue;
+            }
+            let held = self.pending.entry(Arc::clone(topic)).or_default();
+            for (&partition, &next) in partitions {
+                let slot = held.entry(partition).or_insert(next);
+                *slot = (*slot).max(next);
+            }
+        }
+    }
+
     fn note_offset(&mut self, origin: &RecordOrigin) {
         let next = origin.offset.saturating_add(1);
         let slot = self

@@ -7,6 +7,15 @@
 //! partition that the table holds (`cdc.kafka-offsets`, cumulative). An event whose offset is
 //! below it is already in that table and is skipped there, so replays after a crash never
 //! duplicate.
+//!
+//! Consumed position: the caller reports every record it has finished with
+//! ([`LakeWriter::consumed`]: buffered, skipped, or durably dead-lettered before the next
+//! commit). A committing table records that position for every partition of the topics that
+//! feed it — everything below it is in the table or was never the table's — so a table
+//! missing a partition in its offsets has really not seen it yet (see [`crate::resume`]).
+//! Tables without rows record it only in [`LakeWriter::commit_all`] (an empty snapshot), which
+//! the sink runs at shutdown and every [`IDLE_TABLE_ADVANCE`]: a table rarely written through
+//! a busy shared topic then never drags the resume point far back.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,6 +31,10 @@ use crate::maintenance::MaintenanceReport;
 use crate::resume::ResumePoints;
 use crate::target::Target;
 use crate::SinkError;
+
+/// How often the sink moves tables without new rows to the consumed position (an empty
+/// snapshot, only when their topics moved on).
+pub const IDLE_TABLE_ADVANCE: Duration = Duration::from_secs(60);
 
 pub use crate::target::{KafkaOffsets, SNAPSHOT_PROP_KAFKA_OFFSETS, SNAPSHOT_PROP_SINK_VERSION};
 
@@ -56,6 +69,8 @@ pub struct LakeWriter {
     buffered_rows: usize,
     buffered_bytes: usize,
     maintenance: MaintenanceConfig,
+    /// Next offset per partition of every record the caller has finished with.
+    consumed: KafkaOffsets,
 }
 
 impl LakeWriter {
@@ -74,6 +89,7 @@ impl LakeWriter {
             buffered_rows: 0,
             buffered_bytes: 0,
             maintenance: MaintenanceConfig::default(),
+            consumed: KafkaOffsets::new(),
         })
     }
 
@@ -240,13 +256,41 @@ impl LakeWriter {
         Ok(outcome)
     }
 
-    /// Commits every table's buffered rows, one snapshot per Iceberg table. Tables without
-    /// rows are untouched. On error, tables committed before the failing one stay committed
-    /// (their offsets make the replay skip them).
+    /// Records that the caller is done with the record at `origin`: it was appended (or
+    /// skipped), or its dead-letter copy will be durable before the next commit. Committing
+    /// tables fed by its topic record the position (see the module documentation).
+    pub fn consumed(&mut self, origin: &RecordOrigin) {
+        let next = origin.offset.saturating_add(1);
+        let slot = self
+            .consumed
+            .entry(Arc::clone(&origin.topic))
+            .or_default()
+            .entry(origin.partition)
+            .or_insert(next);
+        *slot = (*slot).max(next);
+    }
+
+    /// Commits every table's buffered rows, one snapshot per Iceberg table, each recording the
+    /// consumed position of its topics. Tables without rows are untouched. On error, tables
+    /// committed before the failing one stay committed (their offsets make the replay skip
+    /// them).
     pub async fn commit(&mut self) -> Result<Vec<CommittedTable>, SinkError> {
+        self.commit_tables(false).await
+    }
+
+    /// [`LakeWriter::commit`], and tables without rows whose topics moved on commit an empty
+    /// snapshot recording the consumed position.
+    pub async fn commit_all(&mut self) -> Result<Vec<CommittedTable>, SinkError> {
+        self.commit_tables(true).await
+    }
+
+    async fn commit_tables(&mut self, idle: bool) -> Result<Vec<CommittedTable>, SinkError> {
         let mut committed = Vec::new();
         for targets in self.sources.values_mut() {
             for target in targets.iter_mut() {
+                if idle || target.has_changes() {
+                    target.advance(&self.consumed);
+                }
                 let (buffered, bytes) = (target.buffered(), target.buffered_bytes());
                 if let Some(result) = target.commit(&self.catalog, &self.pointer).await? {
                     self.buffered_rows = self.buffered_rows.saturating_sub(buffered);

@@ -88,6 +88,7 @@ async fn apply(writer: &mut LakeWriter, events: Vec<(ChangeEvent, i64)>) -> Vec<
     let mut outcomes = Vec::new();
     for (event, offset) in events {
         outcomes.push(writer.append(event, origin(offset)).await.expect("append"));
+        writer.consumed(&origin(offset));
     }
     outcomes
 }
@@ -188,6 +189,131 @@ async fn mirror_and_history_round_trip_through_pyiceberg_and_duckdb() {
     assert_eq!(history["duckdb"], history["pyiceberg"]);
     assert_eq!(history["hashes_distinct"], json!(true));
     assert_eq!(mirror["equality_deletes"], json!(0));
+}
+
+/// Regression (e2e_sink_kill9, seed 1795339811): the changelog committed offsets 0..=1, the
+/// mirror was claimed but the sink died before its first commit. The restart must read the
+/// partition from the beginning — not from the changelog's offset — or the mirror misses rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_killed_before_its_first_commit_is_replayed_from_the_beginning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let iceberg = IcebergConfig::new(dir.path());
+    let first = || {
+        vec![
+            (event(Op::Read, None, Some(row(1, "a", "doc-1")), 0), 0),
+            (event(Op::Read, None, Some(row(2, "b", "doc-2")), 0), 1),
+        ]
+    };
+    let changelog_only = TablesConfig {
+        modes: vec![TableMode::Changelog],
+        ..TablesConfig::default()
+    };
+    let mut writer = LakeWriter::open(&iceberg, &changelog_only)
+        .await
+        .expect("open");
+    apply(&mut writer, first()).await;
+    writer.commit().await.expect("changelog commit");
+    let points = writer.resume_points().await.expect("resume points");
+    assert_eq!(points.start(TOPIC, 0), Some(2));
+    drop(writer);
+
+    let both = TablesConfig {
+        modes: vec![TableMode::Changelog, TableMode::Mirror],
+        ..TablesConfig::default()
+    };
+    let third = || vec![(event(Op::Create, None, Some(row(3, "c", "doc-3")), 1), 2)];
+    let mut writer = LakeWriter::open(&iceberg, &both).await.expect("open");
+    apply(&mut writer, third()).await;
+    drop(writer); // killed: the mirror is claimed, nothing committed
+
+    let mut writer = LakeWriter::open(&iceberg, &both).await.expect("reopen");
+    let points = writer.resume_points().await.expect("resume points");
+    assert_eq!(
+        points.start(TOPIC, 0),
+        None,
+        "the mirror holds none of the partition's records: read it from the beginning"
+    );
+    let replayed = apply(&mut writer, first()).await;
+    assert!(
+        replayed.iter().all(|a| *a == Appended::Row),
+        "the mirror takes the replayed records: {replayed:?}"
+    );
+    apply(&mut writer, third()).await;
+    writer.commit().await.expect("commit");
+    assert_eq!(
+        writer
+            .resume_points()
+            .await
+            .expect("resume points")
+            .start(TOPIC, 0),
+        Some(3)
+    );
+
+    let mirror = read_back(dir.path(), "cdc.public_items");
+    assert_eq!(
+        mirror["pyiceberg"],
+        json!([[1, "a", "doc-1"], [2, "b", "doc-2"], [3, "c", "doc-3"]])
+    );
+    assert_eq!(mirror["duckdb"], mirror["pyiceberg"]);
+}
+
+/// A topic feeding several source tables (a routing SMT, or records of other sources): a
+/// table that takes nothing of a busy stretch still moves to the consumed position at
+/// `commit_all` (shutdown, and every minute), so it does not drag every restart back to its
+/// last own record; a plain `commit` leaves it where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_idle_in_a_shared_topic_moves_to_the_consumed_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let iceberg = IcebergConfig::new(dir.path());
+    let changelog = TablesConfig {
+        modes: vec![TableMode::Changelog],
+        ..TablesConfig::default()
+    };
+    let mut writer = LakeWriter::open(&iceberg, &changelog).await.expect("open");
+    let mut tags = event(Op::Create, None, Some(row(1, "t", "tag")), 0);
+    tags.table = Arc::new(TableSchema {
+        id: TableId::new("public", "tags"),
+        ..(*items()).clone()
+    });
+    apply(&mut writer, vec![(tags, 0)]).await;
+    apply(
+        &mut writer,
+        (1..=5)
+            .map(|i| (event(Op::Create, None, Some(row(i, "a", "doc")), i), i))
+            .collect(),
+    )
+    .await;
+    writer.commit().await.expect("commit");
+    let start = |points: cdc_sink::ResumePoints| points.start(TOPIC, 0);
+    assert_eq!(
+        start(writer.resume_points().await.expect("points")),
+        Some(6),
+        "both tables committed rows: both record the consumed position"
+    );
+    apply(
+        &mut writer,
+        (6..=9)
+            .map(|i| (event(Op::Create, None, Some(row(i, "a", "doc")), i), i))
+            .collect(),
+    )
+    .await;
+    writer.commit().await.expect("commit");
+    assert_eq!(
+        start(writer.resume_points().await.expect("points")),
+        Some(6),
+        "a plain commit leaves the idle table behind"
+    );
+    let committed = writer.commit_all().await.expect("commit_all");
+    assert_eq!(committed.len(), 1, "one empty snapshot: {committed:?}");
+    assert_eq!(committed[0].rows, 0);
+    assert_eq!(
+        start(writer.resume_points().await.expect("points")),
+        Some(10)
+    );
+    assert!(
+        writer.commit_all().await.expect("commit_all").is_empty(),
+        "nothing moved: no snapshot"
+    );
 }
 
 fn read_back(dir: &Path, table: &str) -> Json {
