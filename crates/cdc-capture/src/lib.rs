@@ -22,6 +22,8 @@
 //! - `publisher`: exactly-once (transactional) or at-least-once delivery, behind one interface.
 //! - `offsets`: the offsets topic holding the exactly-once resume position.
 //! - `checkpoint`: the resume position file of at-least-once mode.
+//! - `position`: what the publisher, offsets topic and checkpoint file need of a resume
+//!   position (PostgreSQL slot LSNs or a MySQL/MariaDB binlog offset).
 //! - `slot_health`: slot lag, retained WAL and `wal_status` metrics; a lost slot stops the capture.
 //! - `metrics`: Prometheus metrics.
 //!
@@ -45,6 +47,7 @@ mod offsets;
 mod pgoutput;
 mod pgtext;
 mod pgtypes;
+mod position;
 mod publisher;
 mod selection;
 mod slot_health;
