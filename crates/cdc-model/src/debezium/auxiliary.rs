@@ -8,9 +8,8 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
-use super::encode::{
-    source_field_schema, source_json, split_ns, transaction_field_schema, transaction_json,
-};
+use super::encode::{split_ns, transaction_field_schema, transaction_json};
+use super::source::{postgres_source_schema, source_payload};
 use crate::{SourceInfo, TransactionBlock};
 
 /// A Kafka record: key and value bytes.
@@ -132,7 +131,7 @@ static MESSAGE_VALUE: LazyLock<String> = LazyLock::new(|| {
         "fields": [
             field("string", false, "op"),
             field("int64", true, "ts_ms"),
-            source_field_schema(),
+            postgres_source_schema(),
             transaction_field_schema(),
             {"type": "struct",
              "fields": [field("string", true, "prefix"), field("bytes", true, "content")],
@@ -160,7 +159,7 @@ pub fn logical_message(
             &MESSAGE_VALUE,
             &json!({
                 "op": "m", "ts_ms": ms,
-                "source": source_json(source, "", ""),
+                "source": source_payload(source, "", None),
                 "transaction": transaction_json(transaction),
                 "message": {"prefix": message_prefix, "content": content},
             }),
