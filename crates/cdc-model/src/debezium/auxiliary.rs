@@ -1,5 +1,5 @@
 //! Debezium's auxiliary records, beside row changes: transaction metadata (`<prefix>.transaction`),
-//! heartbeats (`__debezium-heartbeat.<prefix>`) and PostgreSQL logical-decoding messages
+//! heartbeats (`__debezium-heartbeat.<prefix>`), the same for every connector, and PostgreSQL logical-decoding messages
 //! (`<prefix>.message`, op `m`). Schemas follow Debezium 3.6's `SchemaFactory` and
 //! `PostgresSchemaFactory`; the JSON layout is Kafka's `JsonConverter` with schemas enabled.
 
@@ -63,6 +63,17 @@ static TX_VALUE: LazyLock<String> = LazyLock::new(|| {
     }))
 });
 
+/// Debezium's transaction id of a MySQL / MariaDB transaction: its GTID, or
+/// `file=<binlog file>,pos=<position of its BEGIN event>` when the server writes no GTIDs
+/// (`BinlogOffsetContext.NON_GTID_TRANSACTION_ID_FORMAT`). BEGIN, END and every event of the
+/// transaction carry the same id.
+pub fn binlog_transaction_id(gtid: Option<&str>, file: &str, begin_pos: u64) -> String {
+    match gtid {
+        Some(gtid) => gtid.to_owned(),
+        None => format!("file={file},pos={begin_pos}"),
+    }
+}
+
 /// The BEGIN record of a transaction on the transaction topic.
 pub fn transaction_begin(id: &str, commit_ts_ms: i64) -> AuxRecord {
     AuxRecord {
@@ -75,7 +86,8 @@ pub fn transaction_begin(id: &str, commit_ts_ms: i64) -> AuxRecord {
     }
 }
 
-/// The END record of a transaction: total events and events per `schema.table`.
+/// The END record of a transaction: total events and events per data collection
+/// (PostgreSQL `schema.table`, MySQL/MariaDB `db.table`), in order of first appearance.
 pub fn transaction_end(
     id: &str,
     commit_ts_ms: i64,

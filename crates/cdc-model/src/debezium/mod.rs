@@ -27,7 +27,10 @@ mod options;
 mod render;
 mod source;
 
-pub use auxiliary::{heartbeat, logical_message, transaction_begin, transaction_end, AuxRecord};
+pub use auxiliary::{
+    binlog_transaction_id, heartbeat, logical_message, transaction_begin, transaction_end,
+    AuxRecord,
+};
 pub use decode::{decode_record, DecodeError, Decoded};
 pub use encode::{EncodeError, TableCodec};
 pub use options::{
