@@ -214,6 +214,7 @@ impl<'a, P: ResumePosition> Emitter<'a, P> {
         topic: &str,
         mut event: ChangeEvent,
         tx: Option<(&str, i64, &mut TxCounters)>,
+        headers: &[(&str, &[u8])],
     ) -> Result<(), CaptureError> {
         if self.skipped.contains(&event.op) {
             self.metrics.skipped_messages.inc();
@@ -226,7 +227,8 @@ impl<'a, P: ResumePosition> Emitter<'a, P> {
                     .await?,
             );
         }
-        self.send_event(codec, topic, &event, collection, &[]).await
+        self.send_event(codec, topic, &event, collection, headers)
+            .await
     }
 
     async fn send_event(

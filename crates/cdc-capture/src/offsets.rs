@@ -22,7 +22,7 @@ use crate::CaptureError;
 
 /// Client context that does not log the partition-EOF events the loader waits for as
 /// errors.
-struct QuietEof;
+pub(crate) struct QuietEof;
 
 impl ClientContext for QuietEof {
     fn error(&self, error: KafkaError, reason: &str) {

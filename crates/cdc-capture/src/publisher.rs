@@ -355,6 +355,11 @@ impl<P: ResumePosition> Publisher<P> {
         Ok(())
     }
 
+    /// The position as updated by the last [`Publisher::safe_point`].
+    pub fn position(&self) -> P {
+        lock(&self.position).clone()
+    }
+
     /// Makes everything sent so far durable: commits (exactly-once) or waits until librdkafka
     /// delivered everything (at-least-once). Returns the durable position.
     pub async fn finish(self, timeout: Duration) -> Result<P, CaptureError> {
