@@ -500,6 +500,16 @@ impl CaptureConfig {
                         .into(),
                 ));
             }
+            if set(&s.column_include_list)
+                || set(&s.column_exclude_list)
+                || set(&s.message_key_columns)
+            {
+                return Err(CaptureError::Config(
+                    "source.column_include_list / column_exclude_list / message_key_columns \
+                     are not supported for MySQL / MariaDB yet"
+                        .into(),
+                ));
+            }
             if s.signal_data_collection.is_some() {
                 return Err(CaptureError::Config(
                     "source.signal_data_collection (incremental snapshots) is not supported \

@@ -522,6 +522,7 @@ fn topic_specs(config: &CaptureConfig, table_ids: &[cdc_model::TableId]) -> Vec<
             name: config.kafka.offsets_topic.clone(),
             partitions: Some(1),
             compact: true,
+            retain_forever: false,
         });
     }
     specs

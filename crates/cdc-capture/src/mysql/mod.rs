@@ -111,6 +111,13 @@ pub async fn capture(
         .map_err(|e| CaptureError::mysql("connecting", e))?;
     let all_tables = tables::list_tables(&mut conn).await?;
     let captured = tables::select(selection, &all_tables);
+    if captured.is_empty() {
+        return Err(CaptureError::Config(format!(
+            "no table of the server matches the table selection ({})",
+            selection.describe()
+        )));
+    }
+    tracing::info!(tables = captured.len(), "captured tables selected");
     let charset: Option<String> =
         mysql_async::prelude::Queryable::query_first(&mut conn, "SELECT @@character_set_server")
             .await
@@ -248,11 +255,13 @@ fn topic_specs(run: &Run<'_>, captured: &[cdc_model::TableId]) -> Vec<TopicSpec>
         name: run.history.topic.clone(),
         partitions: Some(1),
         compact: false,
+        retain_forever: true,
     });
     specs.push(TopicSpec {
         name: config.kafka.offsets_topic.clone(),
         partitions: Some(1),
         compact: true,
+        retain_forever: false,
     });
     specs
 }

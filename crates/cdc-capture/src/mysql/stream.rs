@@ -70,7 +70,7 @@ pub async fn run(
     captured: &[cdc_model::TableId],
     schemas: Schemas,
     resume: &BinlogOffset,
-    mut restored: Option<MySqlTransaction>,
+    restored: Option<MySqlTransaction>,
     shutdown: &Shutdown,
 ) -> Result<(), CaptureError> {
     let config = run.config;
@@ -100,41 +100,55 @@ pub async fn run(
     let mut stream = ChangeStream::open(run.opts.clone(), stream_config, schemas, resume)
         .await
         .map_err(|e| CaptureError::mysql("opening the binlog stream", e))?;
-    let mut codecs = Codecs::new(&config.topic_prefix, &run.modes);
-    let mut tx: Option<OpenTx> = None;
+    let mut streamer = Streamer {
+        run,
+        emitter,
+        captured,
+        codecs: Codecs::new(&config.topic_prefix, &run.modes),
+        // Resuming inside a transaction whose BEGIN (and some events) were published: the
+        // stream does not announce it again.
+        tx: restored.map(|t| OpenTx {
+            counters: restored_counters(&t),
+            id: t.id,
+            ts_ms: 0,
+        }),
+        ddl_offset: None,
+    };
     let mut commit_tick = tokio::time::interval(Duration::from_millis(
         config.kafka.commit_interval_ms.clamp(10, 1000),
     ));
     commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heartbeat_tick = tokio::time::interval(Duration::from_millis(heartbeat_ms.max(1)));
     heartbeat_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Items before the ticks: the items of one DDL statement are ready together and must not
+    // be split by a commit (commits under load happen at the safe points anyway).
     let result = loop {
         tokio::select! {
             biased;
-            _ = shutdown.cancelled() => break Ok(()),
-            _ = commit_tick.tick() => {
-                if let Err(e) = emitter.publisher.tick().await {
-                    break Err(e);
-                }
-            }
-            _ = heartbeat_tick.tick(), if heartbeat_ms > 0 && tx.is_none() => {
-                if let Err(e) = emitter.heartbeat().await {
-                    break Err(e);
-                }
-            }
+            _ = shutdown.cancelled() => break streamer.drain(&mut stream).await,
             item = stream.next() => match item {
                 Ok(Some(item)) => {
-                    let handled = handle(
-                        run, emitter, &captured, &mut codecs, &mut tx, &mut restored, item,
-                    )
-                    .await;
-                    if let Err(e) = handled {
+                    if let Err(e) = streamer.handle(item).await {
                         break Err(e);
                     }
                 }
                 Ok(None) => break Err(CaptureError::Pipeline("the binlog stream ended".into())),
                 Err(e) => break Err(CaptureError::mysql("reading the binlog", e)),
             },
+            _ = commit_tick.tick() => {
+                // No item is ready: a DDL statement's items are all handled.
+                if let Err(e) = streamer.store_ddl().await {
+                    break Err(e);
+                }
+                if let Err(e) = emitter.publisher.tick().await {
+                    break Err(e);
+                }
+            }
+            _ = heartbeat_tick.tick(), if heartbeat_ms > 0 && streamer.tx.is_none() => {
+                if let Err(e) = emitter.heartbeat().await {
+                    break Err(e);
+                }
+            }
         }
     };
     if let Err(e) = stream.close().await {
@@ -143,93 +157,135 @@ pub async fn run(
     result
 }
 
-async fn handle(
-    run: &Run<'_>,
-    emitter: &Emitter<'_, MySqlPosition>,
-    captured: &HashSet<cdc_model::TableId>,
-    codecs: &mut Codecs,
-    tx: &mut Option<OpenTx>,
-    restored: &mut Option<MySqlTransaction>,
-    item: StreamItem,
-) -> Result<(), CaptureError> {
-    let config = run.config;
-    match item {
-        StreamItem::Begin { id, ts_us } => {
-            // Resuming inside this transaction: continue its counters.
-            let counters = match restored.take() {
-                Some(t) if t.id == id => restored_counters(&t),
-                _ => TxCounters::default(),
-            };
-            *tx = Some(OpenTx {
-                id,
-                ts_ms: ts_us.div_euclid(1000),
-                counters,
-            });
-            Ok(())
-        }
-        StreamItem::Change {
-            event,
-            offset,
-            key_header,
-        } => {
-            let table = codecs.get(&event.table);
-            let header_key = match &key_header {
-                Some(h) => Some(table.codec.encode_key_payload(&h.row)?.unwrap_or_default()),
-                None => None,
-            };
-            let headers: Vec<(&str, &[u8])> = match (&key_header, &header_key) {
-                (Some(h), Some(k)) => vec![(h.name, k.as_slice())],
-                _ => Vec::new(),
-            };
-            let open = tx
-                .as_mut()
-                .map(|t| (t.id.as_str(), t.ts_ms, &mut t.counters));
-            emitter
-                .emit_event(&table.codec, &table.topic, event, open, &headers)
-                .await?;
-            let stored = tx.as_ref().map(OpenTx::stored);
-            store(emitter, &offset, stored).await
-        }
-        StreamItem::SchemaChange {
-            change,
-            record,
-            history,
-            offset,
-            ..
-        } => {
-            run.history.append(emitter.publisher, &history).await?;
-            // As Debezium: schema-change records of captured tables and of databases only.
-            let included = change
-                .table_id()
-                .is_none_or(|id| captured.contains(&super::tables::model_id(id)));
-            if config.source.include_schema_changes && included {
-                emitter
-                    .publisher
-                    .send(
-                        &config.topic_prefix,
-                        None,
-                        Some(&record.key),
-                        Some(&record.value),
-                    )
-                    .await?;
+/// The streaming state.
+struct Streamer<'r, 'e, 'p> {
+    run: &'r Run<'r>,
+    emitter: &'e Emitter<'p, MySqlPosition>,
+    captured: Arc<HashSet<cdc_model::TableId>>,
+    codecs: Codecs,
+    tx: Option<OpenTx>,
+    /// The offset after the DDL statement whose items are being published: stored once
+    /// every item of the statement (one per table it changed, all with this offset) is sent.
+    ddl_offset: Option<BinlogOffset>,
+}
+
+impl Streamer<'_, '_, '_> {
+    /// Stores the offset of a completely published DDL statement.
+    async fn store_ddl(&mut self) -> Result<(), CaptureError> {
+        match self.ddl_offset.take() {
+            Some(offset) => {
+                let stored = self.tx.as_ref().map(OpenTx::stored);
+                store(self.emitter, &offset, stored).await
             }
-            let stored = tx.as_ref().map(OpenTx::stored);
-            store(emitter, &offset, stored).await
+            None => Ok(()),
         }
-        StreamItem::Commit { id, ts_us, offset } => {
-            if let Some(t) = tx.take() {
-                if t.id != id {
-                    tracing::warn!(begin = %t.id, commit = %id, "transaction ids differ");
+    }
+
+    /// At shutdown: handles the rest of a DDL statement's items (ready at once), then stores
+    /// its offset.
+    async fn drain(&mut self, stream: &mut ChangeStream) -> Result<(), CaptureError> {
+        use futures::FutureExt as _;
+        while self.ddl_offset.is_some() {
+            match stream.next().now_or_never() {
+                Some(Ok(Some(item))) => self.handle(item).await?,
+                Some(Err(e)) => return Err(CaptureError::mysql("reading the binlog", e)),
+                Some(Ok(None)) | None => break,
+            }
+        }
+        self.store_ddl().await
+    }
+
+    async fn handle(&mut self, item: StreamItem) -> Result<(), CaptureError> {
+        let config = self.run.config;
+        let emitter = self.emitter;
+        if let Some(pending) = &self.ddl_offset {
+            let same_statement = matches!(&item,
+                StreamItem::SchemaChange { offset, .. } if offset == pending);
+            if !same_statement {
+                self.store_ddl().await?;
+            }
+        }
+        match item {
+            StreamItem::Begin { id, ts_us } => {
+                let ts_ms = ts_us.div_euclid(1000);
+                match &mut self.tx {
+                    // Resumed inside this transaction: continue its counters.
+                    Some(t) if t.id == id => t.ts_ms = ts_ms,
+                    _ => {
+                        self.tx = Some(OpenTx {
+                            id,
+                            ts_ms,
+                            counters: TxCounters::default(),
+                        })
+                    }
                 }
-                emitter
-                    .end_transaction_id(&t.id, ts_us.div_euclid(1000), &t.counters)
-                    .await?;
+                Ok(())
             }
-            store(emitter, &offset, None).await
-        }
-        StreamItem::Heartbeat { offset } => {
-            let stored = tx.as_ref().map(OpenTx::stored);
-            store(emitter, &offset, stored).await
+            StreamItem::Change {
+                event,
+                offset,
+                key_header,
+            } => {
+                let table = self.codecs.get(&event.table);
+                let header_key = match &key_header {
+                    Some(h) => Some(table.codec.encode_key_payload(&h.row)?.unwrap_or_default()),
+                    None => None,
+                };
+                let headers: Vec<(&str, &[u8])> = match (&key_header, &header_key) {
+                    (Some(h), Some(k)) => vec![(h.name, k.as_slice())],
+                    _ => Vec::new(),
+                };
+                let open = self
+                    .tx
+                    .as_mut()
+                    .map(|t| (t.id.as_str(), t.ts_ms, &mut t.counters));
+                emitter
+                    .emit_event(&table.codec, &table.topic, event, open, &headers)
+                    .await?;
+                let stored = self.tx.as_ref().map(OpenTx::stored);
+                store(emitter, &offset, stored).await
+            }
+            StreamItem::SchemaChange {
+                change,
+                record,
+                history,
+                offset,
+                ..
+            } => {
+                self.run.history.append(emitter.publisher, &history).await?;
+                // As Debezium: schema-change records of captured tables and of databases.
+                let included = change
+                    .table_id()
+                    .is_none_or(|id| self.captured.contains(&super::tables::model_id(id)));
+                if config.source.include_schema_changes && included {
+                    emitter
+                        .publisher
+                        .send(
+                            &config.topic_prefix,
+                            None,
+                            Some(&record.key),
+                            Some(&record.value),
+                        )
+                        .await?;
+                }
+                self.ddl_offset = Some(offset);
+                Ok(())
+            }
+            StreamItem::Commit { id, ts_us, offset } => {
+                if let Some(t) = self.tx.take() {
+                    if t.id != id {
+                        tracing::warn!(begin = %t.id, commit = %id, "transaction ids differ");
+                    }
+                    emitter
+                        .end_transaction_id(&t.id, ts_us.div_euclid(1000), &t.counters)
+                        .await?;
+                }
+                store(emitter, &offset, None).await
+            }
+            StreamItem::Heartbeat { offset } => {
+                let stored = self.tx.as_ref().map(OpenTx::stored);
+                store(emitter, &offset, stored).await
+            }
         }
     }
 }
