@@ -84,6 +84,15 @@ impl SnapshotMarker {
     }
 }
 
+/// Which binlog connector Debezium would be (`source.connector`, schema names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinlogFlavor {
+    /// `mysql` (`io.debezium.connector.mysql.*`)
+    MySql,
+    /// `mariadb` (`io.debezium.connector.mariadb.*`)
+    MariaDb,
+}
+
 /// Where in the source's log an event comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Position {
@@ -94,6 +103,24 @@ pub enum Position {
         last_commit_lsn: Option<u64>,
         tx_id: Option<i64>,
     },
+    /// MySQL / MariaDB binlog coordinates (Debezium's binlog `source` fields).
+    Binlog {
+        flavor: BinlogFlavor,
+        /// `server_id` of the event (0 in snapshots).
+        server_id: i64,
+        /// GTID of the event's transaction (MySQL `uuid:seq`, MariaDB `domain-server-seq`).
+        gtid: Option<String>,
+        /// Binlog file name (snapshot: the file of the snapshot position).
+        file: String,
+        /// Position of the event in `file` (Debezium: the rows event's position).
+        pos: i64,
+        /// Index of the row within its rows event (0-based).
+        row: i32,
+        /// Thread id of the session that made the change (`None` in snapshots).
+        thread: Option<i64>,
+        /// The SQL statement (ANNOTATE_ROWS / ROWS_QUERY), only with `include.query`.
+        query: Option<String>,
+    },
 }
 
 impl Position {
@@ -101,6 +128,16 @@ impl Position {
     pub fn to_text(&self) -> String {
         match self {
             Position::Postgres { lsn, .. } => format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF),
+            Position::Binlog {
+                file,
+                pos,
+                row,
+                gtid,
+                ..
+            } => match gtid {
+                Some(gtid) => format!("{file}:{pos}:{row} gtid={gtid}"),
+                None => format!("{file}:{pos}:{row}"),
+            },
         }
     }
 }

@@ -246,6 +246,39 @@ pub(super) fn source_json(s: &SourceInfo, schema: &str, table: &str) -> Json {
             m.insert("origin".into(), Json::Null);
             m.insert("origin_lsn".into(), Json::Null);
         }
+        // Placeholder until the binlog encoding lands (helper "model"): the fields of
+        // Debezium's binlog `source` block in their order.
+        Position::Binlog {
+            flavor,
+            server_id,
+            gtid,
+            file,
+            pos,
+            row,
+            thread,
+            query,
+        } => {
+            let connector = match flavor {
+                crate::event::BinlogFlavor::MySql => "mysql",
+                crate::event::BinlogFlavor::MariaDb => "mariadb",
+            };
+            m.insert("connector".into(), json!(connector));
+            m.insert("name".into(), json!(s.name));
+            m.insert("ts_ms".into(), json!(s.ts_us.div_euclid(1000)));
+            m.insert("snapshot".into(), json!(s.snapshot.as_str()));
+            m.insert("db".into(), json!(s.db));
+            m.insert("sequence".into(), Json::Null);
+            m.insert("ts_us".into(), json!(s.ts_us));
+            m.insert("ts_ns".into(), json!(s.ts_us.saturating_mul(1000)));
+            m.insert("table".into(), json!(table));
+            m.insert("server_id".into(), json!(server_id));
+            m.insert("gtid".into(), json!(gtid));
+            m.insert("file".into(), json!(file));
+            m.insert("pos".into(), json!(pos));
+            m.insert("row".into(), json!(row));
+            m.insert("thread".into(), json!(thread));
+            m.insert("query".into(), json!(query));
+        }
     }
     Json::Object(m)
 }
