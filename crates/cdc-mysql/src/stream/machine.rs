@@ -1,0 +1,710 @@
+//! The event state machine: one binlog event in, the stream items it makes out.
+//!
+//! Event groups: a transaction starts at its first event (GTID / anonymous GTID event, a
+//! `BEGIN` query, or a lone Query event) and ends at XID, `COMMIT`, XA_PREPARE, or — for a
+//! group without `BEGIN` (MySQL DDL after its GTID, MariaDB standalone GTIDs) — after its
+//! Query. Framing events (ROTATE, FORMAT_DESCRIPTION, GTID lists, checkpoints, heartbeats,
+//! ignorable events) belong to no group and are not counted. A group's events are counted
+//! from its first one: an offset inside a group is its first event's file/pos plus the count
+//! of its events handled (`event`) and of the rows handled in the next rows event (`row`).
+//!
+//! Restart: the machine starts in "skip" mode when the offset points into a group; the first
+//! `event` events of the first group are processed for state only (GTID, thread, TABLE_MAPs,
+//! the rows query) — DDL among them is not applied again (the schema handed in already has
+//! it) — and the first `row` rows of the next rows event are dropped.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cdc_model::event::BinlogFlavor;
+use cdc_model::{ChangeEvent, Op, Position, SnapshotMarker, SourceInfo, TableId as ModelTableId};
+use mysql_async::binlog::events::TableMapEvent;
+
+use super::offset::{BinlogOffset, Completed};
+use super::statement::{classify, Statement};
+use super::tables::TableVersion;
+use super::{KeyHeader, StreamConfig, StreamError, StreamItem};
+use crate::binlog::{BinlogEvent, EventKind, EventPosition, Gtid, RowChange, RowsKind};
+use crate::ddl::{
+    schema_change_record, ChangeKind, Connector, HistoryRecord, Schemas, SourceBlock, TableId,
+};
+
+/// The transaction (event group) being read.
+#[derive(Debug)]
+struct Group {
+    /// Its first event.
+    file: String,
+    pos: u64,
+    gtid: Option<Gtid>,
+    gtid_text: Option<String>,
+    /// Debezium's transaction id.
+    id: String,
+    /// Ends at XID / COMMIT / XA_PREPARE (a `BEGIN` was seen, or a transactional MariaDB GTID);
+    /// otherwise it ends after its first Query.
+    explicit: bool,
+    /// Events of the group handled so far.
+    events: u64,
+    /// Thread of the `BEGIN` query.
+    thread: Option<u32>,
+    /// `Begin` was emitted (or skipped on restart: a captured row preceded the offset).
+    begun: bool,
+    /// Source time of the group's changes when it is fixed for the group (MySQL GTID groups
+    /// use their GTID event's time, as Debezium does).
+    ts_us: Option<i64>,
+}
+
+/// What a restart still has to skip.
+#[derive(Debug, Clone, Copy)]
+struct Skip {
+    events: u64,
+    rows: u64,
+}
+
+pub(crate) struct Machine {
+    config: StreamConfig,
+    connector: Connector,
+    schemas: Schemas,
+    completed: Completed,
+    /// Where to resume after the last completed group.
+    resume_file: String,
+    resume_pos: u64,
+    server_id: u32,
+    ts_sec: i64,
+    group: Option<Group>,
+    skip: Option<Skip>,
+    /// The offset the restart started at (checked against the first group in file mode).
+    start: BinlogOffset,
+    /// The offset of the last item emitted (or the start offset).
+    last_offset: BinlogOffset,
+    /// The statement of the following rows events (ANNOTATE_ROWS / ROWS_QUERY).
+    query: Option<String>,
+    versions: HashMap<TableId, Arc<TableVersion>>,
+    /// TABLE_MAP table id → the captured table it maps (`None`: not captured).
+    table_ids: HashMap<u64, Option<Arc<TableVersion>>>,
+}
+
+/// Microseconds of a binlog header timestamp.
+fn micros(seconds: u32) -> i64 {
+    i64::from(seconds) * 1_000_000
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Whether an event belongs to a transaction's event group.
+fn in_group(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::TransactionBegin { .. }
+            | EventKind::Begin { .. }
+            | EventKind::Query { .. }
+            | EventKind::Xid { .. }
+            | EventKind::Commit { .. }
+            | EventKind::TableMap(_)
+            | EventKind::Rows { .. }
+            | EventKind::AnnotateRows { .. }
+            | EventKind::RowsQuery { .. }
+            | EventKind::TransactionPayload { .. }
+            | EventKind::XaPrepare
+    )
+}
+
+impl Machine {
+    pub(crate) fn new(
+        config: StreamConfig,
+        schemas: Schemas,
+        offset: &BinlogOffset,
+        completed: Completed,
+    ) -> Machine {
+        let connector = match config.flavor {
+            BinlogFlavor::MySql => Connector::MySql,
+            BinlogFlavor::MariaDb => Connector::MariaDb,
+        };
+        Machine {
+            config,
+            connector,
+            schemas,
+            completed,
+            resume_file: offset.file.clone(),
+            resume_pos: offset.pos,
+            server_id: offset.server_id,
+            ts_sec: offset.ts_sec,
+            group: None,
+            skip: offset.in_transaction().then_some(Skip {
+                events: offset.event,
+                rows: offset.row,
+            }),
+            start: offset.clone(),
+            last_offset: offset.clone(),
+            query: None,
+            versions: HashMap::new(),
+            table_ids: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn schemas(&self) -> &Schemas {
+        &self.schemas
+    }
+
+    /// The offset after the last completed group.
+    fn committed_offset(&self) -> BinlogOffset {
+        BinlogOffset {
+            gtids: self.completed.text(),
+            file: self.resume_file.clone(),
+            pos: self.resume_pos,
+            event: 0,
+            row: 0,
+            server_id: self.server_id,
+            ts_sec: self.ts_sec,
+        }
+    }
+
+    /// The offset inside the open group with `events` events and then `row` rows handled.
+    fn group_offset(&self, group: &Group, events: u64, row: u64) -> BinlogOffset {
+        BinlogOffset {
+            gtids: self.completed.text(),
+            file: group.file.clone(),
+            pos: group.pos,
+            event: events,
+            row,
+            server_id: self.server_id,
+            ts_sec: self.ts_sec,
+        }
+    }
+
+    fn emit(&mut self, out: &mut VecDeque<StreamItem>, item: StreamItem) {
+        if let Some(offset) = item.offset() {
+            self.last_offset = offset.clone();
+        }
+        out.push_back(item);
+    }
+
+    /// Handles one event, appending the items it makes to `out`.
+    pub(crate) fn handle(
+        &mut self,
+        event: BinlogEvent,
+        out: &mut VecDeque<StreamItem>,
+    ) -> Result<(), StreamError> {
+        let BinlogEvent { at, kind } = event;
+        if !matches!(kind, EventKind::Heartbeat) {
+            self.server_id = at.server_id;
+            if at.timestamp != 0 {
+                self.ts_sec = i64::from(at.timestamp);
+            }
+        }
+        if !in_group(&kind) {
+            match kind {
+                EventKind::Rotate { .. } => self.table_ids.clear(),
+                EventKind::Heartbeat => {
+                    let offset = match &self.group {
+                        Some(g) => self.group_offset(g, g.events, 0),
+                        None => self.committed_offset(),
+                    };
+                    self.emit(out, StreamItem::Heartbeat { offset });
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
+        if self.group.is_none() {
+            self.open_group(&at, &kind)?;
+        }
+        let index = self.group.as_ref().map_or(0, |g| g.events);
+        let silent = self.skip.is_some_and(|s| index < s.events);
+        let skip_rows = match self.skip {
+            Some(s) if index == s.events => {
+                self.skip = None;
+                if s.rows > 0 && !matches!(kind, EventKind::Rows { .. }) {
+                    return Err(StreamError::Offset {
+                        reason: format!(
+                            "the offset skips {} rows of event {index} of the transaction at \
+                             {}:{}, which is not a rows event (at {})",
+                            s.rows,
+                            self.start.file,
+                            self.start.pos,
+                            at.start()
+                        ),
+                    });
+                }
+                s.rows
+            }
+            _ => 0,
+        };
+        let ends = match kind {
+            EventKind::TransactionBegin { .. } | EventKind::TransactionPayload { .. } => false,
+            EventKind::Begin { thread_id } => {
+                if let Some(g) = &mut self.group {
+                    g.explicit = true;
+                    g.thread = Some(thread_id);
+                    if g.gtid.is_none() {
+                        g.id = format!("file={},pos={}", at.file, at.start_pos);
+                    }
+                }
+                false
+            }
+            EventKind::AnnotateRows { sql } | EventKind::RowsQuery { sql } => {
+                if self.config.include_query {
+                    self.query = Some(sql);
+                }
+                false
+            }
+            EventKind::TableMap(tme) => {
+                self.table_map(&tme, &at)?;
+                false
+            }
+            EventKind::Rows {
+                kind: rows_kind,
+                table_id,
+                rows,
+                ..
+            } => {
+                self.rows(
+                    &at, index, rows_kind, table_id, rows, silent, skip_rows, out,
+                )?;
+                false
+            }
+            EventKind::Query { schema, sql, .. } => {
+                self.query_event(&at, index, &schema, &sql, silent, out)?
+            }
+            EventKind::Xid { .. } | EventKind::Commit { .. } | EventKind::XaPrepare => true,
+            _ => false,
+        };
+        if let Some(g) = &mut self.group {
+            g.events += 1;
+        }
+        if ends {
+            if silent {
+                return Err(StreamError::Offset {
+                    reason: format!(
+                        "the offset skips {} events of the transaction at {}:{}, which ends \
+                         after {} (at {})",
+                        self.start.event,
+                        self.start.file,
+                        self.start.pos,
+                        index + 1,
+                        at.start()
+                    ),
+                });
+            }
+            self.close_group(&at, out, true)?;
+        }
+        Ok(())
+    }
+
+    fn open_group(&mut self, at: &EventPosition, kind: &EventKind) -> Result<(), StreamError> {
+        let (gtid, explicit) = match kind {
+            EventKind::TransactionBegin { gtid, standalone } => {
+                let explicit = matches!(gtid, Some(Gtid::MariaDb(_))) && !standalone;
+                (gtid.clone(), explicit)
+            }
+            EventKind::Begin { .. } | EventKind::Query { .. } => (None, false),
+            _ => {
+                return Err(StreamError::Sequence {
+                    at: at.start(),
+                    reason: format!("{kind:?} outside a transaction"),
+                })
+            }
+        };
+        if self.skip.is_some()
+            && !matches!(self.completed, Completed::MariaDb(_) | Completed::MySql(_))
+            && (at.file != self.start.file || at.start_pos != self.start.pos)
+        {
+            return Err(StreamError::Offset {
+                reason: format!(
+                    "the offset points into a transaction at {}:{}, but the binlog has one \
+                     starting at {}",
+                    self.start.file,
+                    self.start.pos,
+                    at.start()
+                ),
+            });
+        }
+        let gtid_text = gtid.as_ref().map(ToString::to_string);
+        let id = gtid_text
+            .clone()
+            .unwrap_or_else(|| format!("file={},pos={}", at.file, at.start_pos));
+        let ts_us = match gtid {
+            Some(Gtid::MySql(_)) => Some(micros(at.timestamp)),
+            _ => None,
+        };
+        self.group = Some(Group {
+            file: at.file.clone(),
+            pos: at.start_pos,
+            gtid,
+            gtid_text,
+            id,
+            explicit,
+            events: 0,
+            thread: None,
+            begun: false,
+            ts_us,
+        });
+        Ok(())
+    }
+
+    /// Ends the open group at `at` (its last event): the resume position moves after it and
+    /// its GTID joins the completed set. Emits `Commit` when `Begin` was emitted, else (when
+    /// `announce`) a `Heartbeat`, so the stored offset moves past the group.
+    fn close_group(
+        &mut self,
+        at: &EventPosition,
+        out: &mut VecDeque<StreamItem>,
+        announce: bool,
+    ) -> Result<Option<Group>, StreamError> {
+        let Some(group) = self.group.take() else {
+            return Ok(None);
+        };
+        if let Some(gtid) = &group.gtid {
+            self.completed
+                .add(gtid)
+                .map_err(|reason| StreamError::Sequence {
+                    at: at.start(),
+                    reason,
+                })?;
+        }
+        self.resume_file.clone_from(&at.file);
+        self.resume_pos = at.end_pos;
+        self.query = None;
+        let offset = self.committed_offset();
+        if group.begun {
+            let item = StreamItem::Commit {
+                id: group.id.clone(),
+                ts_us: micros(at.timestamp),
+                offset,
+            };
+            self.emit(out, item);
+        } else if announce {
+            self.emit(out, StreamItem::Heartbeat { offset });
+        }
+        Ok(Some(group))
+    }
+
+    /// Maps a TABLE_MAP's table id to its captured table (checked against the tracked
+    /// schema), or to nothing.
+    fn table_map(
+        &mut self,
+        tme: &TableMapEvent<'static>,
+        at: &EventPosition,
+    ) -> Result<(), StreamError> {
+        let id = TableId::new(tme.database_name(), tme.table_name());
+        let model_id = ModelTableId::new(id.database.clone(), id.table.clone());
+        let version = if (self.config.tables)(&model_id) {
+            let version = match self.versions.get(&id) {
+                Some(v) => Arc::clone(v),
+                None => {
+                    let def = self
+                        .schemas
+                        .table_by_id(&id)
+                        .ok_or_else(|| StreamError::Schema {
+                            table: id.to_string(),
+                            at: at.start(),
+                            reason:
+                                "a captured table the tracked schema does not know (the schema \
+                                 history is missing its CREATE TABLE)"
+                                    .into(),
+                        })?;
+                    let v = Arc::new(TableVersion::new(def, &self.config.modes, at)?);
+                    self.versions.insert(id.clone(), Arc::clone(&v));
+                    v
+                }
+            };
+            version.check_table_map(tme, at)?;
+            Some(version)
+        } else {
+            None
+        };
+        self.table_ids.insert(tme.table_id(), version);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rows(
+        &mut self,
+        at: &EventPosition,
+        index: u64,
+        kind: RowsKind,
+        table_id: u64,
+        rows: Vec<RowChange>,
+        silent: bool,
+        skip_rows: u64,
+        out: &mut VecDeque<StreamItem>,
+    ) -> Result<(), StreamError> {
+        let version = match self.table_ids.get(&table_id) {
+            Some(Some(v)) => Arc::clone(v),
+            Some(None) => return Ok(()),
+            None => {
+                return Err(StreamError::Sequence {
+                    at: at.start(),
+                    reason: format!("rows of table id {table_id} without its TABLE_MAP"),
+                })
+            }
+        };
+        let skipped = if silent {
+            rows.len()
+        } else {
+            usize::try_from(skip_rows).unwrap_or(usize::MAX)
+        };
+        if skipped > rows.len() {
+            return Err(StreamError::Offset {
+                reason: format!(
+                    "the offset skips {skipped} rows of the rows event at {}, which has {}",
+                    at.start(),
+                    rows.len()
+                ),
+            });
+        }
+        let Some(group) = self.group.as_mut() else {
+            return Ok(());
+        };
+        if skipped > 0 {
+            group.begun = true;
+        }
+        let total = rows.len();
+        for (i, change) in rows.into_iter().enumerate().skip(skipped) {
+            self.row(at, index, &version, kind, i, total, change, out)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &mut self,
+        at: &EventPosition,
+        index: u64,
+        version: &TableVersion,
+        kind: RowsKind,
+        i: usize,
+        _total: usize,
+        change: RowChange,
+        out: &mut VecDeque<StreamItem>,
+    ) -> Result<(), StreamError> {
+        let missing = |image: &str| StreamError::Schema {
+            table: version.id.to_string(),
+            at: at.start(),
+            reason: format!("row {i} of a {kind:?} event has no {image} image"),
+        };
+        let before = match kind {
+            RowsKind::Insert => None,
+            _ => {
+                let b = change.before.as_ref().ok_or_else(|| missing("before"))?;
+                Some(version.row(b, None, at, i)?)
+            }
+        };
+        let after = match kind {
+            RowsKind::Delete => None,
+            _ => {
+                let a = change.after.as_ref().ok_or_else(|| missing("after"))?;
+                let old = matches!(kind, RowsKind::PartialUpdate)
+                    .then_some(change.before.as_ref())
+                    .flatten();
+                Some(version.row(a, old, at, i)?)
+            }
+        };
+        let Some(group) = self.group.as_ref() else {
+            return Ok(());
+        };
+        let row_index = u64::try_from(i).unwrap_or(u64::MAX);
+        let offset = self.group_offset(group, index, row_index + 1);
+        let ts_us = group.ts_us.unwrap_or_else(|| micros(at.timestamp));
+        let source = SourceInfo {
+            version: self.config.connector_version.clone(),
+            name: self.config.topic_prefix.clone(),
+            db: version.id.database.clone(),
+            ts_us,
+            snapshot: SnapshotMarker::False,
+            position: Position::Binlog {
+                flavor: self.config.flavor,
+                server_id: i64::from(at.server_id),
+                gtid: group.gtid_text.clone(),
+                file: at.file.clone(),
+                pos: i64::try_from(at.start_pos).unwrap_or(i64::MAX),
+                row: i32::try_from(i).unwrap_or(i32::MAX),
+                thread: group.thread.map(i64::from),
+                query: self.query.clone(),
+            },
+        };
+        if !group.begun {
+            let begin = StreamItem::Begin {
+                id: group.id.clone(),
+                ts_us: group.ts_us.unwrap_or_else(|| micros(at.timestamp)),
+            };
+            if let Some(g) = self.group.as_mut() {
+                g.begun = true;
+            }
+            self.emit(out, begin);
+        }
+        let event = |op: Op, before, after| ChangeEvent {
+            table: Arc::clone(&version.schema),
+            op,
+            before,
+            after,
+            source: source.clone(),
+            transaction: None,
+            ts_ns: now_ns(),
+        };
+        let (op, before, after) = match (before, after) {
+            (None, Some(a)) => (Op::Create, None, Some(a)),
+            (Some(b), None) => (Op::Delete, Some(b), None),
+            (Some(b), Some(a)) if version.key_changed(&b, &a) => {
+                // Debezium: a delete of the old key (new key in a header), then a create of
+                // the new key (old key in a header).
+                let delete = StreamItem::Change {
+                    event: event(Op::Delete, Some(b.clone()), None),
+                    offset: self.last_offset.clone(),
+                    key_header: Some(KeyHeader {
+                        name: "__debezium.newkey",
+                        row: a.clone(),
+                    }),
+                };
+                self.emit(out, delete);
+                let create = StreamItem::Change {
+                    event: event(Op::Create, None, Some(a)),
+                    offset,
+                    key_header: Some(KeyHeader {
+                        name: "__debezium.oldkey",
+                        row: b,
+                    }),
+                };
+                self.emit(out, create);
+                return Ok(());
+            }
+            (Some(b), Some(a)) => (Op::Update, Some(b), Some(a)),
+            (None, None) => return Err(missing("before or after")),
+        };
+        let item = StreamItem::Change {
+            event: event(op, before, after),
+            offset,
+            key_header: None,
+        };
+        self.emit(out, item);
+        Ok(())
+    }
+
+    /// A Query event: DDL (applied, one item per change), transaction control, or refused
+    /// statement-based DML. Returns whether it ends the group.
+    fn query_event(
+        &mut self,
+        at: &EventPosition,
+        index: u64,
+        schema: &str,
+        sql: &str,
+        silent: bool,
+        out: &mut VecDeque<StreamItem>,
+    ) -> Result<bool, StreamError> {
+        let ends = self.group.as_ref().is_some_and(|g| !g.explicit);
+        let refuse = |reason: &str| StreamError::Statement {
+            at: at.start(),
+            reason: reason.to_string(),
+            sql: crate::ddl::truncated(sql),
+        };
+        match classify(sql) {
+            Statement::TransactionControl => return Ok(ends),
+            Statement::Rollback => {
+                return Err(refuse(
+                    "a logged transaction was rolled back (non-transactional tables mixed into \
+                     a transaction); its row events cannot be undone",
+                ))
+            }
+            Statement::DataChange => {
+                return Err(refuse(
+                    "a data change written as a statement (the session's binlog_format is \
+                     STATEMENT or MIXED); its rows are not in the binlog",
+                ))
+            }
+            Statement::Other => {}
+        }
+        if silent {
+            return Ok(ends);
+        }
+        let current = (!schema.is_empty()).then_some(schema);
+        let changes = self
+            .schemas
+            .apply(sql, current)
+            .map_err(|source| StreamError::Ddl {
+                at: at.start(),
+                source: Box::new(source),
+            })?;
+        if changes.is_empty() {
+            // Nothing to report; a group ending here still moves the offset (heartbeat).
+            return Ok(ends);
+        }
+        for change in &changes {
+            for id in [change.table_id()]
+                .into_iter()
+                .flatten()
+                .chain(match &change.kind {
+                    ChangeKind::AlterTable {
+                        previous: Some(p), ..
+                    } => Some(p),
+                    _ => None,
+                })
+            {
+                self.versions.remove(id);
+            }
+            if matches!(change.kind, ChangeKind::Database) {
+                self.versions.clear();
+            }
+        }
+        self.table_ids.clear();
+        let (group_gtid, thread) = self
+            .group
+            .as_ref()
+            .map(|g| (g.gtid_text.clone(), g.thread))
+            .unwrap_or_default();
+        let offset = if ends {
+            // Closed here (the items carry the offset after it); the caller sees `false`.
+            self.close_group(at, out, false)?;
+            self.committed_offset()
+        } else {
+            match &self.group {
+                Some(g) => self.group_offset(g, index + 1, 0),
+                None => self.committed_offset(),
+            }
+        };
+        let ts_ms = i64::from(at.timestamp) * 1000;
+        for change in changes {
+            let source = SourceBlock {
+                version: self.config.connector_version.clone(),
+                connector: self.connector,
+                name: self.config.topic_prefix.clone(),
+                ts_ms,
+                snapshot: None,
+                db: change.database.clone(),
+                sequence: None,
+                ts_us: Some(ts_ms * 1000),
+                ts_ns: Some(ts_ms * 1_000_000),
+                table: change.table_id().map(|t| t.table.clone()),
+                server_id: i64::from(at.server_id),
+                gtid: group_gtid.clone(),
+                file: at.file.clone(),
+                pos: i64::try_from(at.start_pos).unwrap_or(i64::MAX),
+                row: 0,
+                thread: thread.map(i64::from),
+                query: None,
+            };
+            let record = schema_change_record(&source, ts_ms, &change);
+            let history = HistoryRecord::for_change(
+                &self.config.topic_prefix,
+                offset.to_map(),
+                ts_ms,
+                &change,
+            );
+            let item = StreamItem::SchemaChange {
+                db: change.database.clone(),
+                ddl: change.ddl.clone(),
+                change,
+                record,
+                history,
+                offset: offset.clone(),
+            };
+            self.emit(out, item);
+        }
+        // A group that ended here is closed already.
+        Ok(false)
+    }
+}
