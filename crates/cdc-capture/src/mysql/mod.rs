@@ -165,6 +165,12 @@ pub async fn capture(
     )?;
     let emitter = Emitter::new(config, &publisher, metrics)?;
 
+    if position.snapshot_completed && config.snapshot.mode == SnapshotMode::InitialOnly {
+        tracing::info!("snapshot.mode initial_only: the snapshot was completed earlier; stopping");
+        drop(emitter);
+        publisher.finish(Duration::from_secs(60)).await?;
+        return Ok(());
+    }
     if !position.snapshot_completed {
         let done = take_snapshot(
             &run,
