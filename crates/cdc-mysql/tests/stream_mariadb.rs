@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cdc_model::event::BinlogFlavor;
-use cdc_model::{Op, Position, Value};
+use cdc_model::{Op, Position, Row, Value};
 use cdc_mysql::ddl::{DdlOptions, HistoryRecord, Schemas, ServerVersion};
 use cdc_mysql::stream::{BinlogOffset, ChangeStream, StreamConfig, StreamError, StreamItem};
 use cdc_mysql::types::HandlingModes;
@@ -61,7 +61,10 @@ async fn read_until(stream: &mut ChangeStream, last: &BinlogOffset) -> Vec<Strea
             Ok(Ok(Some(item))) => item,
             Ok(Ok(None)) => panic!("stream ended after {} items", items.len()),
             Ok(Err(e)) => panic!("stream failed after {} items: {e}", items.len()),
-            Err(_) => panic!("no item before the deadline; {} items: {items:#?}", items.len()),
+            Err(_) => panic!(
+                "no item before the deadline; {} items: {items:#?}",
+                items.len()
+            ),
         };
         let done = item
             .offset()
@@ -96,7 +99,10 @@ fn summary(items: &[StreamItem]) -> Vec<String> {
                 format!("Commit {id} @ {}:{}", offset.file, offset.pos)
             }
             StreamItem::Heartbeat { offset } => {
-                format!("Heartbeat @ {}:{} e{}", offset.file, offset.pos, offset.event)
+                format!(
+                    "Heartbeat @ {}:{} e{}",
+                    offset.file, offset.pos, offset.event
+                )
             }
         })
         .collect()
@@ -189,7 +195,10 @@ impl Run {
     }
 }
 
-fn changes(items: &[StreamItem]) -> Vec<(Op, String, Option<Vec<Value>>, Option<Vec<Value>>)> {
+/// Operation, table, before and after image.
+type Change = (Op, String, Option<Row>, Option<Row>);
+
+fn changes(items: &[StreamItem]) -> Vec<Change> {
     items
         .iter()
         .filter_map(|item| match item {
@@ -251,13 +260,18 @@ async fn restarting_at_any_item_yields_exactly_the_items_after_it() {
     let run = Run::read(&server, &start, &last).await;
     let items = &run.items;
     assert_eq!(
-        items.last().and_then(StreamItem::offset).and_then(|o| o.gtids.clone()),
+        items
+            .last()
+            .and_then(StreamItem::offset)
+            .and_then(|o| o.gtids.clone()),
         Some(gtid_pos.clone())
     );
 
     // What was captured: rows of items and log, none of noise.
     let all = changes(items);
-    assert!(all.iter().all(|(_, t, _, _)| t == "shop.items" || t == "shop.log"));
+    assert!(all
+        .iter()
+        .all(|(_, t, _, _)| t == "shop.items" || t == "shop.log"));
     let int = |i: i32| Value::Int32(i);
     assert_eq!(all[0].0, Op::Create);
     assert_eq!(all[0].3.as_ref().unwrap()[0], int(1));
@@ -272,7 +286,15 @@ async fn restarting_at_any_item_yields_exactly_the_items_after_it() {
     // The primary-key change: delete of 1 + create of 101 with the new column.
     let pk: Vec<&StreamItem> = items
         .iter()
-        .filter(|i| matches!(i, StreamItem::Change { key_header: Some(_), .. }))
+        .filter(|i| {
+            matches!(
+                i,
+                StreamItem::Change {
+                    key_header: Some(_),
+                    ..
+                }
+            )
+        })
         .collect();
     assert_eq!(pk.len(), 2);
     match (pk[0], pk[1]) {
@@ -361,7 +383,10 @@ async fn restarting_at_any_item_yields_exactly_the_items_after_it() {
         .any(|o| o.event > 3 && o.row > 1));
 
     let reopened = run.check_restarts(&server, &last).await;
-    eprintln!("GTID mode: {} items, reopened at {reopened} offsets", items.len());
+    eprintln!(
+        "GTID mode: {} items, reopened at {reopened} offsets",
+        items.len()
+    );
     assert!(reopened > 150);
 
     // --- by file + position, from the beginning: the same items, offsets without GTIDs ---
@@ -369,7 +394,10 @@ async fn restarting_at_any_item_yields_exactly_the_items_after_it() {
         gtids: None,
         ..start
     };
-    let last = BinlogOffset { gtids: None, ..last };
+    let last = BinlogOffset {
+        gtids: None,
+        ..last
+    };
     let by_pos = Run::read(&server, &start, &last).await;
     assert_eq!(by_pos.items.len(), items.len());
     assert!(by_pos
