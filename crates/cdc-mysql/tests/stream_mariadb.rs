@@ -424,3 +424,124 @@ async fn restarting_at_any_item_yields_exactly_the_items_after_it() {
     let _: Option<StreamError> = None;
     server.stop().await.expect("stop");
 }
+
+async fn next_item(stream: &mut ChangeStream) -> Result<Option<StreamItem>, StreamError> {
+    tokio::time::timeout(DEADLINE, stream.next())
+        .await
+        .expect("an item before the deadline")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_multi_table_ddl_and_unknown_tables() {
+    let server = MariaDbServer::start().await.expect("start MariaDB");
+    let mut admin = server.connect_admin().await.expect("connect");
+    admin.query_drop("CREATE DATABASE shop").await.unwrap();
+    let gtid_pos: String = admin
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .unwrap()
+        .unwrap();
+    let status: mysql_async::Row = admin
+        .query_first("SHOW MASTER STATUS")
+        .await
+        .unwrap()
+        .unwrap();
+    let start = BinlogOffset {
+        gtids: Some(gtid_pos),
+        file: status.get(0).unwrap(),
+        pos: status.get(1).unwrap(),
+        event: 0,
+        row: 0,
+        server_id: 0,
+        ts_sec: 0,
+    };
+    let mut schemas = empty_schemas();
+    schemas.apply("CREATE DATABASE shop", None).unwrap();
+    let beating = StreamConfig {
+        heartbeat: Duration::from_millis(200),
+        ..config()
+    };
+
+    // Idle: server heartbeats carry the start offset.
+    let mut stream =
+        ChangeStream::open(server.cdc_opts(), beating.clone(), schemas.clone(), &start)
+            .await
+            .expect("open");
+    match next_item(&mut stream).await {
+        Ok(Some(StreamItem::Heartbeat { offset })) => assert_eq!(
+            (
+                offset.gtids,
+                offset.file,
+                offset.pos,
+                offset.event,
+                offset.row
+            ),
+            (start.gtids.clone(), start.file.clone(), start.pos, 0, 0)
+        ),
+        other => panic!("{other:?}"),
+    }
+
+    // One statement, two tables: two schema changes sharing the offset after it.
+    for sql in [
+        "CREATE TABLE shop.a (id INT PRIMARY KEY)",
+        "CREATE TABLE shop.b (id INT PRIMARY KEY)",
+        "DROP TABLE shop.a, shop.b",
+    ] {
+        admin.query_drop(sql).await.expect(sql);
+    }
+    let mut ddl = Vec::new();
+    while ddl.len() < 4 {
+        match next_item(&mut stream).await {
+            Ok(Some(StreamItem::SchemaChange {
+                ddl: text, offset, ..
+            })) => ddl.push((text, offset)),
+            Ok(Some(StreamItem::Heartbeat { .. })) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ddl[2].0, "DROP TABLE `shop`.`a`");
+    assert_eq!(ddl[3].0, "DROP TABLE `shop`.`b`");
+    assert_eq!(ddl[2].1, ddl[3].1);
+    assert_ne!(ddl[1].1, ddl[2].1);
+    assert!(stream.schemas().table("shop", "a").is_none());
+
+    // A captured table the schema does not know: refused, naming it and the position.
+    let mut stream = ChangeStream::open(server.cdc_opts(), beating, schemas, &ddl[3].1)
+        .await
+        .expect("open");
+    admin
+        .query_drop("CREATE TABLE shop.c (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    let mut unknown = empty_schemas();
+    unknown.apply("CREATE DATABASE shop", None).unwrap();
+    // The stream knows shop.c from its CREATE; a second stream opened after it does not.
+    loop {
+        match next_item(&mut stream).await {
+            Ok(Some(StreamItem::SchemaChange { offset, .. })) => {
+                let mut blind = ChangeStream::open(server.cdc_opts(), config(), unknown, &offset)
+                    .await
+                    .expect("open");
+                admin
+                    .query_drop("INSERT INTO shop.c VALUES (1)")
+                    .await
+                    .unwrap();
+                let err = next_item(&mut blind).await.unwrap_err().to_string();
+                assert!(
+                    err.contains("shop.c")
+                        && err.contains("mariadb-bin.")
+                        && err.contains("does not know"),
+                    "{err}"
+                );
+                assert!(matches!(
+                    next_item(&mut blind).await,
+                    Err(StreamError::Failed)
+                ));
+                break;
+            }
+            Ok(Some(StreamItem::Heartbeat { .. })) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    server.stop().await.expect("stop");
+}
