@@ -2,8 +2,8 @@
 //!
 //! Event groups: a transaction starts at its first event (GTID / anonymous GTID event, a
 //! `BEGIN` query, or a lone Query event) and ends at XID, `COMMIT`, XA_PREPARE, or — for a
-//! group without `BEGIN` (MySQL DDL after its GTID, MariaDB standalone GTIDs) — after its
-//! Query. Framing events (ROTATE, FORMAT_DESCRIPTION, GTID lists, checkpoints, heartbeats,
+//! group without `BEGIN` or `XA START` (MySQL DDL after its GTID, `XA COMMIT`, MariaDB
+//! standalone GTIDs) — after its Query. Framing events (ROTATE, FORMAT_DESCRIPTION, GTID lists, checkpoints, heartbeats,
 //! ignorable events) belong to no group and are not counted. A group's events are counted
 //! from its first one: an offset inside a group is its first event's file/pos plus the count
 //! of its events handled (`event`) and of the rows handled in the next rows event (`row`).
@@ -603,6 +603,12 @@ impl Machine {
             sql: crate::ddl::truncated(sql),
         };
         match classify(sql) {
+            Statement::XaStart => {
+                if let Some(g) = &mut self.group {
+                    g.explicit = true;
+                }
+                return Ok(false);
+            }
             Statement::TransactionControl => return Ok(ends),
             Statement::Rollback => {
                 return Err(refuse(
@@ -708,3 +714,7 @@ impl Machine {
         Ok(false)
     }
 }
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

@@ -5,6 +5,8 @@
 /// The class of a Query event's statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Statement {
+    /// `XA START` / `XA BEGIN`: an XA transaction's first statement (it ends at XA_PREPARE).
+    XaStart,
     /// `XA …`, `SAVEPOINT …`, `ROLLBACK TO [SAVEPOINT] …`, `RELEASE SAVEPOINT …`: part of a
     /// transaction, no schema or row effect of their own.
     TransactionControl,
@@ -23,6 +25,7 @@ pub(crate) fn classify(sql: &str) -> Statement {
     let words = leading_words(sql, 3);
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or_default();
     match word(0) {
+        "XA" if matches!(word(1), "START" | "BEGIN") => Statement::XaStart,
         "XA" | "SAVEPOINT" | "RELEASE" => Statement::TransactionControl,
         "ROLLBACK" if word(1) == "TO" => Statement::TransactionControl,
         "ROLLBACK" => Statement::Rollback,
@@ -96,7 +99,8 @@ mod tests {
     fn statements_are_classified_by_their_leading_keywords() {
         use Statement::*;
         for (sql, class) in [
-            ("XA START 'x'", TransactionControl),
+            ("XA START 'x'", XaStart),
+            ("XA COMMIT 'x'", TransactionControl),
             ("SAVEPOINT s1", TransactionControl),
             ("rollback to savepoint s1", TransactionControl),
             ("ROLLBACK", Rollback),

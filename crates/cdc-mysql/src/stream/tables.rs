@@ -15,8 +15,8 @@ use crate::binlog::EventPosition;
 use crate::ddl::{TableDef, TableId};
 use crate::types::{map_column, HandlingModes, MappedColumn, TypeError};
 
-/// The event-model schema of `def` (columns in table order, the primary key as key) and its
-/// mapped columns. Snapshot and stream build their schemas with this one function, so the
+/// The event-model schema of `def` (columns in table order with their defaults, the primary
+/// key as key) and its mapped columns. Snapshot and stream build their schemas with this one function, so the
 /// events of both carry equal schemas.
 pub fn table_schema(
     def: &TableDef,
@@ -31,7 +31,10 @@ pub fn table_schema(
         .columns
         .iter()
         .zip(&mapped)
-        .map(|(c, m)| Column::new(c.name.clone(), m.ty.clone(), c.nullable))
+        .map(|(c, m)| Column {
+            default: c.default.as_deref().and_then(|text| default_value(m, text)),
+            ..Column::new(c.name.clone(), m.ty.clone(), c.nullable)
+        })
         .collect();
     let key = def
         .primary_key
@@ -53,6 +56,21 @@ pub fn table_schema(
         key,
     };
     Ok((schema, mapped))
+}
+
+/// A column default as the schema carries it: the DDL's literal read like a text-protocol
+/// value of the column (as Debezium's default-value converter parses it). Defaults of binary,
+/// bit, JSON and geometry columns, unparseable literals and NULL give none (Debezium, too,
+/// drops defaults it cannot convert).
+fn default_value(column: &MappedColumn, text: &str) -> Option<Value> {
+    use crate::types::jdbc;
+    match column.meta.jdbc_type {
+        jdbc::BIT | jdbc::BINARY | jdbc::VARBINARY | jdbc::BLOB | jdbc::OTHER => None,
+        _ => column
+            .snapshot_value(&mysql_async::Value::Bytes(text.as_bytes().to_vec()))
+            .ok()
+            .filter(|v| *v != Value::Null),
+    }
 }
 
 /// One captured table at one schema version.
@@ -267,5 +285,38 @@ pub(crate) fn accepts_binlog_type(column: &MappedColumn, ty: BinlogType) -> bool
             matches!(ty, T::MYSQL_TYPE_TIMESTAMP | T::MYSQL_TYPE_TIMESTAMP2)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ddl::{DdlOptions, Schemas};
+
+    #[test]
+    fn schemas_carry_columns_key_and_convertible_defaults() {
+        let mut schemas = Schemas::new(DdlOptions::default());
+        schemas
+            .apply(
+                "CREATE TABLE d.t (a INT NOT NULL DEFAULT 7, b VARCHAR(5) DEFAULT 'x', \
+                 c DATETIME DEFAULT '2020-01-02 03:04:05', d BIT(3) DEFAULT b'101', \
+                 e INT, f TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (b, a))",
+                None,
+            )
+            .unwrap();
+        let def = schemas.table("d", "t").unwrap();
+        let (schema, mapped) = table_schema(def, &HandlingModes::default()).unwrap();
+        assert_eq!(mapped.len(), 6);
+        assert_eq!(schema.id, ModelTableId::new("d", "t"));
+        assert_eq!(schema.key, [1, 0]);
+        let defaults: Vec<Option<Value>> =
+            schema.columns.iter().map(|c| c.default.clone()).collect();
+        assert_eq!(defaults[0], Some(Value::Int32(7)));
+        assert_eq!(defaults[1], Some(Value::String("x".into())));
+        assert_eq!(defaults[2], Some(Value::Timestamp(1_577_934_245_000_000)));
+        assert_eq!(defaults[3], None);
+        assert_eq!(defaults[4], None);
+        assert_eq!(defaults[5], Some(Value::TimestampTz(0)));
+        assert!(!schema.columns[0].nullable && schema.columns[4].nullable);
     }
 }
