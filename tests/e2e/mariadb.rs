@@ -127,7 +127,7 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
              port = {port}\nuser = \"cdc\"\npassword = {{ env = \"CDC_TEST_MARIADB_PASSWORD\" }}\n\
              server_id = 5400\ntables = [\"inv.items\"]\n\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n\n\
              [snapshot]\nfetch_size = 2\nmax_threads = 2\n\n[events]\n\
-             provide_transaction_metadata = true\n",
+             provide_transaction_metadata = true\nheartbeat_interval_ms = 500\n",
             host = db.host(),
             port = db.port(),
         ),
@@ -173,10 +173,12 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
         "ALTER TABLE inv.items ADD COLUMN note VARCHAR(20)",
         "INSERT INTO inv.items VALUES (5, 'elder', 50, 'n5')",
         "UPDATE inv.items SET note = 'ripe' WHERE id = 4",
+        // A primary-key change: delete of the old key, create of the new one.
+        "UPDATE inv.items SET id = 9 WHERE id = 3",
     ] {
         db.execute(sql).await.expect(sql);
     }
-    let all = records(&bootstrap, TOPIC, 11).await;
+    let all = records(&bootstrap, TOPIC, 14).await;
     assert_eq!(&all[..5], &snap[..]);
     let s = &all[5..];
     check(&s[0], "c", 4, Value::Null, item(4, "date", Some(40)));
@@ -203,6 +205,29 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
         item_note(4, "date", Some(40), None),
         item_note(4, "date", Some(40), Some("ripe")),
     );
+    check(&s[6], "d", 3, item_note(3, "plum", None, None), Value::Null);
+    tombstone(&s[7], 3);
+    check(&s[8], "c", 9, Value::Null, item_note(9, "plum", None, None));
+    // Debezium's key headers on the two halves of the key change.
+    let b = bootstrap.clone();
+    let raw = tokio::task::spawn_blocking(move || cdc_e2e::topics::read_topic(&b, TOPIC))
+        .await
+        .unwrap()
+        .unwrap();
+    let raw = &raw[&0];
+    let header_id = |index: usize, name: &str| -> i64 {
+        let (_, bytes) = raw[index]
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("header {name} on record {index}: {:?}", raw[index]));
+        let v: Value = serde_json::from_slice(bytes).expect("key header is JSON");
+        v.get("payload").unwrap_or(&v)["id"]
+            .as_i64()
+            .expect("id in key header")
+    };
+    assert_eq!(header_id(11, "__debezium.newkey"), 9);
+    assert_eq!(header_id(13, "__debezium.oldkey"), 3);
 
     // Schema changes: the snapshot's CREATE of the captured table, then its ALTER (the
     // uncaptured table's DDL goes to the history only).
@@ -238,16 +263,21 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
     assert!(ddls[3].contains("ADD COLUMN note"), "{ddls:#?}");
 
     // Transaction metadata: one BEGIN and one END per streamed transaction with changes.
-    let tx = records(&bootstrap, &format!("{PREFIX}.transaction"), 10).await;
+    let tx = records(&bootstrap, &format!("{PREFIX}.transaction"), 12).await;
     let statuses: Vec<&str> = tx
         .iter()
         .map(|(_, v)| v["payload"]["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["BEGIN", "END"].repeat(5), "{tx:#?}");
-    for pair in tx.chunks(2) {
+    assert_eq!(statuses, ["BEGIN", "END"].repeat(6), "{tx:#?}");
+    for (pair, count) in tx.chunks(2).zip([1, 1, 1, 1, 1, 2]) {
         assert_eq!(pair[0].1["payload"]["id"], pair[1].1["payload"]["id"]);
-        assert_eq!(pair[1].1["payload"]["event_count"], 1);
+        assert_eq!(pair[1].1["payload"]["event_count"], count, "{pair:?}");
     }
+    // Heartbeats while idle.
+    let beats = wait_records(&bootstrap, &format!("__debezium-heartbeat.{PREFIX}"), 1)
+        .await
+        .expect("heartbeats");
+    assert_eq!(beats[0].0["payload"], json!({ "serverName": PREFIX }));
 
     // Stop, change while down, start again: nothing twice, nothing missed, no new snapshot.
     let status = capture
@@ -265,9 +295,9 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
     db.execute("UPDATE inv.items SET qty = 81 WHERE id = 8")
         .await
         .unwrap();
-    let after = records(&bootstrap, TOPIC, 15).await;
-    assert_eq!(&after[..11], &all[..]);
-    let r = &after[11..];
+    let after = records(&bootstrap, TOPIC, 18).await;
+    assert_eq!(&after[..14], &all[..]);
+    let r = &after[14..];
     check(
         &r[0],
         "c",
@@ -297,6 +327,6 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
         .expect("stop cdc-capture");
     assert!(status.success(), "exit {status}: {}", capture.log_tail(40));
     // Nothing was published after the last expected record.
-    assert_eq!(all_records(&bootstrap, TOPIC).await.len(), 15);
+    assert_eq!(all_records(&bootstrap, TOPIC).await.len(), 18);
     let _ = std::fs::remove_dir_all(&dir);
 }
