@@ -3,10 +3,14 @@
 //! Event groups: a transaction starts at its first event (GTID / anonymous GTID event, a
 //! `BEGIN` query, or a lone Query event) and ends at XID, `COMMIT`, XA_PREPARE, or — for a
 //! group without `BEGIN` or `XA START` (MySQL DDL after its GTID, `XA COMMIT`, MariaDB
-//! standalone GTIDs) — after its Query. Framing events (ROTATE, FORMAT_DESCRIPTION, GTID lists, checkpoints, heartbeats,
-//! ignorable events) belong to no group and are not counted. A group's events are counted
-//! from its first one: an offset inside a group is its first event's file/pos plus the count
-//! of its events handled (`event`) and of the rows handled in the next rows event (`row`).
+//! standalone GTIDs) — after its Query. Framing events (ROTATE, FORMAT_DESCRIPTION, GTID
+//! lists, checkpoints, heartbeats, ignorable events) belong to no group and are not counted.
+//! An offset inside a group is the file/pos where its count starts plus the count of its
+//! events handled (`event`) and of the rows handled in the next rows event (`row`). As in
+//! Debezium, the count starts at the group's first event on MariaDB (its GTID event) and at
+//! the `BEGIN` on MySQL (the GTID event before it is not counted; with GTID positions the
+//! server resends it on a restart). One exception, to keep restarts exact: a MySQL stream
+//! that has GTID events but positions without GTID sets counts from the GTID event.
 //!
 //! Restart: the machine starts in "skip" mode when the offset points into a group; the first
 //! `event` events of the first group are processed for state only (GTID, thread, TABLE_MAPs,
@@ -214,10 +218,27 @@ impl Machine {
         if self.group.is_none() {
             self.open_group(&at, &kind)?;
         }
+        let mysql = self.config.flavor == BinlogFlavor::MySql;
+        if let (EventKind::Begin { .. }, Some(g)) = (&kind, &mut self.group) {
+            // Debezium counts a MySQL transaction from its BEGIN (its GTID event does not
+            // count) — where a restart finds the transaction again: by GTID (the server
+            // resends the GTID event first) or at BEGIN for anonymous transactions.
+            if mysql && (g.gtid.is_none() || matches!(self.completed, Completed::MySql(_))) {
+                g.file.clone_from(&at.file);
+                g.pos = at.start_pos;
+                g.events = 0;
+            }
+        }
         let index = self.group.as_ref().map_or(0, |g| g.events);
-        let silent = self.skip.is_some_and(|s| index < s.events);
+        // A MySQL GTID / payload event before the BEGIN is not what an offset counts.
+        let counted = !(mysql
+            && matches!(
+                kind,
+                EventKind::TransactionBegin { .. } | EventKind::TransactionPayload { .. }
+            ));
+        let silent = counted && self.skip.is_some_and(|s| index < s.events);
         let skip_rows = match self.skip {
-            Some(s) if index == s.events => {
+            Some(s) if counted && index == s.events => {
                 self.skip = None;
                 if s.rows > 0 && !matches!(kind, EventKind::Rows { .. }) {
                     return Err(StreamError::Offset {
@@ -302,7 +323,10 @@ impl Machine {
                 let explicit = matches!(gtid, Some(Gtid::MariaDb(_))) && !standalone;
                 (gtid.clone(), explicit)
             }
-            EventKind::Begin { .. } | EventKind::Query { .. } => (None, false),
+            // MySQL: a compressed transaction restarted at its payload (anonymous GTIDs).
+            EventKind::Begin { .. }
+            | EventKind::Query { .. }
+            | EventKind::TransactionPayload { .. } => (None, false),
             _ => {
                 return Err(StreamError::Sequence {
                     at: at.start(),
