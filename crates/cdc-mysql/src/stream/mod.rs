@@ -4,8 +4,9 @@
 //! | module      | concept                                                                    |
 //! |-------------|----------------------------------------------------------------------------|
 //! | `offset`    | [`BinlogOffset`] (Debezium's offset map) and the completed GTIDs            |
-//! | `machine`   | (private) the event state machine: transactions, DDL, rows → [`StreamItem`]s, |
-//! |             | skipping what an offset says was published                                  |
+//! | `machine`   | (private) the event state machine: transactions and offsets, skipping what |
+//! |             | an offset says was published; `machine::rows`: rows → changes;            |
+//! |             | `machine::query`: Query events (DDL, transaction control, refused DML)    |
 //! | `tables`    | [`table_schema`]; the TABLE_MAP check; row images → event rows              |
 //! | `statement` | (private) Query statements: transaction control, statement-based DML, DDL   |
 //!

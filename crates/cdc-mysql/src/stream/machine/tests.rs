@@ -28,7 +28,7 @@ use crate::types::{jsonb_text, HandlingModes};
 
 // The binary JSON writer the types tests use (their module is private to `types`).
 #[allow(clippy::duplicate_mod)]
-#[path = "../../tests/support/jsonb.rs"]
+#[path = "../../../tests/support/jsonb.rs"]
 mod jsonb_support;
 use jsonb_support::{diff, encode, parse};
 

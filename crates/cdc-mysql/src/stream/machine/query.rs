@@ -1,0 +1,141 @@
+//! Query events: DDL applied to the schema tracker (one `SchemaChange` item per table or
+//! database it changed), transaction control, and refused statement-based DML.
+
+use std::collections::VecDeque;
+
+use super::Machine;
+use crate::binlog::EventPosition;
+use crate::ddl::{schema_change_record, ChangeKind, HistoryRecord, SourceBlock};
+use crate::stream::statement::{classify, Statement};
+use crate::stream::{StreamError, StreamItem};
+
+impl Machine {
+    /// A Query event: DDL (applied, one item per change), transaction control, or refused
+    /// statement-based DML. Returns whether it ends the group.
+    pub(super) fn query_event(
+        &mut self,
+        at: &EventPosition,
+        index: u64,
+        schema: &str,
+        sql: &str,
+        silent: bool,
+        out: &mut VecDeque<StreamItem>,
+    ) -> Result<bool, StreamError> {
+        let ends = self.group.as_ref().is_some_and(|g| !g.explicit);
+        let refuse = |reason: &str| StreamError::Statement {
+            at: at.start(),
+            reason: reason.to_string(),
+            sql: crate::ddl::truncated(sql),
+        };
+        match classify(sql) {
+            Statement::XaStart => {
+                if let Some(g) = &mut self.group {
+                    g.explicit = true;
+                }
+                return Ok(false);
+            }
+            Statement::TransactionControl => return Ok(ends),
+            Statement::Rollback => {
+                return Err(refuse(
+                    "a logged transaction was rolled back (non-transactional tables mixed into \
+                     a transaction); its row events cannot be undone",
+                ))
+            }
+            Statement::DataChange => {
+                return Err(refuse(
+                    "a data change written as a statement (the session's binlog_format is \
+                     STATEMENT or MIXED); its rows are not in the binlog",
+                ))
+            }
+            Statement::Other => {}
+        }
+        if silent {
+            return Ok(ends);
+        }
+        let current = (!schema.is_empty()).then_some(schema);
+        let changes = self
+            .schemas
+            .apply(sql, current)
+            .map_err(|source| StreamError::Ddl {
+                at: at.start(),
+                source: Box::new(source),
+            })?;
+        if changes.is_empty() {
+            // Nothing to report; a group ending here still moves the offset (heartbeat).
+            return Ok(ends);
+        }
+        for change in &changes {
+            for id in [change.table_id()]
+                .into_iter()
+                .flatten()
+                .chain(match &change.kind {
+                    ChangeKind::AlterTable {
+                        previous: Some(p), ..
+                    } => Some(p),
+                    _ => None,
+                })
+            {
+                self.versions.remove(id);
+            }
+            if matches!(change.kind, ChangeKind::Database) {
+                self.versions.clear();
+            }
+        }
+        self.table_ids.clear();
+        let (group_gtid, thread) = self
+            .group
+            .as_ref()
+            .map(|g| (g.gtid_text.clone(), g.thread))
+            .unwrap_or_default();
+        let offset = if ends {
+            // Closed here (the items carry the offset after it); the caller sees `false`.
+            self.close_group(at, out, false)?;
+            self.committed_offset()
+        } else {
+            match &self.group {
+                Some(g) => self.group_offset(g, index + 1, 0),
+                None => self.committed_offset(),
+            }
+        };
+        let ts_ms = i64::from(at.timestamp) * 1000;
+        for change in changes {
+            let source = SourceBlock {
+                version: self.config.connector_version.clone(),
+                connector: self.connector,
+                name: self.config.topic_prefix.clone(),
+                ts_ms,
+                snapshot: None,
+                db: change.database.clone(),
+                sequence: None,
+                ts_us: Some(ts_ms * 1000),
+                ts_ns: Some(ts_ms * 1_000_000),
+                table: change.table_id().map(|t| t.table.clone()),
+                server_id: i64::from(at.server_id),
+                gtid: group_gtid.clone(),
+                file: at.file.clone(),
+                pos: i64::try_from(at.start_pos).unwrap_or(i64::MAX),
+                row: 0,
+                thread: thread.map(i64::from),
+                query: None,
+            };
+            let record = schema_change_record(&source, ts_ms, &change);
+            let history = HistoryRecord::for_change(
+                &self.config.topic_prefix,
+                offset.to_map(),
+                ts_ms,
+                &change,
+            );
+            let item = StreamItem::SchemaChange {
+                db: change.database.clone(),
+                ddl: change.ddl.clone(),
+                change,
+                record,
+                history,
+                offset: offset.clone(),
+            };
+            self.emit(out, item);
+        }
+        // A group that ended here is closed already.
+        Ok(false)
+    }
+}
