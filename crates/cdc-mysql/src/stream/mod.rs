@@ -19,6 +19,8 @@
 //!   in Debezium); [`StreamItem::Commit`] at its XID / `COMMIT`;
 //! - [`StreamItem::SchemaChange`] per table (or database) a DDL statement changed, after the
 //!   schema tracker applied it (DDL of every table: the schema history needs them all);
+//!   `TRUNCATE` of a captured table is a `Change` with `op=t` instead (as in Debezium, which
+//!   skips it by default through `skipped.operations`), of others nothing;
 //! - [`StreamItem::Heartbeat`] when a transaction without captured changes ended, and on
 //!   server heartbeats, so stored offsets advance.
 //!

@@ -405,6 +405,31 @@ impl Machine {
         Ok(Some(group))
     }
 
+    /// The current version of captured table `id` (built from the tracked schema once per
+    /// schema version).
+    fn version(
+        &mut self,
+        id: &TableId,
+        at: &EventPosition,
+    ) -> Result<Arc<TableVersion>, StreamError> {
+        if let Some(v) = self.versions.get(id) {
+            return Ok(Arc::clone(v));
+        }
+        let def = self
+            .schemas
+            .table_by_id(id)
+            .ok_or_else(|| StreamError::Schema {
+                table: id.to_string(),
+                at: at.start(),
+                reason: "a captured table the tracked schema does not know (the schema history is \
+                     missing its CREATE TABLE)"
+                    .into(),
+            })?;
+        let v = Arc::new(TableVersion::new(def, &self.config.modes, at)?);
+        self.versions.insert(id.clone(), Arc::clone(&v));
+        Ok(v)
+    }
+
     /// Maps a TABLE_MAP's table id to its captured table (checked against the tracked
     /// schema), or to nothing.
     fn table_map(
@@ -415,25 +440,7 @@ impl Machine {
         let id = TableId::new(tme.database_name(), tme.table_name());
         let model_id = ModelTableId::new(id.database.clone(), id.table.clone());
         let version = if (self.config.tables)(&model_id) {
-            let version = match self.versions.get(&id) {
-                Some(v) => Arc::clone(v),
-                None => {
-                    let def = self
-                        .schemas
-                        .table_by_id(&id)
-                        .ok_or_else(|| StreamError::Schema {
-                            table: id.to_string(),
-                            at: at.start(),
-                            reason:
-                                "a captured table the tracked schema does not know (the schema \
-                                 history is missing its CREATE TABLE)"
-                                    .into(),
-                        })?;
-                    let v = Arc::new(TableVersion::new(def, &self.config.modes, at)?);
-                    self.versions.insert(id.clone(), Arc::clone(&v));
-                    v
-                }
-            };
+            let version = self.version(&id, at)?;
             version.check_table_map(tme, at)?;
             Some(version)
         } else {

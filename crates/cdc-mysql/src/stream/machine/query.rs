@@ -2,8 +2,11 @@
 //! database it changed), transaction control, and refused statement-based DML.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use super::Machine;
+use cdc_model::{ChangeEvent, Op, Position, SnapshotMarker, SourceInfo, TableId as ModelTableId};
+
+use super::{now_ns, Machine};
 use crate::binlog::EventPosition;
 use crate::ddl::{schema_change_record, ChangeKind, HistoryRecord, SourceBlock};
 use crate::stream::statement::{classify, Statement};
@@ -98,7 +101,49 @@ impl Machine {
             }
         };
         let ts_ms = i64::from(at.timestamp) * 1000;
+        let mut emitted = false;
         for change in changes {
+            if let ChangeKind::TruncateTable(id) = &change.kind {
+                // Debezium: no schema change, an `op=t` event of a captured table.
+                let model_id = ModelTableId::new(id.database.clone(), id.table.clone());
+                if (self.config.tables)(&model_id) {
+                    let version = self.version(id, at)?;
+                    let source = SourceInfo {
+                        version: self.config.connector_version.clone(),
+                        name: self.config.topic_prefix.clone(),
+                        db: id.database.clone(),
+                        ts_us: ts_ms * 1000,
+                        snapshot: SnapshotMarker::False,
+                        position: Position::Binlog {
+                            flavor: self.config.flavor,
+                            server_id: i64::from(at.server_id),
+                            gtid: group_gtid.clone(),
+                            file: at.file.clone(),
+                            pos: i64::try_from(at.start_pos).unwrap_or(i64::MAX),
+                            row: 0,
+                            thread: thread.map(i64::from),
+                            query: None,
+                        },
+                    };
+                    let event = ChangeEvent {
+                        table: Arc::clone(&version.schema),
+                        op: Op::Truncate,
+                        before: None,
+                        after: None,
+                        source,
+                        transaction: None,
+                        ts_ns: now_ns(),
+                    };
+                    let item = StreamItem::Change {
+                        event,
+                        offset: offset.clone(),
+                        key_header: None,
+                    };
+                    self.emit(out, item);
+                    emitted = true;
+                }
+                continue;
+            }
             let source = SourceBlock {
                 version: self.config.connector_version.clone(),
                 connector: self.connector,
@@ -134,6 +179,11 @@ impl Machine {
                 offset: offset.clone(),
             };
             self.emit(out, item);
+            emitted = true;
+        }
+        if ends && !emitted {
+            // Only uncaptured truncates: the offset still moves past the statement.
+            self.emit(out, StreamItem::Heartbeat { offset });
         }
         // A group that ended here is closed already.
         Ok(false)
