@@ -483,6 +483,19 @@ async fn heartbeats_multi_table_ddl_and_unknown_tables() {
         ..config()
     };
 
+    // A stream configured for the other flavor is refused before reading.
+    let mysql = StreamConfig {
+        flavor: BinlogFlavor::MySql,
+        ..config()
+    };
+    let err = ChangeStream::open(server.cdc_opts(), mysql, schemas.clone(), &start)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StreamError::Config(m) if m.contains("MariaDB")),
+        "{err}"
+    );
+
     // Idle: server heartbeats carry the start offset.
     let mut stream =
         ChangeStream::open(server.cdc_opts(), beating.clone(), schemas.clone(), &start)

@@ -170,6 +170,9 @@ pub enum StreamError {
     /// The binlog layer failed (connection, checksum, unknown event, settings, …).
     #[error(transparent)]
     Binlog(Box<BinlogError>),
+    /// The configuration cannot be used (handling modes, flavor).
+    #[error("stream configuration: {0}")]
+    Config(String),
     /// The offset cannot be used (malformed, or it does not match the binlog).
     #[error("binlog offset: {reason}")]
     Offset { reason: String },
@@ -268,13 +271,15 @@ impl ChangeStream {
             BinlogFlavor::MariaDb => Flavor::MariaDb,
         };
         if settings.flavor != expected {
-            return Err(StreamError::Offset {
-                reason: format!(
-                    "the stream is configured for {expected} but the server is {} ({})",
-                    settings.flavor, settings.version
-                ),
-            });
+            return Err(StreamError::Config(format!(
+                "the stream is configured for {expected} but the server is {} ({})",
+                settings.flavor, settings.version
+            )));
         }
+        config
+            .modes
+            .validate()
+            .map_err(|e| StreamError::Config(e.to_string()))?;
         let completed = Completed::parse(offset.gtids.as_deref(), config.flavor)?;
         let needs = Requirements {
             mysql_gtids: matches!(completed, Completed::MySql(_)),
@@ -320,7 +325,8 @@ impl ChangeStream {
         }
     }
 
-    /// The schema in force after the last item returned.
+    /// The schema tracker after the last binlog event read (every DDL whose items `next`
+    /// returned is applied; so may be one whose items are still to come).
     pub fn schemas(&self) -> &Schemas {
         self.machine.schemas()
     }

@@ -81,7 +81,8 @@ impl Machine {
                 self.versions.remove(id);
             }
             if matches!(change.kind, ChangeKind::Database) {
-                self.versions.clear();
+                // DROP DATABASE drops its tables; other databases keep their versions.
+                self.versions.retain(|id, _| id.database != change.database);
             }
         }
         self.table_ids.clear();
