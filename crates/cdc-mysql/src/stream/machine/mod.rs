@@ -53,6 +53,9 @@ struct Group {
     /// Source time of the group's changes when it is fixed for the group (MySQL GTID groups
     /// use their GTID event's time, as Debezium does).
     ts_us: Option<i64>,
+    /// Time of the event that began the transaction (its GTID event, or its `BEGIN` on MySQL
+    /// without GTIDs): the `Begin` item's time, as in Debezium.
+    begin_ts_us: i64,
 }
 
 /// What a restart still has to skip.
@@ -259,6 +262,9 @@ impl Machine {
                 if let Some(g) = &mut self.group {
                     g.explicit = true;
                     g.thread = Some(thread_id);
+                    if g.ts_us.is_none() {
+                        g.begin_ts_us = micros(at.timestamp);
+                    }
                     if g.gtid.is_none() {
                         g.id = format!("file={},pos={}", at.file, at.start_pos);
                     }
@@ -364,6 +370,7 @@ impl Machine {
             thread: None,
             begun: false,
             ts_us,
+            begin_ts_us: micros(at.timestamp),
         });
         Ok(())
     }

@@ -121,7 +121,7 @@ impl Machine {
         if !group.begun {
             let begin = StreamItem::Begin {
                 id: group.id.clone(),
-                ts_us: group.ts_us.unwrap_or_else(|| micros(at.timestamp)),
+                ts_us: group.begin_ts_us,
             };
             if let Some(g) = self.group.as_mut() {
                 g.begun = true;

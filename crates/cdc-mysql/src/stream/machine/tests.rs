@@ -517,6 +517,10 @@ fn anonymous_transactions_and_ddl_groups() {
         panic!("{items:?}")
     };
     assert_eq!(id, &format!("file={FILE},pos=265"));
+    // Debezium: a transaction begins at its BEGIN (no GTID event time on anonymous ones).
+    assert!(
+        matches!(&items[0], StreamItem::Begin { ts_us, .. } if *ts_us == i64::from(T0 + 265) * 1_000_000)
+    );
     assert!(
         matches!(&items[1], StreamItem::Change { event, .. } if event.source.ts_us == i64::from(T0 + 380) * 1_000_000)
     );
