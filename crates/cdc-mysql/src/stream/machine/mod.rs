@@ -207,6 +207,8 @@ impl Machine {
                 EventKind::Heartbeat => {
                     let offset = match &self.group {
                         Some(g) => self.group_offset(g, g.events, 0),
+                        // Still to skip into the first transaction: the start offset holds.
+                        None if self.skip.is_some() => self.start.clone(),
                         None => self.committed_offset(),
                     };
                     self.emit(out, StreamItem::Heartbeat { offset });

@@ -784,3 +784,36 @@ fn anonymous_transactions_restart_at_their_begin_by_position() {
         "{err}"
     );
 }
+
+#[test]
+fn a_heartbeat_before_the_transaction_to_resume_keeps_the_offset() {
+    let offset = BinlogOffset {
+        pos: 279,
+        event: 3,
+        row: 1,
+        ..start()
+    };
+    let items = run(
+        &mut machine(&offset),
+        vec![
+            ev(
+                4,
+                4,
+                EventKind::Rotate {
+                    file: FILE.into(),
+                    pos: 4,
+                    artificial: true,
+                },
+            ),
+            BinlogEvent {
+                at: at(4, 4, 0),
+                kind: EventKind::Heartbeat,
+            },
+        ],
+    )
+    .unwrap();
+    assert!(
+        matches!(&items[..], [StreamItem::Heartbeat { offset: o }] if *o == offset),
+        "{items:?}"
+    );
+}
