@@ -8,7 +8,10 @@ use cdc_model::{ChangeEvent, Op, Position, SnapshotMarker, SourceInfo, TableId a
 
 use super::{now_ns, Machine};
 use crate::binlog::EventPosition;
-use crate::ddl::{schema_change_record, ChangeKind, HistoryRecord, SourceBlock};
+use crate::ddl::{
+    schema_change_record, ChangeKind, Connector, HistoryRecord, SchemaChange, SchemaChangeRecord,
+    SourceBlock,
+};
 use crate::stream::statement::{classify, Statement};
 use crate::stream::{StreamError, StreamItem};
 
@@ -102,6 +105,25 @@ impl Machine {
             }
         };
         let ts_ms = i64::from(at.timestamp) * 1000;
+        // The source block at the DDL (`db` is each change's database).
+        let source = SourceInfo {
+            version: self.config.connector_version.clone(),
+            name: self.config.topic_prefix.clone(),
+            db: String::new(),
+            ts_us: ts_ms * 1000,
+            snapshot: SnapshotMarker::False,
+            position: Position::Binlog {
+                flavor: self.config.flavor,
+                server_id: i64::from(at.server_id),
+                gtid: group_gtid,
+                file: at.file.clone(),
+                pos: i64::try_from(at.start_pos).unwrap_or(i64::MAX),
+                row: 0,
+                thread: thread.map(i64::from),
+                query: None,
+            },
+        };
+        let mut records = statement_records(&source, self.connector, ts_ms, &changes).into_iter();
         let mut emitted = false;
         for change in changes {
             if let ChangeKind::TruncateTable(id) = &change.kind {
@@ -109,29 +131,15 @@ impl Machine {
                 let model_id = ModelTableId::new(id.database.clone(), id.table.clone());
                 if (self.config.tables)(&model_id) {
                     let version = self.version(id, at)?;
-                    let source = SourceInfo {
-                        version: self.config.connector_version.clone(),
-                        name: self.config.topic_prefix.clone(),
-                        db: id.database.clone(),
-                        ts_us: ts_ms * 1000,
-                        snapshot: SnapshotMarker::False,
-                        position: Position::Binlog {
-                            flavor: self.config.flavor,
-                            server_id: i64::from(at.server_id),
-                            gtid: group_gtid.clone(),
-                            file: at.file.clone(),
-                            pos: i64::try_from(at.start_pos).unwrap_or(i64::MAX),
-                            row: 0,
-                            thread: thread.map(i64::from),
-                            query: None,
-                        },
-                    };
                     let event = ChangeEvent {
                         table: Arc::clone(&version.schema),
                         op: Op::Truncate,
                         before: None,
                         after: None,
-                        source,
+                        source: SourceInfo {
+                            db: id.database.clone(),
+                            ..source.clone()
+                        },
                         transaction: None,
                         ts_ns: now_ns(),
                     };
@@ -145,26 +153,10 @@ impl Machine {
                 }
                 continue;
             }
-            let source = SourceBlock {
-                version: self.config.connector_version.clone(),
-                connector: self.connector,
-                name: self.config.topic_prefix.clone(),
-                ts_ms,
-                snapshot: None,
-                db: change.database.clone(),
-                sequence: None,
-                ts_us: Some(ts_ms * 1000),
-                ts_ns: Some(ts_ms * 1_000_000),
-                table: change.table_id().map(|t| t.table.clone()),
-                server_id: i64::from(at.server_id),
-                gtid: group_gtid.clone(),
-                file: at.file.clone(),
-                pos: i64::try_from(at.start_pos).unwrap_or(i64::MAX),
-                row: 0,
-                thread: thread.map(i64::from),
-                query: None,
-            };
-            let record = schema_change_record(&source, ts_ms, &change);
+            let record = records.next().ok_or_else(|| StreamError::Sequence {
+                at: at.start(),
+                reason: format!("no schema-change record for `{}`", change.ddl),
+            })?;
             let history = HistoryRecord::for_change(
                 &self.config.topic_prefix,
                 offset.to_map(),
@@ -189,4 +181,53 @@ impl Machine {
         // A group that ended here is closed already.
         Ok(false)
     }
+}
+
+/// The `<topic.prefix>` records of a statement's changes other than TRUNCATE (which Debezium
+/// turns into an `op=t` event), in order; `source` is the binlog source block at the DDL.
+fn statement_records(
+    source: &SourceInfo,
+    connector: Connector,
+    ts_ms: i64,
+    changes: &[SchemaChange],
+) -> Vec<SchemaChangeRecord> {
+    let Position::Binlog {
+        server_id,
+        gtid,
+        file,
+        pos,
+        row,
+        thread,
+        query,
+        ..
+    } = &source.position
+    else {
+        return Vec::new();
+    };
+    changes
+        .iter()
+        .filter(|c| !matches!(c.kind, ChangeKind::TruncateTable(_)))
+        .map(|change| {
+            let block = SourceBlock {
+                version: source.version.clone(),
+                connector,
+                name: source.name.clone(),
+                ts_ms,
+                snapshot: None,
+                db: change.database.clone(),
+                sequence: None,
+                ts_us: Some(source.ts_us),
+                ts_ns: Some(source.ts_us.saturating_mul(1000)),
+                table: change.table_id().map(|t| t.table.clone()),
+                server_id: *server_id,
+                gtid: gtid.clone(),
+                file: file.clone(),
+                pos: *pos,
+                row: *row,
+                thread: *thread,
+                query: query.clone(),
+            };
+            schema_change_record(&block, ts_ms, change)
+        })
+        .collect()
 }
