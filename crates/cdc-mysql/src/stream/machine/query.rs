@@ -40,7 +40,7 @@ impl Machine {
                 }
                 return Ok(false);
             }
-            Statement::TransactionControl => return Ok(ends),
+            Statement::TransactionControl | Statement::RdsHousekeeping => return Ok(ends),
             Statement::Rollback => {
                 return Err(refuse(
                     "a logged transaction was rolled back (non-transactional tables mixed into \
