@@ -4,8 +4,9 @@
 //! | module      | concept                                                                    |
 //! |-------------|----------------------------------------------------------------------------|
 //! | `offset`    | [`BinlogOffset`] (Debezium's offset map) and the completed GTIDs            |
-//! | `machine`   | (private) the event state machine: transactions, DDL, rows → [`StreamItem`]s, |
-//! |             | skipping what an offset says was published                                  |
+//! | `machine`   | (private) the event state machine: transactions and offsets, skipping what |
+//! |             | an offset says was published; `machine::rows`: rows → changes;            |
+//! |             | `machine::query`: Query events (DDL, transaction control, refused DML)    |
 //! | `tables`    | [`table_schema`]; the TABLE_MAP check; row images → event rows              |
 //! | `statement` | (private) Query statements: transaction control, statement-based DML, DDL   |
 //!
@@ -18,6 +19,8 @@
 //!   in Debezium); [`StreamItem::Commit`] at its XID / `COMMIT`;
 //! - [`StreamItem::SchemaChange`] per table (or database) a DDL statement changed, after the
 //!   schema tracker applied it (DDL of every table: the schema history needs them all);
+//!   `TRUNCATE` of a captured table is a `Change` with `op=t` instead (as in Debezium, which
+//!   skips it by default through `skipped.operations`), of others nothing;
 //! - [`StreamItem::Heartbeat`] when a transaction without captured changes ended, and on
 //!   server heartbeats, so stored offsets advance.
 //!
@@ -167,6 +170,9 @@ pub enum StreamError {
     /// The binlog layer failed (connection, checksum, unknown event, settings, …).
     #[error(transparent)]
     Binlog(Box<BinlogError>),
+    /// The configuration cannot be used (handling modes, flavor).
+    #[error("stream configuration: {0}")]
+    Config(String),
     /// The offset cannot be used (malformed, or it does not match the binlog).
     #[error("binlog offset: {reason}")]
     Offset { reason: String },
@@ -265,13 +271,15 @@ impl ChangeStream {
             BinlogFlavor::MariaDb => Flavor::MariaDb,
         };
         if settings.flavor != expected {
-            return Err(StreamError::Offset {
-                reason: format!(
-                    "the stream is configured for {expected} but the server is {} ({})",
-                    settings.flavor, settings.version
-                ),
-            });
+            return Err(StreamError::Config(format!(
+                "the stream is configured for {expected} but the server is {} ({})",
+                settings.flavor, settings.version
+            )));
         }
+        config
+            .modes
+            .validate()
+            .map_err(|e| StreamError::Config(e.to_string()))?;
         let completed = Completed::parse(offset.gtids.as_deref(), config.flavor)?;
         let needs = Requirements {
             mysql_gtids: matches!(completed, Completed::MySql(_)),
@@ -317,7 +325,8 @@ impl ChangeStream {
         }
     }
 
-    /// The schema in force after the last item returned.
+    /// The schema tracker after the last binlog event read (every DDL whose items `next`
+    /// returned is applied; so may be one whose items are still to come).
     pub fn schemas(&self) -> &Schemas {
         self.machine.schemas()
     }

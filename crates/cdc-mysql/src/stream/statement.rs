@@ -12,6 +12,10 @@ pub(crate) enum Statement {
     TransactionControl,
     /// `ROLLBACK`: a logged transaction undone (non-transactional tables were mixed in).
     Rollback,
+    /// Statements Amazon RDS writes into `mysql.rds_heartbeat2`, `rds_sysinfo` and
+    /// `rds_monitor` as text (Debezium's default `schema.history.internal.ddl.filter` drops
+    /// them): no captured data, skipped.
+    RdsHousekeeping,
     /// INSERT / UPDATE / DELETE / REPLACE / LOAD DATA as text: a session writes statement-based
     /// binlog, whose rows never appear as row images.
     DataChange,
@@ -22,13 +26,14 @@ pub(crate) enum Statement {
 /// Classifies `sql` by its leading keywords (after comments and MariaDB's
 /// `SET STATEMENT … FOR`).
 pub(crate) fn classify(sql: &str) -> Statement {
-    let words = leading_words(sql, 3);
+    let words = leading_words(sql, 4);
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or_default();
     match word(0) {
         "XA" if matches!(word(1), "START" | "BEGIN") => Statement::XaStart,
         "XA" | "SAVEPOINT" | "RELEASE" => Statement::TransactionControl,
         "ROLLBACK" if word(1) == "TO" => Statement::TransactionControl,
         "ROLLBACK" => Statement::Rollback,
+        "INSERT" | "DELETE" if rds_table(&words) => Statement::RdsHousekeeping,
         "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "LOAD" => Statement::DataChange,
         "SET" if word(1) == "STATEMENT" => match for_clause(sql) {
             Some(rest) => classify(rest),
@@ -38,7 +43,18 @@ pub(crate) fn classify(sql: &str) -> Statement {
     }
 }
 
-/// The first `n` words of `sql`, upper-cased, skipping `/* … */`, `-- …` and `# …` comments
+/// Whether `INSERT INTO` / `DELETE FROM` targets one of RDS's housekeeping tables.
+fn rds_table(words: &[String]) -> bool {
+    let table = match words.get(2).map(String::as_str) {
+        Some("MYSQL") => words.get(3),
+        _ => words.get(2),
+    };
+    matches!(words.get(1).map(String::as_str), Some("INTO" | "FROM"))
+        && table
+            .is_some_and(|t| matches!(t.as_str(), "RDS_HEARTBEAT2" | "RDS_SYSINFO" | "RDS_MONITOR"))
+}
+
+/// The first `n` words of `sql`, upper-cased (a `.` or backquote between words separates them), skipping `/* … */`, `-- …` and `# …` comments
 /// (MySQL executable comments `/*! … */` are skipped too: they never start a DML statement).
 fn leading_words(sql: &str, n: usize) -> Vec<String> {
     let mut words = Vec::new();
@@ -49,6 +65,8 @@ fn leading_words(sql: &str, n: usize) -> Vec<String> {
             rest = after.find("*/").map_or("", |end| &after[end + 2..]);
         } else if rest.starts_with("-- ") || rest.starts_with('#') {
             rest = rest.find('\n').map_or("", |end| &rest[end + 1..]);
+        } else if let Some(after) = rest.strip_prefix(['.', '`']) {
+            rest = after;
         } else {
             let end = rest
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -122,6 +140,21 @@ mod tests {
             ("/*!40000 ALTER TABLE t DISABLE KEYS */", Other),
             ("ALTER TABLE t ADD COLUMN `update` INT", Other),
             ("", Other),
+            (
+                "INSERT INTO mysql.rds_heartbeat2(id, value) values (1,1510678117058) \
+                 ON DUPLICATE KEY UPDATE value = 1510678117058",
+                RdsHousekeeping,
+            ),
+            (
+                "DELETE FROM `mysql`.`rds_sysinfo` where name = 'x'",
+                RdsHousekeeping,
+            ),
+            (
+                "SET STATEMENT max_statement_time=60 FOR INSERT INTO rds_monitor(id) values (1)",
+                RdsHousekeeping,
+            ),
+            ("INSERT INTO mysql.user_data VALUES (1)", DataChange),
+            ("INSERT INTO shop.rds_heartbeat2 VALUES (1)", DataChange),
         ] {
             assert_eq!(classify(sql), class, "{sql}");
         }

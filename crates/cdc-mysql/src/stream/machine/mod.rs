@@ -3,10 +3,14 @@
 //! Event groups: a transaction starts at its first event (GTID / anonymous GTID event, a
 //! `BEGIN` query, or a lone Query event) and ends at XID, `COMMIT`, XA_PREPARE, or — for a
 //! group without `BEGIN` or `XA START` (MySQL DDL after its GTID, `XA COMMIT`, MariaDB
-//! standalone GTIDs) — after its Query. Framing events (ROTATE, FORMAT_DESCRIPTION, GTID lists, checkpoints, heartbeats,
-//! ignorable events) belong to no group and are not counted. A group's events are counted
-//! from its first one: an offset inside a group is its first event's file/pos plus the count
-//! of its events handled (`event`) and of the rows handled in the next rows event (`row`).
+//! standalone GTIDs) — after its Query. Framing events (ROTATE, FORMAT_DESCRIPTION, GTID
+//! lists, checkpoints, heartbeats, ignorable events) belong to no group and are not counted.
+//! An offset inside a group is the file/pos where its count starts plus the count of its
+//! events handled (`event`) and of the rows handled in the next rows event (`row`). As in
+//! Debezium, the count starts at the group's first event on MariaDB (its GTID event) and at
+//! the `BEGIN` on MySQL (the GTID event before it is not counted; with GTID positions the
+//! server resends it on a restart). One exception, to keep restarts exact: a MySQL stream
+//! that has GTID events but positions without GTID sets counts from the GTID event.
 //!
 //! Restart: the machine starts in "skip" mode when the offset points into a group; the first
 //! `event` events of the first group are processed for state only (GTID, thread, TABLE_MAPs,
@@ -18,17 +22,14 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cdc_model::event::BinlogFlavor;
-use cdc_model::{ChangeEvent, Op, Position, SnapshotMarker, SourceInfo, TableId as ModelTableId};
+use cdc_model::TableId as ModelTableId;
 use mysql_async::binlog::events::TableMapEvent;
 
 use super::offset::{BinlogOffset, Completed};
-use super::statement::{classify, Statement};
 use super::tables::TableVersion;
-use super::{KeyHeader, StreamConfig, StreamError, StreamItem};
-use crate::binlog::{BinlogEvent, EventKind, EventPosition, Gtid, RowChange, RowsKind};
-use crate::ddl::{
-    schema_change_record, ChangeKind, Connector, HistoryRecord, Schemas, SourceBlock, TableId,
-};
+use super::{StreamConfig, StreamError, StreamItem};
+use crate::binlog::{BinlogEvent, EventKind, EventPosition, Gtid};
+use crate::ddl::{Connector, Schemas, TableId};
 
 /// The transaction (event group) being read.
 #[derive(Debug)]
@@ -52,6 +53,9 @@ struct Group {
     /// Source time of the group's changes when it is fixed for the group (MySQL GTID groups
     /// use their GTID event's time, as Debezium does).
     ts_us: Option<i64>,
+    /// Time of the event that began the transaction (its GTID event, or its `BEGIN` on MySQL
+    /// without GTIDs): the `Begin` item's time, as in Debezium.
+    begin_ts_us: i64,
 }
 
 /// What a restart still has to skip.
@@ -203,6 +207,8 @@ impl Machine {
                 EventKind::Heartbeat => {
                     let offset = match &self.group {
                         Some(g) => self.group_offset(g, g.events, 0),
+                        // Still to skip into the first transaction: the start offset holds.
+                        None if self.skip.is_some() => self.start.clone(),
                         None => self.committed_offset(),
                     };
                     self.emit(out, StreamItem::Heartbeat { offset });
@@ -214,10 +220,27 @@ impl Machine {
         if self.group.is_none() {
             self.open_group(&at, &kind)?;
         }
+        let mysql = self.config.flavor == BinlogFlavor::MySql;
+        if let (EventKind::Begin { .. }, Some(g)) = (&kind, &mut self.group) {
+            // Debezium counts a MySQL transaction from its BEGIN (its GTID event does not
+            // count) — where a restart finds the transaction again: by GTID (the server
+            // resends the GTID event first) or at BEGIN for anonymous transactions.
+            if mysql && (g.gtid.is_none() || matches!(self.completed, Completed::MySql(_))) {
+                g.file.clone_from(&at.file);
+                g.pos = at.start_pos;
+                g.events = 0;
+            }
+        }
         let index = self.group.as_ref().map_or(0, |g| g.events);
-        let silent = self.skip.is_some_and(|s| index < s.events);
+        // A MySQL GTID / payload event before the BEGIN is not what an offset counts.
+        let counted = !(mysql
+            && matches!(
+                kind,
+                EventKind::TransactionBegin { .. } | EventKind::TransactionPayload { .. }
+            ));
+        let silent = counted && self.skip.is_some_and(|s| index < s.events);
         let skip_rows = match self.skip {
-            Some(s) if index == s.events => {
+            Some(s) if counted && index == s.events => {
                 self.skip = None;
                 if s.rows > 0 && !matches!(kind, EventKind::Rows { .. }) {
                     return Err(StreamError::Offset {
@@ -241,6 +264,9 @@ impl Machine {
                 if let Some(g) = &mut self.group {
                     g.explicit = true;
                     g.thread = Some(thread_id);
+                    if g.ts_us.is_none() {
+                        g.begin_ts_us = micros(at.timestamp);
+                    }
                     if g.gtid.is_none() {
                         g.id = format!("file={},pos={}", at.file, at.start_pos);
                     }
@@ -302,7 +328,10 @@ impl Machine {
                 let explicit = matches!(gtid, Some(Gtid::MariaDb(_))) && !standalone;
                 (gtid.clone(), explicit)
             }
-            EventKind::Begin { .. } | EventKind::Query { .. } => (None, false),
+            // MySQL: a compressed transaction restarted at its payload (anonymous GTIDs).
+            EventKind::Begin { .. }
+            | EventKind::Query { .. }
+            | EventKind::TransactionPayload { .. } => (None, false),
             _ => {
                 return Err(StreamError::Sequence {
                     at: at.start(),
@@ -343,6 +372,7 @@ impl Machine {
             thread: None,
             begun: false,
             ts_us,
+            begin_ts_us: micros(at.timestamp),
         });
         Ok(())
     }
@@ -384,6 +414,31 @@ impl Machine {
         Ok(Some(group))
     }
 
+    /// The current version of captured table `id` (built from the tracked schema once per
+    /// schema version).
+    fn version(
+        &mut self,
+        id: &TableId,
+        at: &EventPosition,
+    ) -> Result<Arc<TableVersion>, StreamError> {
+        if let Some(v) = self.versions.get(id) {
+            return Ok(Arc::clone(v));
+        }
+        let def = self
+            .schemas
+            .table_by_id(id)
+            .ok_or_else(|| StreamError::Schema {
+                table: id.to_string(),
+                at: at.start(),
+                reason: "a captured table the tracked schema does not know (the schema history is \
+                     missing its CREATE TABLE)"
+                    .into(),
+            })?;
+        let v = Arc::new(TableVersion::new(def, &self.config.modes, at)?);
+        self.versions.insert(id.clone(), Arc::clone(&v));
+        Ok(v)
+    }
+
     /// Maps a TABLE_MAP's table id to its captured table (checked against the tracked
     /// schema), or to nothing.
     fn table_map(
@@ -394,25 +449,7 @@ impl Machine {
         let id = TableId::new(tme.database_name(), tme.table_name());
         let model_id = ModelTableId::new(id.database.clone(), id.table.clone());
         let version = if (self.config.tables)(&model_id) {
-            let version = match self.versions.get(&id) {
-                Some(v) => Arc::clone(v),
-                None => {
-                    let def = self
-                        .schemas
-                        .table_by_id(&id)
-                        .ok_or_else(|| StreamError::Schema {
-                            table: id.to_string(),
-                            at: at.start(),
-                            reason:
-                                "a captured table the tracked schema does not know (the schema \
-                                 history is missing its CREATE TABLE)"
-                                    .into(),
-                        })?;
-                    let v = Arc::new(TableVersion::new(def, &self.config.modes, at)?);
-                    self.versions.insert(id.clone(), Arc::clone(&v));
-                    v
-                }
-            };
+            let version = self.version(&id, at)?;
             version.check_table_map(tme, at)?;
             Some(version)
         } else {
@@ -421,300 +458,10 @@ impl Machine {
         self.table_ids.insert(tme.table_id(), version);
         Ok(())
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn rows(
-        &mut self,
-        at: &EventPosition,
-        index: u64,
-        kind: RowsKind,
-        table_id: u64,
-        rows: Vec<RowChange>,
-        silent: bool,
-        skip_rows: u64,
-        out: &mut VecDeque<StreamItem>,
-    ) -> Result<(), StreamError> {
-        let version = match self.table_ids.get(&table_id) {
-            Some(Some(v)) => Arc::clone(v),
-            Some(None) => return Ok(()),
-            None => {
-                return Err(StreamError::Sequence {
-                    at: at.start(),
-                    reason: format!("rows of table id {table_id} without its TABLE_MAP"),
-                })
-            }
-        };
-        let skipped = if silent {
-            rows.len()
-        } else {
-            usize::try_from(skip_rows).unwrap_or(usize::MAX)
-        };
-        if skipped > rows.len() {
-            return Err(StreamError::Offset {
-                reason: format!(
-                    "the offset skips {skipped} rows of the rows event at {}, which has {}",
-                    at.start(),
-                    rows.len()
-                ),
-            });
-        }
-        let Some(group) = self.group.as_mut() else {
-            return Ok(());
-        };
-        if skipped > 0 {
-            group.begun = true;
-        }
-        let total = rows.len();
-        for (i, change) in rows.into_iter().enumerate().skip(skipped) {
-            self.row(at, index, &version, kind, i, total, change, out)?;
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn row(
-        &mut self,
-        at: &EventPosition,
-        index: u64,
-        version: &TableVersion,
-        kind: RowsKind,
-        i: usize,
-        _total: usize,
-        change: RowChange,
-        out: &mut VecDeque<StreamItem>,
-    ) -> Result<(), StreamError> {
-        let missing = |image: &str| StreamError::Schema {
-            table: version.id.to_string(),
-            at: at.start(),
-            reason: format!("row {i} of a {kind:?} event has no {image} image"),
-        };
-        let before = match kind {
-            RowsKind::Insert => None,
-            _ => {
-                let b = change.before.as_ref().ok_or_else(|| missing("before"))?;
-                Some(version.row(b, None, at, i)?)
-            }
-        };
-        let after = match kind {
-            RowsKind::Delete => None,
-            _ => {
-                let a = change.after.as_ref().ok_or_else(|| missing("after"))?;
-                let old = matches!(kind, RowsKind::PartialUpdate)
-                    .then_some(change.before.as_ref())
-                    .flatten();
-                Some(version.row(a, old, at, i)?)
-            }
-        };
-        let Some(group) = self.group.as_ref() else {
-            return Ok(());
-        };
-        let row_index = u64::try_from(i).unwrap_or(u64::MAX);
-        let offset = self.group_offset(group, index, row_index + 1);
-        let ts_us = group.ts_us.unwrap_or_else(|| micros(at.timestamp));
-        let source = SourceInfo {
-            version: self.config.connector_version.clone(),
-            name: self.config.topic_prefix.clone(),
-            db: version.id.database.clone(),
-            ts_us,
-            snapshot: SnapshotMarker::False,
-            position: Position::Binlog {
-                flavor: self.config.flavor,
-                server_id: i64::from(at.server_id),
-                gtid: group.gtid_text.clone(),
-                file: at.file.clone(),
-                pos: i64::try_from(at.start_pos).unwrap_or(i64::MAX),
-                row: i32::try_from(i).unwrap_or(i32::MAX),
-                thread: group.thread.map(i64::from),
-                query: self.query.clone(),
-            },
-        };
-        if !group.begun {
-            let begin = StreamItem::Begin {
-                id: group.id.clone(),
-                ts_us: group.ts_us.unwrap_or_else(|| micros(at.timestamp)),
-            };
-            if let Some(g) = self.group.as_mut() {
-                g.begun = true;
-            }
-            self.emit(out, begin);
-        }
-        let event = |op: Op, before, after| ChangeEvent {
-            table: Arc::clone(&version.schema),
-            op,
-            before,
-            after,
-            source: source.clone(),
-            transaction: None,
-            ts_ns: now_ns(),
-        };
-        let (op, before, after) = match (before, after) {
-            (None, Some(a)) => (Op::Create, None, Some(a)),
-            (Some(b), None) => (Op::Delete, Some(b), None),
-            (Some(b), Some(a)) if version.key_changed(&b, &a) => {
-                // Debezium: a delete of the old key (new key in a header), then a create of
-                // the new key (old key in a header).
-                let delete = StreamItem::Change {
-                    event: event(Op::Delete, Some(b.clone()), None),
-                    offset: self.last_offset.clone(),
-                    key_header: Some(KeyHeader {
-                        name: "__debezium.newkey",
-                        row: a.clone(),
-                    }),
-                };
-                self.emit(out, delete);
-                let create = StreamItem::Change {
-                    event: event(Op::Create, None, Some(a)),
-                    offset,
-                    key_header: Some(KeyHeader {
-                        name: "__debezium.oldkey",
-                        row: b,
-                    }),
-                };
-                self.emit(out, create);
-                return Ok(());
-            }
-            (Some(b), Some(a)) => (Op::Update, Some(b), Some(a)),
-            (None, None) => return Err(missing("before or after")),
-        };
-        let item = StreamItem::Change {
-            event: event(op, before, after),
-            offset,
-            key_header: None,
-        };
-        self.emit(out, item);
-        Ok(())
-    }
-
-    /// A Query event: DDL (applied, one item per change), transaction control, or refused
-    /// statement-based DML. Returns whether it ends the group.
-    fn query_event(
-        &mut self,
-        at: &EventPosition,
-        index: u64,
-        schema: &str,
-        sql: &str,
-        silent: bool,
-        out: &mut VecDeque<StreamItem>,
-    ) -> Result<bool, StreamError> {
-        let ends = self.group.as_ref().is_some_and(|g| !g.explicit);
-        let refuse = |reason: &str| StreamError::Statement {
-            at: at.start(),
-            reason: reason.to_string(),
-            sql: crate::ddl::truncated(sql),
-        };
-        match classify(sql) {
-            Statement::XaStart => {
-                if let Some(g) = &mut self.group {
-                    g.explicit = true;
-                }
-                return Ok(false);
-            }
-            Statement::TransactionControl => return Ok(ends),
-            Statement::Rollback => {
-                return Err(refuse(
-                    "a logged transaction was rolled back (non-transactional tables mixed into \
-                     a transaction); its row events cannot be undone",
-                ))
-            }
-            Statement::DataChange => {
-                return Err(refuse(
-                    "a data change written as a statement (the session's binlog_format is \
-                     STATEMENT or MIXED); its rows are not in the binlog",
-                ))
-            }
-            Statement::Other => {}
-        }
-        if silent {
-            return Ok(ends);
-        }
-        let current = (!schema.is_empty()).then_some(schema);
-        let changes = self
-            .schemas
-            .apply(sql, current)
-            .map_err(|source| StreamError::Ddl {
-                at: at.start(),
-                source: Box::new(source),
-            })?;
-        if changes.is_empty() {
-            // Nothing to report; a group ending here still moves the offset (heartbeat).
-            return Ok(ends);
-        }
-        for change in &changes {
-            for id in [change.table_id()]
-                .into_iter()
-                .flatten()
-                .chain(match &change.kind {
-                    ChangeKind::AlterTable {
-                        previous: Some(p), ..
-                    } => Some(p),
-                    _ => None,
-                })
-            {
-                self.versions.remove(id);
-            }
-            if matches!(change.kind, ChangeKind::Database) {
-                self.versions.clear();
-            }
-        }
-        self.table_ids.clear();
-        let (group_gtid, thread) = self
-            .group
-            .as_ref()
-            .map(|g| (g.gtid_text.clone(), g.thread))
-            .unwrap_or_default();
-        let offset = if ends {
-            // Closed here (the items carry the offset after it); the caller sees `false`.
-            self.close_group(at, out, false)?;
-            self.committed_offset()
-        } else {
-            match &self.group {
-                Some(g) => self.group_offset(g, index + 1, 0),
-                None => self.committed_offset(),
-            }
-        };
-        let ts_ms = i64::from(at.timestamp) * 1000;
-        for change in changes {
-            let source = SourceBlock {
-                version: self.config.connector_version.clone(),
-                connector: self.connector,
-                name: self.config.topic_prefix.clone(),
-                ts_ms,
-                snapshot: None,
-                db: change.database.clone(),
-                sequence: None,
-                ts_us: Some(ts_ms * 1000),
-                ts_ns: Some(ts_ms * 1_000_000),
-                table: change.table_id().map(|t| t.table.clone()),
-                server_id: i64::from(at.server_id),
-                gtid: group_gtid.clone(),
-                file: at.file.clone(),
-                pos: i64::try_from(at.start_pos).unwrap_or(i64::MAX),
-                row: 0,
-                thread: thread.map(i64::from),
-                query: None,
-            };
-            let record = schema_change_record(&source, ts_ms, &change);
-            let history = HistoryRecord::for_change(
-                &self.config.topic_prefix,
-                offset.to_map(),
-                ts_ms,
-                &change,
-            );
-            let item = StreamItem::SchemaChange {
-                db: change.database.clone(),
-                ddl: change.ddl.clone(),
-                change,
-                record,
-                history,
-                offset: offset.clone(),
-            };
-            self.emit(out, item);
-        }
-        // A group that ended here is closed already.
-        Ok(false)
-    }
 }
 
+mod query;
+mod rows;
+
 #[cfg(test)]
-#[path = "machine_tests.rs"]
 mod tests;

@@ -28,7 +28,7 @@ use crate::types::{jsonb_text, HandlingModes};
 
 // The binary JSON writer the types tests use (their module is private to `types`).
 #[allow(clippy::duplicate_mod)]
-#[path = "../../tests/support/jsonb.rs"]
+#[path = "../../../tests/support/jsonb.rs"]
 mod jsonb_support;
 use jsonb_support::{diff, encode, parse};
 
@@ -369,7 +369,7 @@ fn mysql_transactions_gtid_sets_payloads_and_partial_json_updates() {
             offset.event,
             offset.row
         ),
-        (Some(format!("{UUID}:1-5").as_str()), 200, 4, 1)
+        (Some(format!("{UUID}:1-5").as_str()), 279, 3, 1)
     );
     let StreamItem::Commit { offset, .. } = &items[2] else {
         panic!()
@@ -382,7 +382,8 @@ fn mysql_transactions_gtid_sets_payloads_and_partial_json_updates() {
     let StreamItem::Change { event, offset, .. } = &items[5] else {
         panic!()
     };
-    assert_eq!((offset.pos, offset.event, offset.row), (631, 4, 2));
+    // Counted from the BEGIN inside the payload (which carries the payload's position).
+    assert_eq!((offset.pos, offset.event, offset.row), (710, 2, 2));
     match &event.source.position {
         Position::Binlog {
             pos,
@@ -429,27 +430,22 @@ fn restarting_inside_a_compressed_transaction_skips_what_was_published() {
         let Some(offset) = item.offset() else {
             continue;
         };
-        // By GTID, the server resends the transactions not in `gtids`; by position, from
-        // `pos`.
+        // By GTID, the server resends the transactions not in `gtids`: from the GTID event
+        // of the one the offset is in, or after the last completed one.
         let from = if offset.in_transaction() {
-            offset.pos
+            workload()
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::TransactionBegin { .. }))
+                .map(|e| e.at.start_pos)
+                .filter(|p| *p <= offset.pos)
+                .max()
+                .unwrap()
         } else {
             offset.pos.max(200)
         };
         let events: Vec<BinlogEvent> = workload()
             .into_iter()
-            .filter(|e| {
-                !matches!(
-                    e.kind,
-                    EventKind::TransactionBegin { .. }
-                        | EventKind::Begin { .. }
-                        | EventKind::TableMap(_)
-                        | EventKind::Rows { .. }
-                        | EventKind::Xid { .. }
-                        | EventKind::RowsQuery { .. }
-                        | EventKind::TransactionPayload { .. }
-                ) || e.at.start_pos >= from
-            })
+            .filter(|e| e.at.start_pos < 200 || e.at.start_pos >= from)
             .collect();
         let tail = run(&mut machine(offset), events).unwrap();
         assert_eq!(norm(&tail), norm(&all[i + 1..]), "restart after item {i}");
@@ -521,6 +517,10 @@ fn anonymous_transactions_and_ddl_groups() {
         panic!("{items:?}")
     };
     assert_eq!(id, &format!("file={FILE},pos=265"));
+    // Debezium: a transaction begins at its BEGIN (no GTID event time on anonymous ones).
+    assert!(
+        matches!(&items[0], StreamItem::Begin { ts_us, .. } if *ts_us == i64::from(T0 + 265) * 1_000_000)
+    );
     assert!(
         matches!(&items[1], StreamItem::Change { event, .. } if event.source.ts_us == i64::from(T0 + 380) * 1_000_000)
     );
@@ -713,6 +713,107 @@ fn statement_based_dml_and_rollbacks_are_refused_with_their_position() {
     .unwrap();
     assert!(
         matches!(&items[..], [StreamItem::Heartbeat { offset }] if offset.pos == 450),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn anonymous_transactions_restart_at_their_begin_by_position() {
+    let docs = docs_map();
+    let events = || {
+        vec![
+            ev(
+                200,
+                265,
+                EventKind::TransactionBegin {
+                    gtid: None,
+                    standalone: false,
+                },
+            ),
+            ev(265, 330, EventKind::Begin { thread_id: 5 }),
+            ev(330, 380, EventKind::TableMap(Arc::clone(&docs))),
+            ev(
+                380,
+                450,
+                rows(RowsKind::Insert, &docs, vec![insert(1), insert(2)]),
+            ),
+            ev(450, 481, EventKind::Xid { xid: 1 }),
+        ]
+    };
+    let start = BinlogOffset {
+        gtids: None,
+        ..start()
+    };
+    let all = run(&mut machine(&start), events()).unwrap();
+    let StreamItem::Change { offset, .. } = &all[1] else {
+        panic!("{all:?}")
+    };
+    // Debezium's offset: the BEGIN's position, BEGIN and TABLE_MAP handled, one row.
+    assert_eq!((offset.pos, offset.event, offset.row), (265, 2, 1));
+    // The server resends from the BEGIN.
+    let tail = run(
+        &mut machine(offset),
+        events()
+            .into_iter()
+            .filter(|e| e.at.start_pos >= 265)
+            .collect(),
+    )
+    .unwrap();
+    assert_eq!(tail.len(), 2);
+    assert!(
+        matches!(&tail[0], StreamItem::Change { event, .. } if event.after.as_ref().unwrap()[0] == Value::Int32(2))
+    );
+    assert!(
+        matches!(&tail[1], StreamItem::Commit { id, .. } if id == &format!("file={FILE},pos=265"))
+    );
+    // An offset into a transaction that does not start there is refused.
+    let err = run(
+        &mut machine(&BinlogOffset {
+            pos: 200,
+            ..offset.clone()
+        }),
+        events()
+            .into_iter()
+            .filter(|e| e.at.start_pos >= 265)
+            .collect(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("binlog.000007:200") && err.contains("binlog.000007:265"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_heartbeat_before_the_transaction_to_resume_keeps_the_offset() {
+    let offset = BinlogOffset {
+        pos: 279,
+        event: 3,
+        row: 1,
+        ..start()
+    };
+    let items = run(
+        &mut machine(&offset),
+        vec![
+            ev(
+                4,
+                4,
+                EventKind::Rotate {
+                    file: FILE.into(),
+                    pos: 4,
+                    artificial: true,
+                },
+            ),
+            BinlogEvent {
+                at: at(4, 4, 0),
+                kind: EventKind::Heartbeat,
+            },
+        ],
+    )
+    .unwrap();
+    assert!(
+        matches!(&items[..], [StreamItem::Heartbeat { offset: o }] if *o == offset),
         "{items:?}"
     );
 }
