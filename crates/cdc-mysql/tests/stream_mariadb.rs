@@ -134,7 +134,9 @@ const WORKLOAD: &[&str] = &[
      UPDATE shop.items SET qty = qty + 10 WHERE id <= 3; \
      INSERT INTO shop.noise VALUES (1, 1); DELETE FROM shop.items WHERE id = 7; COMMIT",
     "INSERT INTO shop.noise VALUES (2, 2), (3, 3)",
-    "ALTER TABLE shop.items ADD COLUMN note VARCHAR(20) DEFAULT 'n'",
+    // MariaDB's per-statement settings prefix: the ALTER behind it still applies.
+    "SET STATEMENT max_statement_time=60 FOR \
+     ALTER TABLE shop.items ADD COLUMN note VARCHAR(20) DEFAULT 'n'",
     "UPDATE shop.items SET id = 101, note = 'moved' WHERE id = 1",
     "INSERT INTO shop.log VALUES (1, 'x'), (2, 'y')",
     "FLUSH LOCAL BINARY LOGS",
