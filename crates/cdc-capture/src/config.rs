@@ -80,19 +80,73 @@ fn default_heartbeat_prefix() -> String {
     "__debezium-heartbeat".into()
 }
 
-/// The PostgreSQL source.
+/// Which database the capture reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// PostgreSQL logical replication (pgoutput).
+    #[default]
+    Postgres,
+    /// MySQL 8.x binlog (`source.connector = mysql`).
+    Mysql,
+    /// MariaDB 10.6+ binlog (`source.connector = mariadb`).
+    Mariadb,
+}
+
+impl SourceKind {
+    pub fn is_binlog(self) -> bool {
+        matches!(self, SourceKind::Mysql | SourceKind::Mariadb)
+    }
+}
+
+/// The source database (PostgreSQL, MySQL or MariaDB: `kind`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
+    /// `postgres` (default), `mysql` or `mariadb`.
+    #[serde(default)]
+    pub kind: SourceKind,
     #[serde(default = "default_host")]
     pub host: String,
-    #[serde(default = "default_port")]
-    pub port: u16,
+    /// Default 5432 (PostgreSQL) or 3306 (MySQL / MariaDB); see [`SourceConfig::port`].
+    #[serde(default)]
+    pub port: Option<u16>,
     pub user: String,
     /// Inline, `{ env = "VAR" }` or `{ file = "/path" }`.
     #[serde(default)]
     pub password: Secret,
+    /// PostgreSQL: the database (required). MySQL / MariaDB: unused (select databases with
+    /// `database_include_list` or `tables`).
+    #[serde(default)]
     pub database: String,
+    /// MySQL / MariaDB `database.server.id`: the replica server id of the binlog connection
+    /// (required; unique among the server's replicas).
+    #[serde(default)]
+    pub server_id: Option<u32>,
+    /// MySQL / MariaDB `database.include.list`: comma-separated regexes on the database name.
+    #[serde(default)]
+    pub database_include_list: Option<String>,
+    /// MySQL / MariaDB `database.exclude.list`.
+    #[serde(default)]
+    pub database_exclude_list: Option<String>,
+    /// MySQL / MariaDB `schema.history.internal.kafka.topic`: the schema history topic
+    /// (single partition, infinite retention, created if missing). Default
+    /// `schema-history.<topic_prefix>`.
+    #[serde(default)]
+    pub schema_history_topic: Option<String>,
+    /// MySQL / MariaDB `include.schema.changes`: schema-change records on `<topic_prefix>`.
+    #[serde(default = "default_true")]
+    pub include_schema_changes: bool,
+    /// MySQL / MariaDB `include.query`: the SQL statement in `source.query` (needs
+    /// `binlog_rows_query_log_events` / `binlog_annotate_row_events`).
+    #[serde(default)]
+    pub include_query: bool,
+    /// MySQL / MariaDB `bigint.unsigned.handling.mode`: `long` (default) or `precise`.
+    #[serde(default)]
+    pub bigint_unsigned_handling_mode: cdc_mysql::types::BigIntUnsignedMode,
+    /// MySQL / MariaDB `enable.time.adjuster`: two-digit years become 19xx / 20xx.
+    #[serde(default = "default_true")]
+    pub enable_time_adjuster: bool,
     /// Replication slot (created if missing); `[a-z0-9_]` only.
     #[serde(default = "default_slot")]
     pub slot_name: String,
@@ -219,7 +273,11 @@ pub struct SnapshotConfig {
     /// Debezium `snapshot.mode`, see [`SnapshotMode`].
     #[serde(default = "default_snapshot_mode")]
     pub mode: SnapshotMode,
-    /// Rows fetched per round trip.
+    /// MySQL / MariaDB `snapshot.locking.mode`, see [`SnapshotLocking`].
+    #[serde(default)]
+    pub locking_mode: SnapshotLocking,
+    /// PostgreSQL: rows fetched per round trip. MySQL / MariaDB: rows per primary-key chunk
+    /// (the unit of parallel reading and of resume).
     #[serde(default = "default_fetch_size")]
     pub fetch_size: u32,
     /// Connections reading each table in parallel (Debezium `snapshot.max.threads`); tables
@@ -230,6 +288,33 @@ pub struct SnapshotConfig {
     /// `incremental.snapshot.chunk.size`).
     #[serde(default = "default_incremental_chunk_size")]
     pub incremental_chunk_size: u32,
+}
+
+/// How a MySQL / MariaDB snapshot is made consistent with its binlog position (Debezium
+/// `snapshot.locking.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotLocking {
+    /// `FLUSH TABLES WITH READ LOCK` while the snapshot transactions start and the schemas
+    /// and position are read (needs `RELOAD`); Debezium's `minimal`.
+    #[default]
+    #[serde(alias = "global")]
+    Minimal,
+    /// `LOCK TABLES … READ` on the captured tables only (managed services without `RELOAD`).
+    Tables,
+    /// MariaDB only: no lock; the snapshot's own binlog position
+    /// (`binlog_snapshot_file/position`). Schemas must not change during the snapshot.
+    None,
+}
+
+impl SnapshotLocking {
+    pub fn lock_mode(self) -> cdc_mysql::snapshot::LockMode {
+        match self {
+            SnapshotLocking::Minimal => cdc_mysql::snapshot::LockMode::Global,
+            SnapshotLocking::Tables => cdc_mysql::snapshot::LockMode::Tables,
+            SnapshotLocking::None => cdc_mysql::snapshot::LockMode::MariaDbNoLock,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -252,9 +337,6 @@ pub enum SnapshotMode {
 
 fn default_host() -> String {
     "127.0.0.1".into()
-}
-fn default_port() -> u16 {
-    5432
 }
 fn default_slot() -> String {
     "cdc".into()
@@ -305,6 +387,16 @@ fn default_fetch_size() -> u32 {
     10_000
 }
 
+impl SourceConfig {
+    /// The port, or the kind's default (5432 / 3306).
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.kind {
+            SourceKind::Postgres => 5432,
+            SourceKind::Mysql | SourceKind::Mariadb => 3306,
+        })
+    }
+}
+
 impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
@@ -318,6 +410,7 @@ impl Default for SnapshotConfig {
     fn default() -> Self {
         SnapshotConfig {
             mode: default_snapshot_mode(),
+            locking_mode: SnapshotLocking::default(),
             fetch_size: default_fetch_size(),
             max_threads: default_max_threads(),
             incremental_chunk_size: default_incremental_chunk_size(),
@@ -353,6 +446,7 @@ impl CaptureConfig {
                 Ok(())
             }
         };
+        self.validate_source_kind()?;
         plain("source.slot_name", &self.source.slot_name)?;
         plain("source.publication_name", &self.source.publication_name)?;
         if self.topic_prefix.is_empty()
@@ -384,6 +478,108 @@ impl CaptureConfig {
             ));
         }
         Selection::from_config(&self.source)
+    }
+
+    /// Settings that exist for one source kind only.
+    fn validate_source_kind(&self) -> Result<(), CaptureError> {
+        let s = &self.source;
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        if s.kind.is_binlog() {
+            if s.server_id.is_none_or(|id| id == 0) {
+                return Err(CaptureError::Config(
+                    "source.server_id (Debezium database.server.id) is required for MySQL / \
+                     MariaDB: a non-zero id, unique among the server's replicas"
+                        .into(),
+                ));
+            }
+            if set(&s.schema_include_list) || set(&s.schema_exclude_list) {
+                return Err(CaptureError::Config(
+                    "source.schema_include_list / schema_exclude_list are PostgreSQL options; \
+                     MySQL / MariaDB select databases with database_include_list / \
+                     database_exclude_list"
+                        .into(),
+                ));
+            }
+            if set(&s.column_include_list)
+                || set(&s.column_exclude_list)
+                || set(&s.message_key_columns)
+            {
+                return Err(CaptureError::Config(
+                    "source.column_include_list / column_exclude_list / message_key_columns \
+                     are not supported for MySQL / MariaDB yet"
+                        .into(),
+                ));
+            }
+            if s.signal_data_collection.is_some() {
+                return Err(CaptureError::Config(
+                    "source.signal_data_collection (incremental snapshots) is not supported \
+                     for MySQL / MariaDB yet"
+                        .into(),
+                ));
+            }
+            if self.snapshot.locking_mode == SnapshotLocking::None && s.kind == SourceKind::Mysql {
+                return Err(CaptureError::Config(
+                    "snapshot.locking_mode = none needs MariaDB (source.kind = mariadb); \
+                     use tables on MySQL without the RELOAD privilege"
+                        .into(),
+                ));
+            }
+            if matches!(
+                self.snapshot.mode,
+                SnapshotMode::Always | SnapshotMode::WhenNeeded
+            ) {
+                return Err(CaptureError::Config(format!(
+                    "snapshot.mode {:?} is not supported for MySQL / MariaDB yet (use \
+                     initial, initial_only or no_data)",
+                    self.snapshot.mode
+                )));
+            }
+            self.mysql_modes()?;
+        } else {
+            if s.database.is_empty() {
+                return Err(CaptureError::Config(
+                    "source.database is required for PostgreSQL".into(),
+                ));
+            }
+            if set(&s.database_include_list) || set(&s.database_exclude_list) {
+                return Err(CaptureError::Config(
+                    "source.database_include_list / database_exclude_list are MySQL / MariaDB \
+                     options; PostgreSQL selects schemas with schema_include_list / \
+                     schema_exclude_list"
+                        .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The type handling modes of a MySQL / MariaDB capture: `values` with Debezium's
+    /// MySQL default time precision (`adaptive`, PostgreSQL's default, means
+    /// `adaptive_time_microseconds` here).
+    pub fn mysql_modes(&self) -> Result<cdc_mysql::types::HandlingModes, CaptureError> {
+        use cdc_model::debezium::TimePrecisionMode;
+        let mut value = self.values.clone();
+        if value.time_precision_mode == TimePrecisionMode::Adaptive {
+            value.time_precision_mode = TimePrecisionMode::AdaptiveTimeMicroseconds;
+        }
+        let modes = cdc_mysql::types::HandlingModes {
+            value,
+            bigint_unsigned_handling_mode: self.source.bigint_unsigned_handling_mode,
+            enable_time_adjuster: self.source.enable_time_adjuster,
+        };
+        modes
+            .validate()
+            .map_err(|e| CaptureError::Config(format!("values: {e}")))?;
+        Ok(modes)
+    }
+
+    /// The MySQL / MariaDB schema history topic.
+    pub fn schema_history_topic(&self) -> String {
+        self.source
+            .schema_history_topic
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| format!("schema-history.{}", self.topic_prefix))
     }
 
     /// The producer's `transactional.id`.
@@ -457,6 +653,52 @@ mod tests {
         let mut bad = parse("");
         bad.source.tables = vec!["nodot".into()];
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn mysql_sources() {
+        let mysql = |extra: &str| -> CaptureConfig {
+            let text = format!(
+                "topic_prefix = \"srv\"\n[source]\nkind = \"mariadb\"\nuser = \"u\"\n{extra}\n\
+                 [kafka]\nbootstrap_servers = \"k:9092\"\n"
+            );
+            toml::from_str(&text).unwrap()
+        };
+        let c = mysql("server_id = 5400\ndatabase_include_list = \"inventory\"");
+        assert_eq!(c.source.kind, SourceKind::Mariadb);
+        assert_eq!(c.source.port(), 3306);
+        assert!(c.source.include_schema_changes);
+        assert!(!c.source.include_query);
+        assert_eq!(c.schema_history_topic(), "schema-history.srv");
+        assert_eq!(c.snapshot.locking_mode, SnapshotLocking::Minimal);
+        let selection = c.validate().unwrap();
+        let picked = selection.select_tables(&[
+            cdc_model::TableId::new("inventory", "orders"),
+            cdc_model::TableId::new("other", "orders"),
+        ]);
+        assert_eq!(picked, vec![cdc_model::TableId::new("inventory", "orders")]);
+        assert_eq!(
+            c.mysql_modes().unwrap().value.time_precision_mode,
+            cdc_model::debezium::TimePrecisionMode::AdaptiveTimeMicroseconds
+        );
+        let err = |c: CaptureConfig| c.validate().unwrap_err().to_string();
+        assert!(err(mysql("")).contains("server_id"));
+        assert!(err(mysql("server_id = 1\nschema_include_list = \"x\""))
+            .contains("database_include_list"));
+        let c: CaptureConfig = toml::from_str(
+            "topic_prefix = \"srv\"\n[source]\nkind = \"mysql\"\nuser = \"u\"\nserver_id = 1\n\
+             [snapshot]\nlocking_mode = \"none\"\n[kafka]\nbootstrap_servers = \"k\"\n",
+        )
+        .unwrap();
+        assert!(err(c).contains("needs MariaDB"));
+        // PostgreSQL: the database is required, the MySQL options are refused.
+        let mut pg = parse("");
+        pg.source.database.clear();
+        assert!(err(pg).contains("source.database is required"));
+        let mut pg = parse("");
+        pg.source.database_include_list = Some("x".into());
+        assert!(err(pg).contains("MySQL / MariaDB options"));
+        assert_eq!(parse("").source.port(), 5432);
     }
 
     #[test]

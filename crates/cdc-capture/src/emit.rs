@@ -1,11 +1,12 @@
 //! Building events and publishing them: row changes (with tombstones after deletes),
 //! transaction metadata, logical-decoding messages and heartbeats.
 
-use cdc_model::debezium::{self, AuxRecord};
+use cdc_model::debezium::{self, AuxRecord, TableCodec};
 use cdc_model::{ChangeEvent, Op, Position, Row, SnapshotMarker, SourceInfo, TransactionBlock};
 
 use crate::config::CaptureConfig;
 use crate::metrics::{CaptureMetrics, TableOp};
+use crate::position::ResumePosition;
 use crate::publisher::Publisher;
 use crate::table::CapturedTable;
 use crate::CaptureError;
@@ -16,9 +17,9 @@ use crate::CaptureError;
 const MESSAGE_COLLECTION: &str =
     "io.debezium.connector.postgresql.LogicalDecodingMessageMonitor$LogicalDecodingMessageId";
 
-/// What every event of this capture shares.
-pub struct Emitter<'a> {
-    pub publisher: &'a Publisher,
+/// What every event of this capture shares (`P`: the source's resume position).
+pub struct Emitter<'a, P = cdc_proto::checkpoint::v1::PostgresPosition> {
+    pub publisher: &'a Publisher<P>,
     pub metrics: CaptureMetrics,
     pub server_name: String,
     pub database: String,
@@ -78,10 +79,10 @@ pub struct TxContext<'t> {
     pub counters: &'t mut TxCounters,
 }
 
-impl<'a> Emitter<'a> {
+impl<'a, P: ResumePosition> Emitter<'a, P> {
     pub fn new(
         config: &CaptureConfig,
-        publisher: &'a Publisher,
+        publisher: &'a Publisher<P>,
         metrics: CaptureMetrics,
     ) -> Result<Self, CaptureError> {
         let prefix = &config.topic_prefix;
@@ -130,17 +131,32 @@ impl<'a> Emitter<'a> {
             return Ok(None);
         };
         let id = format!("{}:{lsn}", tx.xid);
-        if !tx.counters.begin_emitted {
-            let begin = debezium::transaction_begin(&id, tx.commit_ts_ms);
+        self.count_in_transaction(topic, id, tx.commit_ts_ms, tx.counters, collection)
+            .await
+            .map(Some)
+    }
+
+    /// Counts one event of `collection` in the transaction `id` (emitting BEGIN first when
+    /// due) and returns its `transaction` block.
+    async fn count_in_transaction(
+        &self,
+        topic: &str,
+        id: String,
+        ts_ms: i64,
+        counters: &mut TxCounters,
+        collection: &str,
+    ) -> Result<TransactionBlock, CaptureError> {
+        if !counters.begin_emitted {
+            let begin = debezium::transaction_begin(&id, ts_ms);
             self.send_aux(topic, None, &begin).await?;
-            tx.counters.begin_emitted = true;
+            counters.begin_emitted = true;
         }
-        let (total, in_collection) = tx.counters.count(collection);
-        Ok(Some(TransactionBlock {
+        let (total, in_collection) = counters.count(collection);
+        Ok(TransactionBlock {
             id,
             total_order: total as i64,
             data_collection_order: in_collection as i64,
-        }))
+        })
     }
 
     /// Encodes and sends one row event; a delete is followed by its tombstone (unless
@@ -185,21 +201,59 @@ impl<'a> Emitter<'a> {
             transaction,
             ts_ns: now_ns(),
         };
-        let key = table.codec.encode_key(&event)?;
-        let value = table.codec.encode_value(&event)?;
+        self.send_event(&table.codec, &table.topic, &event, collection, headers)
+            .await
+    }
+
+    /// Sends an event another source built completely (its `source` block included), with
+    /// transaction metadata when `tx` is given (Debezium's transaction `id`, its BEGIN time
+    /// and counters); a delete is followed by its tombstone. Skipped operations are not sent.
+    pub async fn emit_event(
+        &self,
+        codec: &TableCodec,
+        topic: &str,
+        mut event: ChangeEvent,
+        tx: Option<(&str, i64, &mut TxCounters)>,
+        headers: &[(&str, &[u8])],
+    ) -> Result<(), CaptureError> {
+        if self.skipped.contains(&event.op) {
+            self.metrics.skipped_messages.inc();
+            return Ok(());
+        }
+        let collection = event.table.id.to_string();
+        if let (Some(tx_topic), Some((id, ts_ms, counters))) = (&self.transaction_topic, tx) {
+            event.transaction = Some(
+                self.count_in_transaction(tx_topic, id.to_owned(), ts_ms, counters, &collection)
+                    .await?,
+            );
+        }
+        self.send_event(codec, topic, &event, collection, headers)
+            .await
+    }
+
+    async fn send_event(
+        &self,
+        codec: &TableCodec,
+        topic: &str,
+        event: &ChangeEvent,
+        collection: String,
+        headers: &[(&str, &[u8])],
+    ) -> Result<(), CaptureError> {
+        let key = codec.encode_key(event)?;
+        let value = codec.encode_value(event)?;
         self.publisher
-            .send_with_headers(&table.topic, None, key.as_deref(), Some(&value), headers)
+            .send_with_headers(topic, None, key.as_deref(), Some(&value), headers)
             .await?;
-        if op == Op::Delete && self.tombstones_on_delete {
+        if event.op == Op::Delete && self.tombstones_on_delete {
             self.publisher
-                .send(&table.topic, None, key.as_deref(), None)
+                .send(topic, None, key.as_deref(), None)
                 .await?;
         }
         self.metrics
             .events
             .get_or_create(&TableOp {
                 table: collection,
-                op: op.code().to_owned(),
+                op: event.op.code().to_owned(),
             })
             .inc();
         Ok(())
@@ -251,18 +305,25 @@ impl<'a> Emitter<'a> {
         commit_ts_ms: i64,
         counters: &TxCounters,
     ) -> Result<(), CaptureError> {
+        self.end_transaction_id(&format!("{xid}:{commit_lsn}"), commit_ts_ms, counters)
+            .await
+    }
+
+    /// [`Emitter::end_transaction`] with Debezium's transaction id given as it is.
+    pub async fn end_transaction_id(
+        &self,
+        id: &str,
+        commit_ts_ms: i64,
+        counters: &TxCounters,
+    ) -> Result<(), CaptureError> {
         let Some(topic) = &self.transaction_topic else {
             return Ok(());
         };
         if !counters.begin_emitted {
             return Ok(());
         }
-        let end = debezium::transaction_end(
-            &format!("{xid}:{commit_lsn}"),
-            commit_ts_ms,
-            counters.events,
-            &counters.collections,
-        );
+        let end =
+            debezium::transaction_end(id, commit_ts_ms, counters.events, &counters.collections);
         self.send_aux(topic, None, &end).await
     }
 

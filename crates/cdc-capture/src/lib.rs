@@ -22,8 +22,12 @@
 //! - `publisher`: exactly-once (transactional) or at-least-once delivery, behind one interface.
 //! - `offsets`: the offsets topic holding the exactly-once resume position.
 //! - `checkpoint`: the resume position file of at-least-once mode.
+//! - `position`: what the publisher, offsets topic and checkpoint file need of a resume
+//!   position (PostgreSQL slot LSNs or a MySQL/MariaDB binlog offset).
 //! - `slot_health`: slot lag, retained WAL and `wal_status` metrics; a lost slot stops the capture.
 //! - `metrics`: Prometheus metrics.
+//! - `mysql`: MySQL / MariaDB sources (`source.kind`): binlog snapshot and streaming on the
+//!   same publisher, offsets topic and emitter, plus the schema history topic.
 //!
 //! Data flow and guarantees: replication reader → decode → encode → producer. In exactly-once
 //! mode (default) records and the resume position commit together in Kafka transactions, the
@@ -41,10 +45,12 @@ mod emit;
 mod heartbeat;
 mod incremental;
 mod metrics;
+mod mysql;
 mod offsets;
 mod pgoutput;
 mod pgtext;
 mod pgtypes;
+mod position;
 mod publisher;
 mod selection;
 mod slot_health;
@@ -112,6 +118,12 @@ pub enum CaptureError {
     Pipeline(String),
     #[error(transparent)]
     Ops(#[from] cdc_ops::OpsError),
+    #[error("MySQL/MariaDB: {context}: {source}")]
+    MySql {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl CaptureError {
@@ -125,6 +137,15 @@ impl CaptureError {
         CaptureError::Replication {
             context: context.into(),
             source,
+        }
+    }
+    fn mysql(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        CaptureError::MySql {
+            context: context.into(),
+            source: Box::new(source),
         }
     }
     fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
@@ -147,6 +168,14 @@ pub async fn run(config: CaptureConfig, shutdown: Shutdown) -> Result<(), Captur
     let mut registry = Registry::default();
     let metrics = CaptureMetrics::register(&mut registry);
     let listen = config.ops.listen.clone();
+    if config.source.kind.is_binlog() {
+        return cdc_ops::serve_while(
+            &listen,
+            registry,
+            mysql::capture(&config, &selection, metrics, &shutdown),
+        )
+        .await;
+    }
     cdc_ops::serve_while(
         &listen,
         registry,
@@ -493,6 +522,7 @@ fn topic_specs(config: &CaptureConfig, table_ids: &[cdc_model::TableId]) -> Vec<
             name: config.kafka.offsets_topic.clone(),
             partitions: Some(1),
             compact: true,
+            retain_forever: false,
         });
     }
     specs

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use cdc_proto::checkpoint::v1::{checkpoint::Source, Checkpoint, PostgresPosition};
+use cdc_proto::checkpoint::v1::Checkpoint;
 use prost::Message as _;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -17,11 +17,12 @@ use rdkafka::message::Message as _;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::KafkaConfig;
+use crate::position::{wrong_kind, ResumePosition};
 use crate::CaptureError;
 
 /// Client context that does not log the partition-EOF events the loader waits for as
 /// errors.
-struct QuietEof;
+pub(crate) struct QuietEof;
 
 impl ClientContext for QuietEof {
     fn error(&self, error: KafkaError, reason: &str) {
@@ -48,11 +49,11 @@ pub struct OffsetsTopic {
 
 impl OffsetsTopic {
     /// The record that stores `position`: (topic, key, value).
-    pub fn record(&self, position: &PostgresPosition) -> (String, Vec<u8>, Vec<u8>) {
+    pub fn record<P: ResumePosition>(&self, position: &P) -> (String, Vec<u8>, Vec<u8>) {
         let checkpoint = Checkpoint {
             topic_prefix: self.topic_prefix.clone(),
             written_at_unix_ms: chrono::Utc::now().timestamp_millis(),
-            source: Some(Source::Postgres(position.clone())),
+            source: Some(position.clone().into_source()),
         };
         (
             self.topic.clone(),
@@ -63,10 +64,10 @@ impl OffsetsTopic {
 
     /// Reads the topic to its end (committed records only) and returns the last position
     /// stored for this capture.
-    pub async fn load(
+    pub async fn load<P: ResumePosition>(
         &self,
         config: &KafkaConfig,
-    ) -> Result<Option<PostgresPosition>, CaptureError> {
+    ) -> Result<Option<P>, CaptureError> {
         let this = self.clone();
         let mut client = config.client_config();
         client
@@ -82,10 +83,10 @@ impl OffsetsTopic {
             .map_err(|e| CaptureError::Pipeline(format!("reading the offsets topic: {e}")))?
     }
 
-    fn load_blocking(
+    fn load_blocking<P: ResumePosition>(
         &self,
         client: &rdkafka::ClientConfig,
-    ) -> Result<Option<PostgresPosition>, CaptureError> {
+    ) -> Result<Option<P>, CaptureError> {
         let context = || format!("reading offsets topic {}", self.topic);
         let consumer: BaseConsumer<QuietEof> = client
             .create_with_context(QuietEof)
@@ -134,11 +135,20 @@ impl OffsetsTopic {
                 self.topic, self.topic_prefix
             ))
         })?;
-        match checkpoint.source {
-            Some(Source::Postgres(p)) => Ok(Some(p)),
-            None => Err(CaptureError::Checkpoint(format!(
-                "offsets topic {}: record for {:?} holds no PostgreSQL position",
+        let what = || {
+            format!(
+                "offsets topic {}: record for {:?}",
                 self.topic, self.topic_prefix
+            )
+        };
+        match checkpoint.source {
+            Some(source) => P::from_source(source)
+                .map(Some)
+                .map_err(|found| CaptureError::Checkpoint(wrong_kind::<P>(&what(), found))),
+            None => Err(CaptureError::Checkpoint(format!(
+                "{} holds no {} position",
+                what(),
+                P::KIND
             ))),
         }
     }

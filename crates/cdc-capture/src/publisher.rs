@@ -31,19 +31,20 @@ use crate::checkpoint::CheckpointStore;
 use crate::config::KafkaConfig;
 use crate::metrics::CaptureMetrics;
 use crate::offsets::OffsetsTopic;
+use crate::position::ResumePosition;
 use crate::CaptureError;
 
 /// Kafka transaction commits and aborts are given this long.
 const TXN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Work items for the at-least-once acker, in publication order.
-enum Ack {
+enum Ack<P> {
     Delivery {
         topic: String,
         future: DeliveryFuture,
     },
     /// Everything before this is covered by `position`.
-    Position(Box<PostgresPosition>),
+    Position(Box<P>),
 }
 
 /// State of the open Kafka transaction (exactly-once mode).
@@ -58,21 +59,21 @@ struct Txn {
     acked_lsn: watch::Sender<u64>,
 }
 
-enum Mode {
+enum Mode<P> {
     ExactlyOnce(Mutex<Txn>),
-    AtLeastOnce(mpsc::Sender<Ack>),
+    AtLeastOnce(mpsc::Sender<Ack<P>>),
 }
 
-/// Sends records; cheap to share by reference.
-pub struct Publisher {
+/// Sends records; cheap to share by reference. `P` is the resume position of the source.
+pub struct Publisher<P = PostgresPosition> {
     producer: FutureProducer,
-    mode: Mode,
-    position: Mutex<PostgresPosition>,
+    mode: Mode<P>,
+    position: Mutex<P>,
     metrics: CaptureMetrics,
 }
 
 /// Receiving end of the at-least-once acknowledgement channel, consumed by [`Acker::run`].
-pub struct AckQueue(mpsc::Receiver<Ack>);
+pub struct AckQueue<P = PostgresPosition>(mpsc::Receiver<Ack<P>>);
 
 fn producer(config: &KafkaConfig, extra: &[(&str, &str)]) -> Result<FutureProducer, CaptureError> {
     let max_messages = (config.max_in_flight * 2).to_string();
@@ -102,11 +103,11 @@ fn producer(config: &KafkaConfig, extra: &[(&str, &str)]) -> Result<FutureProduc
 }
 
 /// Creates the at-least-once publisher and its acknowledgement queue.
-pub fn at_least_once(
+pub fn at_least_once<P: ResumePosition>(
     config: &KafkaConfig,
-    position: PostgresPosition,
+    position: P,
     metrics: CaptureMetrics,
-) -> Result<(Publisher, AckQueue), CaptureError> {
+) -> Result<(Publisher<P>, AckQueue<P>), CaptureError> {
     let producer = producer(config, &[])?;
     let (tx, rx) = mpsc::channel(config.max_in_flight);
     Ok((
@@ -161,14 +162,14 @@ pub async fn fence(config: &KafkaConfig, transactional_id: &str) -> Result<Fence
 
 impl Fenced {
     /// Opens the first transaction; the publisher starts at `position`.
-    pub fn start(
+    pub fn start<P: ResumePosition>(
         self,
         config: &KafkaConfig,
         offsets: OffsetsTopic,
-        position: PostgresPosition,
+        position: P,
         acked_lsn: watch::Sender<u64>,
         metrics: CaptureMetrics,
-    ) -> Result<Publisher, CaptureError> {
+    ) -> Result<Publisher<P>, CaptureError> {
         self.producer
             .begin_transaction()
             .map_err(|e| CaptureError::kafka("beginning a transaction", e))?;
@@ -203,7 +204,7 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-impl Publisher {
+impl<P: ResumePosition> Publisher<P> {
     /// Hands one record to the producer (`partition` `None` = by key). Waits while the
     /// producer's queue is full.
     pub async fn send(
@@ -274,10 +275,7 @@ impl Publisher {
     /// Reports a consistent point: `update` brings the resume position up to date with
     /// everything sent so far. Exactly-once mode commits the Kafka transaction here when it is
     /// old or large enough; at-least-once mode queues the position behind the deliveries.
-    pub async fn safe_point(
-        &self,
-        update: impl FnOnce(&mut PostgresPosition),
-    ) -> Result<(), CaptureError> {
+    pub async fn safe_point(&self, update: impl FnOnce(&mut P)) -> Result<(), CaptureError> {
         match &self.mode {
             Mode::ExactlyOnce(txn) => {
                 update(&mut lock(&self.position));
@@ -294,16 +292,9 @@ impl Publisher {
             Mode::AtLeastOnce(acks) => {
                 let snapshot = {
                     let mut p = lock(&self.position);
-                    let chunks = |p: &PostgresPosition| {
-                        p.snapshot_progress
-                            .iter()
-                            .map(|t| t.done.len())
-                            .sum::<usize>()
-                    };
-                    let before = (p.confirmed_lsn, p.snapshot_completed, chunks(&p));
+                    let before = p.progress();
                     update(&mut p);
-                    let after = (p.confirmed_lsn, p.snapshot_completed, chunks(&p));
-                    (before != after).then(|| p.clone())
+                    (before != p.progress()).then(|| p.clone())
                 };
                 match snapshot {
                     Some(p) => enqueue(acks, &self.metrics, Ack::Position(Box::new(p))).await,
@@ -355,16 +346,23 @@ impl Publisher {
         t.dirty = false;
         t.opened = Instant::now();
         // The slot may move only to the end of a completely published source transaction.
-        if position.confirmed_lsn > *t.acked_lsn.borrow() {
-            self.metrics.acked_lsn.set(position.confirmed_lsn as i64);
-            t.acked_lsn.send_replace(position.confirmed_lsn);
+        if let Some(mark) = position.acknowledge_mark() {
+            if mark > *t.acked_lsn.borrow() {
+                self.metrics.acked_lsn.set(mark as i64);
+                t.acked_lsn.send_replace(mark);
+            }
         }
         Ok(())
     }
 
+    /// The position as updated by the last [`Publisher::safe_point`].
+    pub fn position(&self) -> P {
+        lock(&self.position).clone()
+    }
+
     /// Makes everything sent so far durable: commits (exactly-once) or waits until librdkafka
     /// delivered everything (at-least-once). Returns the durable position.
-    pub async fn finish(self, timeout: Duration) -> Result<PostgresPosition, CaptureError> {
+    pub async fn finish(self, timeout: Duration) -> Result<P, CaptureError> {
         match &self.mode {
             Mode::ExactlyOnce(_) => self.commit().await?,
             Mode::AtLeastOnce(_) => {
@@ -379,7 +377,7 @@ impl Publisher {
     }
 }
 
-impl Publisher {
+impl<P> Publisher<P> {
     /// The error for a failed producer call; a producer fenced by a newer instance (which
     /// can surface on a send, the commit, or as librdkafka's fatal error) says so.
     fn error(&self, e: &KafkaError, context: &str) -> CaptureError {
@@ -416,10 +414,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-async fn enqueue(
-    acks: &mpsc::Sender<Ack>,
+async fn enqueue<P>(
+    acks: &mpsc::Sender<Ack<P>>,
     metrics: &CaptureMetrics,
-    ack: Ack,
+    ack: Ack<P>,
 ) -> Result<(), CaptureError> {
     acks.send(ack)
         .await
@@ -430,19 +428,19 @@ async fn enqueue(
 }
 
 /// At-least-once: awaits deliveries in order and advances the durable position.
-pub struct Acker {
+pub struct Acker<P = PostgresPosition> {
     pub store: CheckpointStore,
-    pub position: PostgresPosition,
+    pub position: P,
     pub acked_lsn: watch::Sender<u64>,
     pub checkpoint_interval: Duration,
     pub metrics: CaptureMetrics,
 }
 
-impl Acker {
+impl<P: ResumePosition> Acker<P> {
     /// Runs until every [`Publisher`] is dropped and the queue is drained. Returns the last
     /// durable position. A failed delivery ends it with an error: nothing after it is
     /// acknowledged.
-    pub async fn run(mut self, queue: AckQueue) -> Result<PostgresPosition, CaptureError> {
+    pub async fn run(mut self, queue: AckQueue<P>) -> Result<P, CaptureError> {
         let AckQueue(mut rx) = queue;
         let mut last_write = Instant::now();
         let mut dirty = false;
@@ -462,12 +460,14 @@ impl Acker {
                     }
                 },
                 Ack::Position(p) => {
-                    let snapshot_done = p.snapshot_completed && !self.position.snapshot_completed;
+                    let snapshot_done =
+                        p.snapshot_completed() && !self.position.snapshot_completed();
                     self.position = *p;
-                    self.position.partial = None;
-                    let lsn = self.position.confirmed_lsn;
-                    self.metrics.acked_lsn.set(lsn as i64);
-                    self.acked_lsn.send_replace(lsn);
+                    self.position.at_least_once();
+                    if let Some(mark) = self.position.acknowledge_mark() {
+                        self.metrics.acked_lsn.set(mark as i64);
+                        self.acked_lsn.send_replace(mark);
+                    }
                     dirty = true;
                     if snapshot_done || last_write.elapsed() >= self.checkpoint_interval {
                         self.store.store(&self.position)?;
@@ -475,7 +475,7 @@ impl Acker {
                         dirty = false;
                     }
                     if snapshot_done {
-                        tracing::info!(lsn = %crate::lsn_text(lsn),
+                        tracing::info!(position = %self.position.describe(),
                             "initial snapshot acknowledged by Kafka; checkpoint written");
                     }
                 }

@@ -15,7 +15,7 @@ use crate::CaptureError;
 pub async fn connect_sql(source: &SourceConfig) -> Result<tokio_postgres::Client, CaptureError> {
     let mut cfg = tokio_postgres::Config::new();
     cfg.host(&source.host)
-        .port(source.port)
+        .port(source.port())
         .user(&source.user)
         .dbname(&source.database)
         .application_name("cdc-capture")
@@ -27,7 +27,9 @@ pub async fn connect_sql(source: &SourceConfig) -> Result<tokio_postgres::Client
         CaptureError::postgres(
             format!(
                 "connecting to {}:{} as {}",
-                source.host, source.port, source.user
+                source.host,
+                source.port(),
+                source.user
             ),
             e,
         )
@@ -55,7 +57,7 @@ pub fn replication_config(source: &SourceConfig) -> ReplicationConfig {
         source.slot_name.clone(),
         source.publication_name.clone(),
     )
-    .with_port(source.port)
+    .with_port(source.port())
     .with_tls(TlsConfig::disabled())
     .with_options(options)
     .with_application_name("cdc-capture")

@@ -18,6 +18,8 @@ pub struct TopicSpec {
     pub partitions: Option<i32>,
     /// `cleanup.policy=compact` (the offsets topic).
     pub compact: bool,
+    /// `retention.ms=-1`, `retention.bytes=-1` (the schema history topic).
+    pub retain_forever: bool,
 }
 
 impl TopicSpec {
@@ -27,6 +29,7 @@ impl TopicSpec {
             name,
             partitions: None,
             compact: false,
+            retain_forever: false,
         }
     }
 }
@@ -46,8 +49,13 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> Result
             let replication = TopicReplication::Fixed(config.topic_replication_factor);
             let partitions = t.partitions.unwrap_or(config.topic_partitions);
             let topic = NewTopic::new(&t.name, partitions, replication);
-            if t.compact {
+            let topic = if t.compact {
                 topic.set("cleanup.policy", "compact")
+            } else {
+                topic
+            };
+            if t.retain_forever {
+                topic.set("retention.ms", "-1").set("retention.bytes", "-1")
             } else {
                 topic
             }

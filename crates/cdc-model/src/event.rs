@@ -84,6 +84,26 @@ impl SnapshotMarker {
     }
 }
 
+/// Which binlog connector Debezium would be (`source.connector`, schema names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinlogFlavor {
+    /// `mysql` (`io.debezium.connector.mysql.*`)
+    MySql,
+    /// `mariadb` (`io.debezium.connector.mariadb.*`)
+    MariaDb,
+}
+
+impl BinlogFlavor {
+    /// Debezium's connector name: `source.connector` and the middle of the connector's schema
+    /// names (`io.debezium.connector.<name>.Source`).
+    pub fn connector(self) -> &'static str {
+        match self {
+            BinlogFlavor::MySql => "mysql",
+            BinlogFlavor::MariaDb => "mariadb",
+        }
+    }
+}
+
 /// Where in the source's log an event comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Position {
@@ -94,13 +114,51 @@ pub enum Position {
         last_commit_lsn: Option<u64>,
         tx_id: Option<i64>,
     },
+    /// MySQL / MariaDB binlog coordinates (Debezium's binlog `source` fields).
+    Binlog {
+        flavor: BinlogFlavor,
+        /// `server_id` of the event (0 in snapshots).
+        server_id: i64,
+        /// GTID of the event's transaction (MySQL `uuid:seq`, MariaDB `domain-server-seq`).
+        gtid: Option<String>,
+        /// Binlog file name (snapshot: the file of the snapshot position).
+        file: String,
+        /// Position of the event in `file` (Debezium: the rows event's position).
+        pos: i64,
+        /// Index of the row within its rows event (0-based).
+        row: i32,
+        /// Thread id of the session that made the change (`None` in snapshots).
+        thread: Option<i64>,
+        /// The SQL statement (ANNOTATE_ROWS / ROWS_QUERY), only with `include.query`.
+        query: Option<String>,
+    },
 }
 
 impl Position {
-    /// A compact, connector-specific text form (PostgreSQL: `X/Y` LSN notation).
+    /// A compact, connector-specific text form: PostgreSQL `X/Y` LSN notation; binlog
+    /// `<file>:<pos>:<row>`, followed by ` gtid=<gtid>` when the event has a GTID.
     pub fn to_text(&self) -> String {
         match self {
             Position::Postgres { lsn, .. } => format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF),
+            Position::Binlog {
+                gtid,
+                file,
+                pos,
+                row,
+                ..
+            } => match gtid {
+                Some(gtid) => format!("{file}:{pos}:{row} gtid={gtid}"),
+                None => format!("{file}:{pos}:{row}"),
+            },
+        }
+    }
+
+    /// Debezium's connector name for events at this position (`source.connector`):
+    /// `postgresql`, `mysql` or `mariadb`.
+    pub fn connector(&self) -> &'static str {
+        match self {
+            Position::Postgres { .. } => "postgresql",
+            Position::Binlog { flavor, .. } => flavor.connector(),
         }
     }
 }
@@ -112,7 +170,8 @@ pub struct SourceInfo {
     pub version: String,
     /// Logical server name (`topic.prefix`).
     pub name: String,
-    /// Database name.
+    /// Database name: PostgreSQL `database.dbname`; MySQL/MariaDB the changed table's
+    /// database (`TableId.namespace`).
     pub db: String,
     /// Source time in microseconds since the epoch: commit time when streaming, read time in
     /// snapshots.

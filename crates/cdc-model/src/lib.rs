@@ -14,7 +14,9 @@ pub mod schema;
 pub mod time;
 pub mod value;
 
-pub use event::{ChangeEvent, Op, Position, SnapshotMarker, SourceInfo, TransactionBlock};
+pub use event::{
+    BinlogFlavor, ChangeEvent, Op, Position, SnapshotMarker, SourceInfo, TransactionBlock,
+};
 pub use schema::{Column, ColumnType, TableId, TableSchema};
 pub use value::{
     Decimal, Row, SpecialDecimal, Value, TIMESTAMPTZ_INFINITY, TIMESTAMPTZ_NEG_INFINITY,

@@ -180,7 +180,10 @@ fn snapshot_update_and_delete_payloads_match_real_debezium() {
     };
     let Position::Postgres {
         last_commit_lsn, ..
-    } = &mut delete.source.position;
+    } = &mut delete.source.position
+    else {
+        unreachable!("pg_source builds a PostgreSQL position")
+    };
     *last_commit_lsn = Some(22_235_256);
     assert_payload_golden(
         &delete,

@@ -12,8 +12,11 @@
 //! - `snapshot`: the consistent initial snapshot: table plans and primary-key chunks, the
 //!   locked (or lock-free) start of N worker transactions at one binlog position, parallel
 //!   chunk reading into a bounded channel, progress and resume.
+//! - `stream`: the binlog change stream: events → change events, schema changes and
+//!   transaction boundaries with restartable offsets (`BinlogOffset`), in Debezium's semantics.
 
 pub mod binlog;
 pub mod ddl;
 pub mod snapshot;
+pub mod stream;
 pub mod types;

@@ -37,7 +37,7 @@ fn properties_file_maps_every_supported_option() {
     let (c, warnings) = config("inventory.properties");
     assert_eq!(c.topic_prefix, "dbserver1");
     let s = &c.source;
-    assert_eq!((s.host.as_str(), s.port), ("db.internal", 6543));
+    assert_eq!((s.host.as_str(), s.port()), ("db.internal", 6543));
     assert_eq!(
         (s.user.as_str(), s.database.as_str()),
         ("debezium", "inventory")
@@ -111,7 +111,7 @@ fn properties_file_maps_every_supported_option() {
 #[test]
 fn connect_json_and_bare_json() {
     let (c, warnings) = config("inventory-connect.json");
-    assert_eq!(c.source.port, 5432);
+    assert_eq!(c.source.port(), 5432);
     assert_eq!(c.source.password.expose(), "dbz");
     assert_eq!(
         c.source.table_include_list.as_deref(),

@@ -143,6 +143,8 @@ impl Selection {
             &source.table_exclude_list,
             &source.schema_include_list,
             &source.schema_exclude_list,
+            &source.database_include_list,
+            &source.database_exclude_list,
         ]
         .iter()
         .any(|f| f.as_deref().is_some_and(|f| !f.trim().is_empty()));
@@ -166,10 +168,24 @@ impl Selection {
                     ("table.include.list", source.table_include_list.as_deref()),
                     ("table.exclude.list", source.table_exclude_list.as_deref()),
                 )?,
-                schemas: Filter::new(
-                    ("schema.include.list", source.schema_include_list.as_deref()),
-                    ("schema.exclude.list", source.schema_exclude_list.as_deref()),
-                )?,
+                // MySQL / MariaDB: the namespace is the database.
+                schemas: if source.kind.is_binlog() {
+                    Filter::new(
+                        (
+                            "database.include.list",
+                            source.database_include_list.as_deref(),
+                        ),
+                        (
+                            "database.exclude.list",
+                            source.database_exclude_list.as_deref(),
+                        ),
+                    )?
+                } else {
+                    Filter::new(
+                        ("schema.include.list", source.schema_include_list.as_deref()),
+                        ("schema.exclude.list", source.schema_exclude_list.as_deref()),
+                    )?
+                },
             },
         };
         let columns = Filter::new(

@@ -375,7 +375,12 @@ fn report_progress(
 }
 
 /// Debezium's snapshot marker priority: first, last, first/last in table, true.
-fn marker(first: bool, last: bool, first_in_table: bool, last_in_table: bool) -> SnapshotMarker {
+pub(crate) fn marker(
+    first: bool,
+    last: bool,
+    first_in_table: bool,
+    last_in_table: bool,
+) -> SnapshotMarker {
     if last {
         SnapshotMarker::Last
     } else if first {

@@ -1,5 +1,5 @@
 //! Debezium's auxiliary records, beside row changes: transaction metadata (`<prefix>.transaction`),
-//! heartbeats (`__debezium-heartbeat.<prefix>`) and PostgreSQL logical-decoding messages
+//! heartbeats (`__debezium-heartbeat.<prefix>`), the same for every connector, and PostgreSQL logical-decoding messages
 //! (`<prefix>.message`, op `m`). Schemas follow Debezium 3.6's `SchemaFactory` and
 //! `PostgresSchemaFactory`; the JSON layout is Kafka's `JsonConverter` with schemas enabled.
 
@@ -8,9 +8,8 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
-use super::encode::{
-    source_field_schema, source_json, split_ns, transaction_field_schema, transaction_json,
-};
+use super::encode::{split_ns, transaction_field_schema, transaction_json};
+use super::source::{postgres_source_schema, source_payload};
 use crate::{SourceInfo, TransactionBlock};
 
 /// A Kafka record: key and value bytes.
@@ -64,6 +63,17 @@ static TX_VALUE: LazyLock<String> = LazyLock::new(|| {
     }))
 });
 
+/// Debezium's transaction id of a MySQL / MariaDB transaction: its GTID, or
+/// `file=<binlog file>,pos=<position of its BEGIN event>` when the server writes no GTIDs
+/// (`BinlogOffsetContext.NON_GTID_TRANSACTION_ID_FORMAT`). BEGIN, END and every event of the
+/// transaction carry the same id.
+pub fn binlog_transaction_id(gtid: Option<&str>, file: &str, begin_pos: u64) -> String {
+    match gtid {
+        Some(gtid) => gtid.to_owned(),
+        None => format!("file={file},pos={begin_pos}"),
+    }
+}
+
 /// The BEGIN record of a transaction on the transaction topic.
 pub fn transaction_begin(id: &str, commit_ts_ms: i64) -> AuxRecord {
     AuxRecord {
@@ -76,7 +86,8 @@ pub fn transaction_begin(id: &str, commit_ts_ms: i64) -> AuxRecord {
     }
 }
 
-/// The END record of a transaction: total events and events per `schema.table`.
+/// The END record of a transaction: total events and events per data collection
+/// (PostgreSQL `schema.table`, MySQL/MariaDB `db.table`), in order of first appearance.
 pub fn transaction_end(
     id: &str,
     commit_ts_ms: i64,
@@ -132,7 +143,7 @@ static MESSAGE_VALUE: LazyLock<String> = LazyLock::new(|| {
         "fields": [
             field("string", false, "op"),
             field("int64", true, "ts_ms"),
-            source_field_schema(),
+            postgres_source_schema(),
             transaction_field_schema(),
             {"type": "struct",
              "fields": [field("string", true, "prefix"), field("bytes", true, "content")],
@@ -160,7 +171,7 @@ pub fn logical_message(
             &MESSAGE_VALUE,
             &json!({
                 "op": "m", "ts_ms": ms,
-                "source": source_json(source, "", ""),
+                "source": source_payload(source, "", None),
                 "transaction": transaction_json(transaction),
                 "message": {"prefix": message_prefix, "content": content},
             }),

@@ -8,8 +8,8 @@ use serde_json::Value as Json;
 
 use super::connect::column_type;
 use crate::{
-    ChangeEvent, Column, ColumnType, Decimal, Op, Position, Row, SnapshotMarker, SourceInfo,
-    TableId, TableSchema, TransactionBlock, Value,
+    BinlogFlavor, ChangeEvent, Column, ColumnType, Decimal, Op, Position, Row, SnapshotMarker,
+    SourceInfo, TableId, TableSchema, TransactionBlock, Value,
 };
 
 /// Why a record could not be decoded. Messages name the field or column at fault.
@@ -63,10 +63,16 @@ pub fn decode_record(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Decoded
             .ok_or(DecodeError::Field(name))
     };
     let connector = str_field(source, "connector")?;
-    if connector != "postgresql" {
-        return Err(DecodeError::UnsupportedConnector(connector));
-    }
-    let id = TableId::new(str_field(source, "schema")?, str_field(source, "table")?);
+    let position = position(&connector, source)?;
+    let id = match &position {
+        Position::Postgres { .. } => {
+            TableId::new(str_field(source, "schema")?, str_field(source, "table")?)
+        }
+        // MySQL and MariaDB tables live in databases (`source.db`), with no schema level.
+        Position::Binlog { .. } => {
+            TableId::new(str_field(source, "db")?, str_field(source, "table")?)
+        }
+    };
     let mut table = row_schema(schema, id)?;
     table.key = key_columns(key, &table)?;
     let table = Arc::new(table);
@@ -88,20 +94,6 @@ pub fn decode_record(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Decoded
         None | Some(Json::Null) => SnapshotMarker::False,
         Some(Json::String(s)) => SnapshotMarker::parse(s).ok_or(DecodeError::Field("snapshot"))?,
         Some(_) => return Err(DecodeError::Field("snapshot")),
-    };
-    let last_commit_lsn = source
-        .get("sequence")
-        .and_then(Json::as_str)
-        .and_then(|s| serde_json::from_str::<Vec<Option<String>>>(s).ok())
-        .and_then(|seq| seq.first().cloned().flatten())
-        .and_then(|s| s.parse().ok());
-    let position = Position::Postgres {
-        lsn: source
-            .get("lsn")
-            .and_then(Json::as_u64)
-            .ok_or(DecodeError::Field("source.lsn"))?,
-        last_commit_lsn,
-        tx_id: source.get("txId").and_then(Json::as_i64),
     };
     let ts_ns = payload
         .get("ts_ns")
@@ -151,6 +143,57 @@ pub fn decode_record(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Decoded
         transaction,
         ts_ns,
     })))
+}
+
+/// The log position a `source` block names, by its connector.
+fn position(connector: &str, source: &Json) -> Result<Position, DecodeError> {
+    let flavor = match connector {
+        "postgresql" => return postgres_position(source),
+        "mysql" => BinlogFlavor::MySql,
+        "mariadb" => BinlogFlavor::MariaDb,
+        _ => return Err(DecodeError::UnsupportedConnector(connector.to_owned())),
+    };
+    let int = |name: &'static str| source.get(name).and_then(Json::as_i64);
+    let text = |name: &'static str| -> Result<Option<String>, DecodeError> {
+        match source.get(name) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(DecodeError::Field(name)),
+        }
+    };
+    let thread = match source.get("thread") {
+        None | Some(Json::Null) => None,
+        Some(t) => Some(t.as_i64().ok_or(DecodeError::Field("source.thread"))?),
+    };
+    Ok(Position::Binlog {
+        flavor,
+        server_id: int("server_id").ok_or(DecodeError::Field("source.server_id"))?,
+        gtid: text("gtid")?,
+        file: text("file")?.ok_or(DecodeError::Field("source.file"))?,
+        pos: int("pos").ok_or(DecodeError::Field("source.pos"))?,
+        row: int("row")
+            .and_then(|r| i32::try_from(r).ok())
+            .ok_or(DecodeError::Field("source.row"))?,
+        thread,
+        query: text("query")?,
+    })
+}
+
+fn postgres_position(source: &Json) -> Result<Position, DecodeError> {
+    let last_commit_lsn = source
+        .get("sequence")
+        .and_then(Json::as_str)
+        .and_then(|s| serde_json::from_str::<Vec<Option<String>>>(s).ok())
+        .and_then(|seq| seq.first().cloned().flatten())
+        .and_then(|s| s.parse().ok());
+    Ok(Position::Postgres {
+        lsn: source
+            .get("lsn")
+            .and_then(Json::as_u64)
+            .ok_or(DecodeError::Field("source.lsn"))?,
+        last_commit_lsn,
+        tx_id: source.get("txId").and_then(Json::as_i64),
+    })
 }
 
 /// Table schema from the `before`/`after` struct of the envelope schema.

@@ -7,7 +7,8 @@ use serde_json::{json, Map, Value as Json};
 use super::jsonout::Out;
 use super::options::ValueOptions;
 use super::render::{fallback_value, Renderer};
-use crate::{ChangeEvent, Position, Row, SourceInfo, TableSchema, Value};
+use super::source::{plain_field, source_payload, source_schema_text};
+use crate::{ChangeEvent, Row, TableSchema, Value};
 
 /// Why an event could not be encoded.
 #[derive(Debug, thiserror::Error)]
@@ -28,17 +29,17 @@ pub enum EncodeError {
     MissingRow { table: String, op: &'static str },
 }
 
-const SNAPSHOT_ALLOWED: &str =
-    "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
-
 /// Encodes the events of one table for one topic.
 #[derive(Debug, Clone)]
 pub struct TableCodec {
     table: Arc<TableSchema>,
     /// `{"schema":<key schema>,"payload":` — `None` when the table has no key.
     key_prefix: Option<String>,
-    /// `{"schema":<envelope schema>,"payload":`
-    value_prefix: String,
+    /// `{"schema":<envelope schema>,"payload":`, split around the `source` field schema, which
+    /// follows the connector of each event's position: `value_head` ends after the `after`
+    /// field, `value_tail` starts with the comma before the `transaction` field.
+    value_head: String,
+    value_tail: String,
     options: ValueOptions,
 }
 
@@ -58,11 +59,12 @@ impl TableCodec {
             });
             format!("{{\"schema\":{schema},\"payload\":")
         });
-        let schema = envelope_schema(&renderer, &table, topic);
+        let (value_head, value_tail) = envelope_schema(&renderer, &table, topic);
         TableCodec {
             table,
             key_prefix,
-            value_prefix: format!("{{\"schema\":{schema},\"payload\":"),
+            value_head,
+            value_tail,
             options: options.clone(),
         }
     }
@@ -111,8 +113,13 @@ impl TableCodec {
 
     /// The Kafka value (the Debezium envelope) of `event`.
     pub fn encode_value(&self, event: &ChangeEvent) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::with_capacity(self.value_prefix.len() + 512);
-        out.extend_from_slice(self.value_prefix.as_bytes());
+        let source_schema = source_schema_text(&event.source.position);
+        let mut out = Vec::with_capacity(
+            self.value_head.len() + source_schema.len() + self.value_tail.len() + 512,
+        );
+        out.extend_from_slice(self.value_head.as_bytes());
+        out.extend_from_slice(source_schema.as_bytes());
+        out.extend_from_slice(self.value_tail.as_bytes());
         out.extend_from_slice(b"{\"before\":");
         self.row_json(event.before.as_ref())?.write(&mut out);
         out.extend_from_slice(b",\"after\":");
@@ -120,10 +127,10 @@ impl TableCodec {
         let mut p = Map::new();
         p.insert(
             "source".into(),
-            source_json(
+            source_payload(
                 &event.source,
                 &event.table.id.namespace,
-                &event.table.id.name,
+                Some(&event.table.id.name),
             ),
         );
         p.insert(
@@ -206,51 +213,9 @@ pub(super) fn split_ns(ns: i64) -> (i64, i64, i64) {
     (ns.div_euclid(1_000_000), ns.div_euclid(1_000), ns)
 }
 
-/// The `source` block of an event about `schema`.`table` (both empty for logical-decoding
-/// messages).
-pub(super) fn source_json(s: &SourceInfo, schema: &str, table: &str) -> Json {
-    let mut m = Map::new();
-    m.insert("version".into(), json!(s.version));
-    match &s.position {
-        Position::Postgres {
-            lsn,
-            last_commit_lsn,
-            tx_id,
-        } => {
-            m.insert("connector".into(), json!("postgresql"));
-            m.insert("name".into(), json!(s.name));
-            m.insert("ts_ms".into(), json!(s.ts_us.div_euclid(1000)));
-            m.insert("snapshot".into(), json!(s.snapshot.as_str()));
-            m.insert("db".into(), json!(s.db));
-            let sequence = json!([last_commit_lsn.map(|l| l.to_string()), lsn.to_string()]);
-            m.insert("sequence".into(), Json::String(sequence.to_string()));
-            m.insert("ts_us".into(), json!(s.ts_us));
-            m.insert("ts_ns".into(), json!(s.ts_us.saturating_mul(1000)));
-            m.insert("schema".into(), json!(schema));
-            m.insert("table".into(), json!(table));
-            // Debezium leaves txId and lsn out of incremental-snapshot reads.
-            let incremental = s.snapshot == crate::SnapshotMarker::Incremental;
-            m.insert(
-                "txId".into(),
-                if incremental {
-                    Json::Null
-                } else {
-                    json!(tx_id)
-                },
-            );
-            m.insert(
-                "lsn".into(),
-                if incremental { Json::Null } else { json!(lsn) },
-            );
-            m.insert("xmin".into(), Json::Null);
-            m.insert("origin".into(), Json::Null);
-            m.insert("origin_lsn".into(), Json::Null);
-        }
-    }
-    Json::Object(m)
-}
-
-fn envelope_schema(renderer: &Renderer<'_>, table: &TableSchema, topic: &str) -> Json {
+/// The envelope schema of `table` as the `{"schema":…,"payload":` prefix of a record, split
+/// where the `source` field schema goes (between the `after` and `transaction` fields).
+fn envelope_schema(renderer: &Renderer<'_>, table: &TableSchema, topic: &str) -> (String, String) {
     let row_fields: Vec<Json> = table
         .columns
         .iter()
@@ -262,51 +227,22 @@ fn envelope_schema(renderer: &Renderer<'_>, table: &TableSchema, topic: &str) ->
             "name": format!("{topic}.Value"), "field": field,
         })
     };
-    let f = |ty: &str, optional: bool, field: &str| json!({"type": ty, "optional": optional, "field": field});
-    json!({
-        "type": "struct",
-        "fields": [
-            row("before"), row("after"), source_field_schema(), transaction_field_schema(),
-            f("string", false, "op"),
-            f("int64", true, "ts_ms"),
-            f("int64", true, "ts_us"),
-            f("int64", true, "ts_ns"),
-        ],
-        "optional": false, "name": format!("{topic}.Envelope"), "version": 2,
-    })
-}
-
-fn plain_field(ty: &str, optional: bool, field: &str) -> Json {
-    json!({"type": ty, "optional": optional, "field": field})
-}
-
-/// Schema of the PostgreSQL `source` field.
-pub(super) fn source_field_schema() -> Json {
     let f = plain_field;
-    json!({
-        "type": "struct",
-        "fields": [
-            f("string", false, "version"),
-            f("string", false, "connector"),
-            f("string", false, "name"),
-            f("int64", false, "ts_ms"),
-            {"type": "string", "optional": true, "name": "io.debezium.data.Enum", "version": 1,
-             "parameters": {"allowed": SNAPSHOT_ALLOWED}, "default": "false", "field": "snapshot"},
-            f("string", false, "db"),
-            f("string", true, "sequence"),
-            f("int64", true, "ts_us"),
-            f("int64", true, "ts_ns"),
-            f("string", false, "schema"),
-            f("string", false, "table"),
-            f("int64", true, "txId"),
-            f("int64", true, "lsn"),
-            f("int64", true, "xmin"),
-            f("string", true, "origin"),
-            f("int64", true, "origin_lsn"),
-        ],
-        "optional": false, "name": "io.debezium.connector.postgresql.Source", "version": 1,
-        "field": "source",
-    })
+    let head = format!(
+        "{{\"schema\":{{\"type\":\"struct\",\"fields\":[{},{},",
+        row("before"),
+        row("after")
+    );
+    let tail = format!(
+        ",{},{},{},{},{}],\"optional\":false,\"name\":{},\"version\":2}},\"payload\":",
+        transaction_field_schema(),
+        f("string", false, "op"),
+        f("int64", true, "ts_ms"),
+        f("int64", true, "ts_us"),
+        f("int64", true, "ts_ns"),
+        Json::String(format!("{topic}.Envelope")),
+    );
+    (head, tail)
 }
 
 /// Schema of the `transaction` field (`event.block`).

@@ -1,0 +1,428 @@
+//! e2e: MariaDB 10.11 (real server, binlog) → `cdc-capture` (`source.kind = mariadb`) → real
+//! Kafka, read back `read_committed`.
+//!
+//! The initial snapshot of a few rows (several primary-key chunks on two workers), then
+//! streamed inserts, updates and deletes around an `ALTER TABLE … ADD COLUMN`; every record is
+//! checked (op, key, before/after, `source.connector`, GTID, snapshot markers), as are the
+//! schema-change, schema-history and transaction topics. The capture is then stopped, the
+//! table changed while it is down, and started again: everything published exactly once,
+//! nothing missed, no second snapshot.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cdc_e2e::records::{read_topic, wait_records, JsonRecord};
+use cdc_testkit::{
+    free_port, poll_until, workspace_binary, KafkaBroker, ManagedProcess, MariaDbServer,
+};
+use serde_json::{json, Value};
+
+const PREFIX: &str = "mdb";
+const TOPIC: &str = "mdb.inv.items";
+
+fn spawn_capture(dir: &std::path::Path, config: &std::path::Path, log: &str) -> ManagedProcess {
+    let bin = workspace_binary("cdc-capture").expect("cargo build -p cdc-capture first");
+    let listen = format!("127.0.0.1:{}", free_port());
+    ManagedProcess::spawn(
+        &bin,
+        &[
+            "--config",
+            &config.display().to_string(),
+            "--metrics-listen",
+            &listen,
+        ],
+        &[("CDC_TEST_MARIADB_PASSWORD", "cdc")],
+        &dir.join(log),
+    )
+    .expect("spawn cdc-capture")
+}
+
+async fn records(bootstrap: &str, topic: &str, count: usize) -> Vec<JsonRecord> {
+    let records = wait_records(bootstrap, topic, count)
+        .await
+        .unwrap_or_else(|e| panic!("{count} records on {topic}: {e}"));
+    assert_eq!(records.len(), count, "records on {topic}: {records:#?}");
+    records
+}
+
+async fn all_records(bootstrap: &str, topic: &str) -> Vec<JsonRecord> {
+    let (b, t) = (bootstrap.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || read_topic(&b, &t))
+        .await
+        .expect("reader task")
+        .expect("read topic")
+}
+
+/// Checks one data record: op, key, before, after and the binlog source block.
+fn check(record: &JsonRecord, op: &str, id: i64, before: Value, after: Value) {
+    let (key, value) = record;
+    assert_eq!(key["payload"], json!({ "id": id }), "key of {value}");
+    let p = &value["payload"];
+    assert_eq!(p["op"], op, "{p}");
+    assert_eq!(p["before"], before, "before of {p}");
+    assert_eq!(p["after"], after, "after of {p}");
+    let source = &p["source"];
+    assert_eq!(source["connector"], "mariadb", "{source}");
+    assert_eq!(source["name"], PREFIX);
+    assert_eq!(source["db"], "inv");
+    assert_eq!(source["table"], "items");
+    assert!(source["file"]
+        .as_str()
+        .is_some_and(|f| f.starts_with("mariadb-bin.")));
+    if op == "r" {
+        assert_eq!(source["server_id"], 0, "{source}");
+        assert_eq!(source["gtid"], Value::Null, "{source}");
+    } else {
+        assert_eq!(source["snapshot"], "false", "{source}");
+        assert_eq!(source["server_id"], MariaDbServer::SERVER_ID, "{source}");
+        let gtid = source["gtid"].as_str().unwrap_or_default();
+        let parts: Vec<&str> = gtid.split('-').collect();
+        assert!(
+            parts.len() == 3 && parts.iter().all(|p| p.parse::<u64>().is_ok()),
+            "MariaDB GTID domain-server-seq: {source}"
+        );
+        assert!(source["pos"].as_i64().is_some_and(|p| p > 4), "{source}");
+        assert!(
+            p["transaction"]["id"] == source["gtid"],
+            "transaction block: {p}"
+        );
+    }
+}
+
+fn tombstone(record: &JsonRecord, id: i64) {
+    assert_eq!(record.0["payload"], json!({ "id": id }));
+    assert_eq!(record.1, Value::Null, "tombstone after the delete of {id}");
+}
+
+fn item(id: i64, name: &str, qty: Option<i64>) -> Value {
+    json!({ "id": id, "name": name, "qty": qty })
+}
+
+fn item_note(id: i64, name: &str, qty: Option<i64>, note: Option<&str>) -> Value {
+    json!({ "id": id, "name": name, "qty": qty, "note": note })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
+    let (db, kafka) = tokio::try_join!(MariaDbServer::start(), KafkaBroker::start())
+        .expect("start MariaDB and Kafka");
+    let bootstrap = kafka.bootstrap_servers();
+    for sql in [
+        "CREATE DATABASE inv",
+        "CREATE TABLE inv.items (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, qty INT)",
+        "INSERT INTO inv.items VALUES (1, 'apple', 10), (2, 'pear', 20), (3, 'plum', NULL), \
+         (7, 'fig', 70), (8, 'kiwi', 80)",
+        // Not captured: its DDL must still be tracked, its rows never published.
+        "CREATE TABLE inv.audit (n INT PRIMARY KEY)",
+        "INSERT INTO inv.audit VALUES (1)",
+    ] {
+        db.execute(sql).await.expect(sql);
+    }
+    let dir: PathBuf = std::env::temp_dir().join(format!("cdc-e2e-mariadb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("capture.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "topic_prefix = \"{PREFIX}\"\n\n[source]\nkind = \"mariadb\"\nhost = \"{host}\"\n\
+             port = {port}\nuser = \"cdc\"\npassword = {{ env = \"CDC_TEST_MARIADB_PASSWORD\" }}\n\
+             server_id = 5400\ntables = [\"inv.items\"]\n\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n\n\
+             [snapshot]\nfetch_size = 2\nmax_threads = 2\n\n[events]\n\
+             provide_transaction_metadata = true\nheartbeat_interval_ms = 500\n",
+            host = db.host(),
+            port = db.port(),
+        ),
+    )
+    .unwrap();
+    let mut capture = spawn_capture(&dir, &config, "capture.log");
+
+    // Snapshot: five rows in three chunks, in key order within each chunk.
+    let snap = records(&bootstrap, TOPIC, 5).await;
+    let mut ids: Vec<i64> = snap
+        .iter()
+        .map(|(k, _)| k["payload"]["id"].as_i64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3, 7, 8]);
+    let rows = [
+        (1, "apple", Some(10)),
+        (2, "pear", Some(20)),
+        (3, "plum", None),
+        (7, "fig", Some(70)),
+        (8, "kiwi", Some(80)),
+    ];
+    for r in &snap {
+        let id = r.0["payload"]["id"].as_i64().unwrap();
+        let (_, name, qty) = rows.iter().find(|(i, _, _)| *i == id).unwrap();
+        check(r, "r", id, Value::Null, item(id, name, *qty));
+    }
+    let markers: Vec<&str> = snap
+        .iter()
+        .map(|(_, v)| v["payload"]["source"]["snapshot"].as_str().unwrap())
+        .collect();
+    assert_eq!(markers[0], "first", "{markers:?}");
+    assert_eq!(markers[4], "last", "{markers:?}");
+    assert!(markers[1..4].iter().all(|m| *m == "true"), "{markers:?}");
+
+    // Streaming around an ALTER TABLE.
+    for sql in [
+        "INSERT INTO inv.items VALUES (4, 'date', 40)",
+        "UPDATE inv.items SET qty = 11 WHERE id = 1",
+        "DELETE FROM inv.items WHERE id = 2",
+        "INSERT INTO inv.audit VALUES (2)",
+        "ALTER TABLE inv.audit ADD COLUMN at INT",
+        "ALTER TABLE inv.items ADD COLUMN note VARCHAR(20)",
+        "INSERT INTO inv.items VALUES (5, 'elder', 50, 'n5')",
+        "UPDATE inv.items SET note = 'ripe' WHERE id = 4",
+        // A primary-key change: delete of the old key, create of the new one.
+        "UPDATE inv.items SET id = 9 WHERE id = 3",
+    ] {
+        db.execute(sql).await.expect(sql);
+    }
+    let all = records(&bootstrap, TOPIC, 14).await;
+    assert_eq!(&all[..5], &snap[..]);
+    let s = &all[5..];
+    check(&s[0], "c", 4, Value::Null, item(4, "date", Some(40)));
+    check(
+        &s[1],
+        "u",
+        1,
+        item(1, "apple", Some(10)),
+        item(1, "apple", Some(11)),
+    );
+    check(&s[2], "d", 2, item(2, "pear", Some(20)), Value::Null);
+    tombstone(&s[3], 2);
+    check(
+        &s[4],
+        "c",
+        5,
+        Value::Null,
+        item_note(5, "elder", Some(50), Some("n5")),
+    );
+    check(
+        &s[5],
+        "u",
+        4,
+        item_note(4, "date", Some(40), None),
+        item_note(4, "date", Some(40), Some("ripe")),
+    );
+    check(&s[6], "d", 3, item_note(3, "plum", None, None), Value::Null);
+    tombstone(&s[7], 3);
+    check(&s[8], "c", 9, Value::Null, item_note(9, "plum", None, None));
+    // Debezium's key headers on the two halves of the key change.
+    let b = bootstrap.clone();
+    let raw = tokio::task::spawn_blocking(move || cdc_e2e::topics::read_topic(&b, TOPIC))
+        .await
+        .unwrap()
+        .unwrap();
+    let raw = &raw[&0];
+    let header_id = |index: usize, name: &str| -> i64 {
+        let (_, bytes) = raw[index]
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("header {name} on record {index}: {:?}", raw[index]));
+        let v: Value = serde_json::from_slice(bytes).expect("key header is JSON");
+        v.get("payload").unwrap_or(&v)["id"]
+            .as_i64()
+            .expect("id in key header")
+    };
+    assert_eq!(header_id(11, "__debezium.newkey"), 9);
+    assert_eq!(header_id(13, "__debezium.oldkey"), 3);
+
+    // Schema changes: the snapshot's CREATE of the captured table, then its ALTER (the
+    // uncaptured table's DDL goes to the history only).
+    let changes = records(&bootstrap, PREFIX, 2).await;
+    assert_eq!(changes[0].0["payload"], json!({ "databaseName": "inv" }));
+    let create = &changes[0].1["payload"];
+    assert_eq!(create["source"]["connector"], "mariadb");
+    assert!(create["ddl"]
+        .as_str()
+        .unwrap()
+        .starts_with("CREATE TABLE `items`"));
+    assert_eq!(create["tableChanges"][0]["type"], "CREATE");
+    let alter = &changes[1].1["payload"];
+    assert!(
+        alter["ddl"].as_str().unwrap().contains("ADD COLUMN note"),
+        "{alter}"
+    );
+    assert_eq!(alter["tableChanges"][0]["type"], "ALTER");
+    let columns = alter["tableChanges"][0]["table"]["columns"]
+        .as_array()
+        .unwrap();
+    assert_eq!(columns.last().unwrap()["name"], "note");
+    let history = all_records(&bootstrap, &format!("schema-history.{PREFIX}")).await;
+    let ddls: Vec<&str> = history
+        .iter()
+        .map(|(_, v)| v["ddl"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(ddls.len(), 4, "history: {ddls:#?}");
+    assert!(ddls[..2]
+        .iter()
+        .any(|d| d.starts_with("CREATE TABLE `audit`")));
+    assert!(ddls[2].contains("ADD COLUMN at"), "{ddls:#?}");
+    assert!(ddls[3].contains("ADD COLUMN note"), "{ddls:#?}");
+
+    // Transaction metadata: one BEGIN and one END per streamed transaction with changes.
+    let tx = records(&bootstrap, &format!("{PREFIX}.transaction"), 12).await;
+    let statuses: Vec<&str> = tx
+        .iter()
+        .map(|(_, v)| v["payload"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["BEGIN", "END"].repeat(6), "{tx:#?}");
+    for (pair, count) in tx.chunks(2).zip([1, 1, 1, 1, 1, 2]) {
+        assert_eq!(pair[0].1["payload"]["id"], pair[1].1["payload"]["id"]);
+        assert_eq!(pair[1].1["payload"]["event_count"], count, "{pair:?}");
+    }
+    // Heartbeats while idle.
+    let beats = wait_records(&bootstrap, &format!("__debezium-heartbeat.{PREFIX}"), 1)
+        .await
+        .expect("heartbeats");
+    assert_eq!(beats[0].0["payload"], json!({ "serverName": PREFIX }));
+
+    // Stop, change while down, start again: nothing twice, nothing missed, no new snapshot.
+    let status = capture
+        .terminate(Duration::from_secs(60))
+        .await
+        .expect("stop cdc-capture");
+    assert!(status.success(), "exit {status}: {}", capture.log_tail(40));
+    for sql in [
+        "INSERT INTO inv.items VALUES (6, 'grape', 60, NULL)",
+        "DELETE FROM inv.items WHERE id = 7",
+    ] {
+        db.execute(sql).await.expect(sql);
+    }
+    let mut capture = spawn_capture(&dir, &config, "capture-2.log");
+    db.execute("UPDATE inv.items SET qty = 81 WHERE id = 8")
+        .await
+        .unwrap();
+    let after = records(&bootstrap, TOPIC, 18).await;
+    assert_eq!(&after[..14], &all[..]);
+    let r = &after[14..];
+    check(
+        &r[0],
+        "c",
+        6,
+        Value::Null,
+        item_note(6, "grape", Some(60), None),
+    );
+    check(
+        &r[1],
+        "d",
+        7,
+        item_note(7, "fig", Some(70), None),
+        Value::Null,
+    );
+    tombstone(&r[2], 7);
+    check(
+        &r[3],
+        "u",
+        8,
+        item_note(8, "kiwi", Some(80), None),
+        item_note(8, "kiwi", Some(81), None),
+    );
+    assert_eq!(records(&bootstrap, PREFIX, 2).await.len(), 2);
+    let status = capture
+        .terminate(Duration::from_secs(60))
+        .await
+        .expect("stop cdc-capture");
+    assert!(status.success(), "exit {status}: {}", capture.log_tail(40));
+    // Nothing was published after the last expected record.
+    assert_eq!(all_records(&bootstrap, TOPIC).await.len(), 18);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn write_config(
+    dir: &std::path::Path,
+    prefix: &str,
+    mode: &str,
+    db: &MariaDbServer,
+    bootstrap: &str,
+) -> PathBuf {
+    let config = dir.join(format!("{prefix}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "topic_prefix = \"{prefix}\"\n\n[source]\nkind = \"mariadb\"\nhost = \"{host}\"\n\
+             port = {port}\nuser = \"cdc\"\npassword = {{ env = \"CDC_TEST_MARIADB_PASSWORD\" }}\n\
+             server_id = 5410\ntables = [\"inv.items\"]\n\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n\n\
+             [snapshot]\nmode = \"{mode}\"\n",
+            host = db.host(),
+            port = db.port(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `snapshot.mode = initial_only` publishes the snapshot and exits (and later starts exit at
+/// once); `no_data` records the schema only and streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_initial_only_and_no_data() {
+    let (db, kafka) = tokio::try_join!(MariaDbServer::start(), KafkaBroker::start())
+        .expect("start MariaDB and Kafka");
+    let bootstrap = kafka.bootstrap_servers();
+    for sql in [
+        "CREATE DATABASE inv",
+        "CREATE TABLE inv.items (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, qty INT)",
+        "INSERT INTO inv.items VALUES (1, 'apple', 10), (2, 'pear', 20)",
+    ] {
+        db.execute(sql).await.expect(sql);
+    }
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("cdc-e2e-mariadb-modes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // initial_only: the snapshot, then exit 0 by itself; a second run exits at once.
+    let config = write_config(&dir, "mio", "initial_only", &db, &bootstrap);
+    for run in 0..2 {
+        let mut capture = spawn_capture(&dir, &config, &format!("mio-{run}.log"));
+        poll_until(
+            "initial_only to exit",
+            std::time::Instant::now() + Duration::from_secs(120),
+            Duration::from_millis(100),
+            || {
+                let running = capture.is_running();
+                async move { Ok((!running).then_some(())) }
+            },
+        )
+        .await
+        .unwrap();
+        let status = capture.exit_status().expect("exited");
+        assert!(
+            status.success(),
+            "run {run}: {status}: {}",
+            capture.log_tail(40)
+        );
+        let records = all_records(&bootstrap, "mio.inv.items").await;
+        assert_eq!(records.len(), 2, "run {run}: {records:#?}");
+        assert!(records.iter().all(|(_, v)| v["payload"]["op"] == "r"));
+    }
+
+    // no_data: no rows read, the schema recorded, changes streamed.
+    let config = write_config(&dir, "mnd", "no_data", &db, &bootstrap);
+    let mut capture = spawn_capture(&dir, &config, "mnd.log");
+    let history = wait_records(&bootstrap, "schema-history.mnd", 1)
+        .await
+        .expect("schema history");
+    assert!(history[0].1["ddl"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("CREATE TABLE `items`")));
+    db.execute("INSERT INTO inv.items VALUES (3, 'plum', NULL)")
+        .await
+        .unwrap();
+    let streamed = records(&bootstrap, "mnd.inv.items", 1).await;
+    let p = &streamed[0].1["payload"];
+    assert_eq!(streamed[0].0["payload"], json!({ "id": 3 }));
+    assert_eq!(
+        (&p["op"], &p["after"]),
+        (&json!("c"), &item(3, "plum", None))
+    );
+    assert_eq!(p["source"]["connector"], "mariadb");
+    let status = capture.terminate(Duration::from_secs(60)).await.unwrap();
+    assert!(status.success(), "{status}: {}", capture.log_tail(40));
+    assert_eq!(all_records(&bootstrap, "mnd.inv.items").await.len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
