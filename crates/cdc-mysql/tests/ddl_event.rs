@@ -4,30 +4,31 @@
 
 use std::path::Path;
 
+use cdc_model::{BinlogFlavor, Position, SnapshotMarker, SourceInfo};
 use cdc_mysql::ddl::{
-    schema_change_record, Connector, DdlOptions, Schemas, ServerVersion, SourceBlock,
+    schema_change_record, schema_change_records, DdlOptions, Schemas, ServerVersion,
 };
 use serde_json::Value as Json;
 
-fn source(connector: Connector) -> SourceBlock {
-    SourceBlock {
+/// The source block of the documented schema-change example (shared-mariadb-mysql.adoc:
+/// server_id 223344, `<connector>-bin.000003`, pos 570, no GTID, no thread, no query).
+fn source(flavor: BinlogFlavor) -> SourceInfo {
+    SourceInfo {
         version: "3.6.3.Final".into(),
-        connector,
         name: "dbserver1".into(),
-        ts_ms: 1_700_000_000_000,
-        snapshot: None,
         db: "inventory".into(),
-        sequence: None,
-        ts_us: Some(1_700_000_000_000_000),
-        ts_ns: Some(1_700_000_000_000_000_000),
-        table: Some("customers".into()),
-        server_id: 223344,
-        gtid: None,
-        file: "mysql-bin.000003".into(),
-        pos: 570,
-        row: 0,
-        thread: None,
-        query: None,
+        ts_us: 1_700_000_000_000_000,
+        snapshot: SnapshotMarker::False,
+        position: Position::Binlog {
+            flavor,
+            server_id: 223344,
+            gtid: None,
+            file: "mysql-bin.000003".into(),
+            pos: 570,
+            row: 0,
+            thread: None,
+            query: None,
+        },
     }
 }
 
@@ -71,7 +72,7 @@ fn alter_add_column_record() {
         )
         .unwrap();
     assert_eq!(changes.len(), 1);
-    let record = schema_change_record(&source(Connector::MySql), 1_700_000_000_500, &changes[0]);
+    let record = schema_change_record(&source(BinlogFlavor::MySql), 1_700_000_000_500, &changes[0]);
     let key: Json = serde_json::from_slice(&record.key).unwrap();
     let value: Json = serde_json::from_slice(&record.value).unwrap();
 
@@ -181,7 +182,7 @@ fn drop_truncate_and_database_records() {
     let mut out = Vec::new();
     for sql in ["TRUNCATE TABLE t", "DROP TABLE t", "DROP DATABASE shop"] {
         for change in schemas.apply(sql, Some("shop")).unwrap() {
-            let record = schema_change_record(&source(Connector::MariaDb), 1, &change);
+            let record = schema_change_record(&source(BinlogFlavor::MariaDb), 1, &change);
             let value: Json = serde_json::from_slice(&record.value).unwrap();
             assert_eq!(
                 value["schema"]["name"],
@@ -200,4 +201,77 @@ fn drop_truncate_and_database_records() {
     assert_eq!(out[1]["ddl"], "DROP TABLE `shop`.`t`");
     assert_eq!(out[2]["tableChanges"], serde_json::json!([]));
     assert_eq!(out[2]["databaseName"], "shop");
+}
+
+/// A statement's records: grouped by database, `source.table` naming every table of the
+/// statement in that database (Java `HashSet` order), `null` without tables; no record for
+/// TRUNCATE (Debezium emits an op `t` data event instead).
+#[test]
+fn statement_records_name_all_tables_of_their_database() {
+    let mut schemas = Schemas::new(DdlOptions::default());
+    schemas.apply("CREATE DATABASE shop", None).unwrap();
+    schemas.apply("CREATE TABLE shop.t2 (a INT)", None).unwrap();
+    schemas.apply("CREATE TABLE shop.t1 (a INT)", None).unwrap();
+    let payloads = |schemas: &mut Schemas, sql: &str| -> Vec<Json> {
+        let changes = schemas.apply(sql, Some("shop")).unwrap();
+        schema_change_records(&source(BinlogFlavor::MySql), 7, &changes)
+            .iter()
+            .map(|r| serde_json::from_slice::<Json>(&r.value).unwrap()["payload"].clone())
+            .collect()
+    };
+
+    let dropped = payloads(&mut schemas, "DROP TABLE t2, t1");
+    assert_eq!(dropped.len(), 2);
+    for p in &dropped {
+        // Java 17: new HashSet<>(Set.of("shop.t2", "shop.t1")) iterates shop.t1, shop.t2.
+        assert_eq!(p["source"]["table"], "t1,t2");
+        assert_eq!(p["source"]["db"], "shop");
+        assert_eq!(p["source"]["connector"], "mysql");
+        assert_eq!(p["ts_ms"], 7);
+    }
+    assert_eq!(dropped[0]["ddl"], "DROP TABLE `shop`.`t2`");
+    assert_eq!(dropped[1]["ddl"], "DROP TABLE `shop`.`t1`");
+
+    let created = payloads(&mut schemas, "CREATE DATABASE other");
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["source"]["table"], Json::Null);
+    assert_eq!(created[0]["source"]["db"], "other");
+    assert_eq!(created[0]["databaseName"], "other");
+
+    schemas.apply("CREATE TABLE shop.t (a INT)", None).unwrap();
+    assert!(payloads(&mut schemas, "TRUNCATE TABLE shop.t").is_empty());
+}
+
+/// The source block is cdc-model's: byte-identical to the `source` of a data event at the same
+/// position, with the schema of that connector.
+#[test]
+fn source_block_is_the_binlog_source_of_cdc_model() {
+    let mut schemas = Schemas::new(DdlOptions::default());
+    let changes = schemas
+        .apply(
+            "CREATE TABLE inventory.customers (id INT PRIMARY KEY)",
+            None,
+        )
+        .unwrap();
+    for flavor in [BinlogFlavor::MySql, BinlogFlavor::MariaDb] {
+        let source = source(flavor);
+        let record = schema_change_record(&source, 1, &changes[0]);
+        let value: Json = serde_json::from_slice(&record.value).unwrap();
+        assert_eq!(
+            value["schema"]["fields"][0],
+            cdc_model::debezium::binlog_source_schema(flavor)
+        );
+        assert_eq!(
+            value["payload"]["source"],
+            cdc_model::debezium::source_payload(&source, "", Some("customers"))
+        );
+        let key: Json = serde_json::from_slice(&record.key).unwrap();
+        assert_eq!(
+            key["schema"]["name"],
+            format!(
+                "io.debezium.connector.{}.SchemaChangeKey",
+                flavor.connector()
+            )
+        );
+    }
 }

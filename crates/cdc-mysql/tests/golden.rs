@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use cdc_model::debezium::{BinaryMode, DecimalMode, TableCodec};
 use cdc_model::{
-    ChangeEvent, Column, Op, Position, SnapshotMarker, SourceInfo, TableId, TableSchema, Value,
+    BinlogFlavor, ChangeEvent, Column, Op, Position, SnapshotMarker, SourceInfo, TableId,
+    TableSchema, Value,
 };
 use cdc_mysql::types::{map_column, BigIntUnsignedMode, HandlingModes, MappedColumn};
 use mysql_async::binlog::value::BinlogValue;
@@ -120,10 +121,15 @@ fn source() -> SourceInfo {
         db: "db".into(),
         ts_us: 0,
         snapshot: SnapshotMarker::False,
-        position: Position::Postgres {
-            lsn: 0,
-            last_commit_lsn: None,
-            tx_id: None,
+        position: Position::Binlog {
+            flavor: BinlogFlavor::MySql,
+            server_id: 1,
+            gtid: None,
+            file: "mysql-bin.000001".into(),
+            pos: 4,
+            row: 0,
+            thread: None,
+            query: None,
         },
     }
 }

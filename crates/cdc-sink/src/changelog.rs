@@ -12,7 +12,8 @@ pub const COL_TS_MS: &str = "_cdc_ts_ms";
 /// `_cdc_ts`: the same source time as a UTC `timestamp` in µs (optional; changelog tables
 /// only, which are partitioned by its day).
 pub const COL_TS: &str = "_cdc_ts";
-/// `_cdc_position`: source log position, e.g. a PostgreSQL LSN `16/B374D848` (optional string).
+/// `_cdc_position`: source log position, e.g. a PostgreSQL LSN `16/B374D848` or a MySQL/MariaDB
+/// binlog `mysql-bin.000003:484:0 gtid=0-1-61` (`file:pos:row`) (optional string).
 pub const COL_POSITION: &str = "_cdc_position";
 /// `_cdc_kafka_partition`: Kafka partition the event was read from (required int).
 pub const COL_KAFKA_PARTITION: &str = "_cdc_kafka_partition";

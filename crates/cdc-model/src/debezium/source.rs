@@ -182,3 +182,88 @@ fn insert_micros(m: &mut Map<String, Json>, ts_us: i64) {
     m.insert("ts_us".into(), json!(ts_us));
     m.insert("ts_ns".into(), json!(ts_us.saturating_mul(1000)));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema `BinlogSourceInfoTest.shouldHaveCorrectSchema` (debezium-connector-binlog,
+    /// v3.6.1.Final) expects: field names, types and optionality in order, name and version.
+    #[test]
+    fn binlog_source_schema_is_debeziums() {
+        let expected = [
+            ("version", "string", false),
+            ("connector", "string", false),
+            ("name", "string", false),
+            ("ts_ms", "int64", false),
+            ("snapshot", "string", true),
+            ("db", "string", false),
+            ("sequence", "string", true),
+            ("ts_us", "int64", true),
+            ("ts_ns", "int64", true),
+            ("table", "string", true),
+            ("server_id", "int64", false),
+            ("gtid", "string", true),
+            ("file", "string", false),
+            ("pos", "int64", false),
+            ("row", "int32", false),
+            ("thread", "int64", true),
+            ("query", "string", true),
+        ];
+        for flavor in [BinlogFlavor::MySql, BinlogFlavor::MariaDb] {
+            let schema = binlog_source_schema(flavor);
+            let fields: Vec<(&str, &str, bool)> = schema["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    (
+                        f["field"].as_str().unwrap(),
+                        f["type"].as_str().unwrap(),
+                        f["optional"].as_bool().unwrap(),
+                    )
+                })
+                .collect();
+            assert_eq!(fields, expected);
+            assert_eq!(
+                schema["name"],
+                format!("io.debezium.connector.{}.Source", flavor.connector())
+            );
+            assert_eq!(schema["version"], 1);
+            assert_eq!(schema["fields"][4]["name"], "io.debezium.data.Enum");
+            assert_eq!(schema["fields"][4]["default"], "false");
+        }
+    }
+
+    /// `commonStruct`: ts_ms/ts_us/ts_ns of one instant (floor division before the epoch),
+    /// `thread`/`gtid`/`query`/`table` null when absent, `sequence` always null.
+    #[test]
+    fn binlog_source_payload_fields() {
+        let source = SourceInfo {
+            version: "3.6.3.Final".into(),
+            name: "dbserver1".into(),
+            db: "inventory".into(),
+            ts_us: -1_500,
+            snapshot: SnapshotMarker::Incremental,
+            position: Position::Binlog {
+                flavor: BinlogFlavor::MariaDb,
+                server_id: 7,
+                gtid: None,
+                file: "mariadb-bin.000001".into(),
+                pos: 4,
+                row: 3,
+                thread: None,
+                query: None,
+            },
+        };
+        let p = source_payload(&source, "ignored", None);
+        assert_eq!(
+            p.to_string(),
+            r#"{"version":"3.6.3.Final","connector":"mariadb","name":"dbserver1","ts_ms":-2,"snapshot":"incremental","db":"inventory","sequence":null,"ts_us":-1500,"ts_ns":-1500000,"table":null,"server_id":7,"gtid":null,"file":"mariadb-bin.000001","pos":4,"row":3,"thread":null,"query":null}"#
+        );
+        assert_eq!(
+            source_schema(&source.position),
+            binlog_source_schema(BinlogFlavor::MariaDb)
+        );
+    }
+}

@@ -3,82 +3,17 @@
 //! with `schemas.enable=true`: key `io.debezium.connector.<connector>.SchemaChangeKey`
 //! `{databaseName}`, value `io.debezium.connector.<connector>.SchemaChangeValue` `{source, ts_ms,
 //! databaseName, schemaName, ddl, tableChanges}`; table changes in `ConnectTableChangeSerializer`'s
-//! layout (Debezium 3.6 `SchemaFactory.schemaHistory*Schema`).
+//! layout (Debezium 3.6 `SchemaFactory.schemaHistory*Schema`). The `source` field is the binlog
+//! source block of `cdc-model` (`io.debezium.connector.<connector>.Source`), the connector
+//! (`mysql` / `mariadb`) following from the source's [`cdc_model::Position::Binlog`] flavor.
 
+use cdc_model::debezium::{source_payload, source_schema};
+use cdc_model::SourceInfo;
 use serde_json::{json, Value as Json};
 
 use super::history::{TableChange, TableChangeType};
 use super::metadata::column_metadata;
-use super::model::{ColumnDef, SchemaChange, TableDef};
-
-/// Which Debezium connector's names to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Connector {
-    MySql,
-    MariaDb,
-}
-
-impl Connector {
-    /// `source.connector` and the middle of schema names: `mysql` / `mariadb`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Connector::MySql => "mysql",
-            Connector::MariaDb => "mariadb",
-        }
-    }
-}
-
-/// The binlog `source` block (Debezium's `BinlogSourceInfoStructMaker`). A stand-in until the
-/// binlog module provides its own; field meanings follow debezium-format.md §4.2.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceBlock {
-    pub version: String,
-    pub connector: Connector,
-    /// `topic.prefix`.
-    pub name: String,
-    pub ts_ms: i64,
-    /// `true`, `first`, `last`, … or `None` (rendered as the schema default `false`).
-    pub snapshot: Option<String>,
-    pub db: String,
-    pub sequence: Option<String>,
-    pub ts_us: Option<i64>,
-    pub ts_ns: Option<i64>,
-    pub table: Option<String>,
-    pub server_id: i64,
-    pub gtid: Option<String>,
-    pub file: String,
-    pub pos: i64,
-    pub row: i32,
-    pub thread: Option<i64>,
-    pub query: Option<String>,
-}
-
-impl SourceBlock {
-    fn payload(&self) -> Json {
-        json!({
-            "version": self.version,
-            "connector": self.connector.name(),
-            "name": self.name,
-            "ts_ms": self.ts_ms,
-            "snapshot": self.snapshot.as_deref().unwrap_or("false"),
-            "db": self.db,
-            "sequence": self.sequence,
-            "ts_us": self.ts_us,
-            "ts_ns": self.ts_ns,
-            "table": self.table,
-            "server_id": self.server_id,
-            "gtid": self.gtid,
-            "file": self.file,
-            "pos": self.pos,
-            "row": self.row,
-            "thread": self.thread,
-            "query": self.query,
-        })
-    }
-}
-
-const SNAPSHOT_ALLOWED: &str =
-    "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
+use super::model::{ChangeKind, ColumnDef, SchemaChange, TableDef, TableId};
 
 fn field(ty: &str, optional: bool, name: &str) -> Json {
     json!({"type": ty, "optional": optional, "field": name})
@@ -87,38 +22,6 @@ fn field(ty: &str, optional: bool, name: &str) -> Json {
 fn string_array(optional: bool, name: &str) -> Json {
     json!({"type": "array", "items": {"type": "string", "optional": false},
            "optional": optional, "field": name})
-}
-
-/// Schema of the binlog `source` field (`io.debezium.connector.<connector>.Source`).
-pub fn binlog_source_field_schema(connector: Connector) -> Json {
-    let f = field;
-    json!({
-        "type": "struct",
-        "fields": [
-            f("string", false, "version"),
-            f("string", false, "connector"),
-            f("string", false, "name"),
-            f("int64", false, "ts_ms"),
-            {"type": "string", "optional": true, "name": "io.debezium.data.Enum", "version": 1,
-             "parameters": {"allowed": SNAPSHOT_ALLOWED}, "default": "false", "field": "snapshot"},
-            f("string", false, "db"),
-            f("string", true, "sequence"),
-            f("int64", true, "ts_us"),
-            f("int64", true, "ts_ns"),
-            f("string", true, "table"),
-            f("int64", false, "server_id"),
-            f("string", true, "gtid"),
-            f("string", false, "file"),
-            f("int64", false, "pos"),
-            f("int32", false, "row"),
-            f("int64", true, "thread"),
-            f("string", true, "query"),
-        ],
-        "optional": false,
-        "name": format!("io.debezium.connector.{}.Source", connector.name()),
-        "version": 1,
-        "field": "source",
-    })
 }
 
 fn column_schema() -> Json {
@@ -174,23 +77,25 @@ fn change_schema() -> Json {
     })
 }
 
-/// Connect schema of the key.
-pub fn key_schema(connector: Connector) -> Json {
+/// Connect schema of the key (`connector`: `mysql` or `mariadb`, see
+/// [`cdc_model::Position::connector`]).
+pub fn key_schema(connector: &str) -> Json {
     json!({
         "type": "struct",
         "fields": [field("string", false, "databaseName")],
         "optional": false,
-        "name": format!("io.debezium.connector.{}.SchemaChangeKey", connector.name()),
+        "name": format!("io.debezium.connector.{connector}.SchemaChangeKey"),
         "version": 1,
     })
 }
 
-/// Connect schema of the value.
-pub fn value_schema(connector: Connector) -> Json {
+/// Connect schema of the value for records whose source is at `position`.
+pub fn value_schema(position: &cdc_model::Position) -> Json {
+    let connector = position.connector();
     json!({
         "type": "struct",
         "fields": [
-            binlog_source_field_schema(connector),
+            source_schema(position),
             field("int64", false, "ts_ms"),
             field("string", true, "databaseName"),
             field("string", true, "schemaName"),
@@ -198,7 +103,7 @@ pub fn value_schema(connector: Connector) -> Json {
             {"type": "array", "items": change_schema(), "optional": false, "field": "tableChanges"},
         ],
         "optional": false,
-        "name": format!("io.debezium.connector.{}.SchemaChangeValue", connector.name()),
+        "name": format!("io.debezium.connector.{connector}.SchemaChangeValue"),
         "version": 1,
     })
 }
@@ -248,14 +153,61 @@ pub struct SchemaChangeRecord {
     pub value: Vec<u8>,
 }
 
-/// The key and value Debezium publishes on the `<topic.prefix>` topic for `change`; `ts_ms` is
-/// the value's `ts_ms`.
+/// The key and value Debezium publishes on the `<topic.prefix>` topic for one `change`, about
+/// that change's table alone. `source` is the binlog source block at the DDL (its `db` is
+/// replaced by the change's database, its table is the change's table); `ts_ms` is the value's
+/// `ts_ms`. For the records of a whole statement use [`schema_change_records`].
 pub fn schema_change_record(
-    source: &SourceBlock,
+    source: &SourceInfo,
     ts_ms: i64,
     change: &SchemaChange,
 ) -> SchemaChangeRecord {
-    let connector = source.connector;
+    let table = change.table_id().map(|t| t.table.as_str());
+    record(source, table, ts_ms, change)
+}
+
+/// The records Debezium publishes on the `<topic.prefix>` topic for the `changes` of one DDL
+/// statement (as [`super::Schemas::apply`] returned them), in order.
+///
+/// As Debezium (`BinlogDatabaseSchema.parseDdl`), the changes are grouped by database and each
+/// record's `source.table` names every table the statement touched in that database, comma
+/// separated in the iteration order of Java's `HashSet<TableId>` (so `DROP TABLE a, b` gives two
+/// records whose `source.table` is the same pair); `null` when no table is involved (`CREATE
+/// DATABASE`). TRUNCATE TABLE gives no record: Debezium turns it into an op `t` data event.
+pub fn schema_change_records(
+    source: &SourceInfo,
+    ts_ms: i64,
+    changes: &[SchemaChange],
+) -> Vec<SchemaChangeRecord> {
+    changes
+        .iter()
+        .filter(|c| !matches!(c.kind, ChangeKind::TruncateTable(_)))
+        .map(|change| {
+            let tables: Vec<&TableId> = changes
+                .iter()
+                .filter(|c| c.database == change.database)
+                .filter_map(SchemaChange::table_id)
+                .collect();
+            let names = java_hash_set_order(tables)
+                .iter()
+                .map(|t| t.table.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+            let table = (!names.is_empty()).then_some(names.as_str());
+            record(source, table, ts_ms, change)
+        })
+        .collect()
+}
+
+fn record(
+    source: &SourceInfo,
+    table: Option<&str>,
+    ts_ms: i64,
+    change: &SchemaChange,
+) -> SchemaChangeRecord {
+    let connector = source.position.connector();
+    let mut source = source.clone();
+    source.db.clone_from(&change.database);
     let changes: Vec<Json> = TableChange::from_schema_change(change)
         .iter()
         .map(change_payload)
@@ -265,9 +217,9 @@ pub fn schema_change_record(
         "payload": {"databaseName": change.database},
     });
     let value = json!({
-        "schema": value_schema(connector),
+        "schema": value_schema(&source.position),
         "payload": {
-            "source": source.payload(),
+            "source": source_payload(&source, "", table),
             "ts_ms": ts_ms,
             "databaseName": change.database,
             "schemaName": null,
@@ -279,5 +231,78 @@ pub fn schema_change_record(
     SchemaChangeRecord {
         key: serde_json::to_vec(&key).unwrap_or_default(),
         value: serde_json::to_vec(&value).unwrap_or_default(),
+    }
+}
+
+/// `tables` (duplicates dropped) in the order a Java `HashSet<TableId>` built from them
+/// iterates, as `new HashSet<>(set)` in `BinlogSourceInfo.tableEvent` leaves it: by bucket
+/// (`hash ^ hash >>> 16` masked by the table size), insertion order within a bucket. Debezium's
+/// `TableId.hashCode` is the hash of `db.table`.
+fn java_hash_set_order(tables: Vec<&TableId>) -> Vec<&TableId> {
+    let mut unique: Vec<&TableId> = Vec::with_capacity(tables.len());
+    for t in tables {
+        if !unique.contains(&t) {
+            unique.push(t);
+        }
+    }
+    // HashSet(Collection): initial capacity max(size / .75 + 1, 16), rounded up to a power of two.
+    let wanted = ((unique.len() as f64 / 0.75) as usize + 1).max(16);
+    let mask = wanted.next_power_of_two() - 1;
+    let bucket = |t: &TableId| {
+        let id = format!("{}.{}", t.database, t.table);
+        let h = id
+            .encode_utf16()
+            .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)));
+        let spread = (h ^ ((h as u32) >> 16) as i32) as u32;
+        spread as usize & mask
+    };
+    unique.sort_by_key(|t| bucket(t));
+    unique
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(ids: &[&str]) -> String {
+        let ids: Vec<TableId> = ids
+            .iter()
+            .map(|s| {
+                let (db, t) = s.split_once('.').unwrap();
+                TableId::new(db, t)
+            })
+            .collect();
+        java_hash_set_order(ids.iter().collect())
+            .iter()
+            .map(|t| format!("{}.{}", t.database, t.table))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Expected orders printed by Java 17: `String.join(",", new HashSet<>(set))` with the
+    /// elements added in the order given (`TableId.hashCode` is the hash of `db.table`).
+    #[test]
+    fn table_order_is_java_hash_set_order() {
+        assert_eq!(order(&["shop.t2", "shop.t1"]), "shop.t1,shop.t2");
+        assert_eq!(
+            order(&[
+                "inventory.orders",
+                "inventory.customers",
+                "inventory.products"
+            ]),
+            "inventory.customers,inventory.orders,inventory.products"
+        );
+        assert_eq!(
+            order(&["db.zeta", "db.alpha", "db.Mid", "db.b", "db.alpha"]),
+            "db.zeta,db.Mid,db.b,db.alpha"
+        );
+        let many: Vec<String> = (0..30).map(|i| format!("db.t{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            order(&many),
+            "db.t2,db.t3,db.t0,db.t1,db.t10,db.t11,db.t12,db.t13,db.t14,db.t15,db.t16,db.t17,\
+             db.t18,db.t19,db.t8,db.t9,db.t6,db.t7,db.t4,db.t5,db.t20,db.t21,db.t22,db.t23,\
+             db.t24,db.t25,db.t26,db.t27,db.t28,db.t29"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! A column's type metadata as Debezium's MySQL DDL parser reports it in `tableChanges`:
 //! JDBC type (`java.sql.Types`), type name (= type expression), length, scale, enum values.
 //! Mirrors `MySqlAntlrDdlParser`'s data-type table and `ColumnDefinitionParserListener`
-//! (Debezium 3.6): TINYINT → TINYINT, MEDIUMINT/INT/YEAR → INTEGER, TEXT types → VARCHAR, BLOB
+//! (Debezium 3.6): TINYINT → SMALLINT (TINYINT only from 3.7.0), MEDIUMINT/INT/YEAR → INTEGER, TEXT types → VARCHAR, BLOB
 //! types → BLOB, TIMESTAMP → TIMESTAMP_WITH_TIMEZONE, ENUM/SET → CHAR, spatial types and JSON →
 //! OTHER; DECIMAL/NUMERIC default to (10,0), BIT to length 1, NCHAR to 1; ENUM has length 1 and
 //! SET `2n-1`.
@@ -94,8 +94,8 @@ pub fn type_metadata(data_type: &DataType) -> ColumnMetadata {
         };
     let decimal = Some((10, 0));
     match data_type {
-        D::TinyInt(l) => simple(jdbc::TINYINT, "TINYINT", len(*l)),
-        D::TinyIntUnsigned(l) => simple(jdbc::TINYINT, "TINYINT UNSIGNED", len(*l)),
+        D::TinyInt(l) => simple(jdbc::SMALLINT, "TINYINT", len(*l)),
+        D::TinyIntUnsigned(l) => simple(jdbc::SMALLINT, "TINYINT UNSIGNED", len(*l)),
         D::SmallInt(l) | D::Int2(l) => simple(jdbc::SMALLINT, "SMALLINT", len(*l)),
         D::SmallIntUnsigned(l) | D::Int2Unsigned(l) => {
             simple(jdbc::SMALLINT, "SMALLINT UNSIGNED", len(*l))
@@ -225,7 +225,7 @@ mod tests {
             meta("INT(11) UNSIGNED"),
             (4, "INT UNSIGNED".into(), Some(11), None)
         );
-        assert_eq!(meta("TINYINT(1)"), (-6, "TINYINT".into(), Some(1), None));
+        assert_eq!(meta("TINYINT(1)"), (5, "TINYINT".into(), Some(1), None));
         assert_eq!(meta("DECIMAL"), (3, "DECIMAL".into(), Some(10), Some(0)));
         assert_eq!(meta("DECIMAL(6)"), (3, "DECIMAL".into(), Some(6), Some(0)));
         assert_eq!(

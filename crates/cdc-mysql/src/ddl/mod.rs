@@ -20,7 +20,8 @@
 //!   reports them ([`ColumnMetadata`]).
 //! - `history`: Debezium's schema history record (`schema.history.internal.kafka.topic`)
 //!   encode/decode; `recovery`: [`Schemas::recover`] replays records.
-//! - `event`: the schema-change record on the `<topic.prefix>` topic.
+//! - `event`: the schema-change record on the `<topic.prefix>` topic (its `source` block is
+//!   `cdc-model`'s binlog source block).
 
 mod alter;
 mod alter_columns;
@@ -39,8 +40,7 @@ mod tokens;
 
 pub use comments::{ServerFlavor, ServerVersion};
 pub use event::{
-    binlog_source_field_schema, key_schema, schema_change_record, value_schema, Connector,
-    SchemaChangeRecord, SourceBlock,
+    key_schema, schema_change_record, schema_change_records, value_schema, SchemaChangeRecord,
 };
 pub use history::{
     table_change_json, table_from_json, HistoryError, HistoryRecord, TableChange, TableChangeType,

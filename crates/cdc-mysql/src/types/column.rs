@@ -100,11 +100,11 @@ pub fn map_column(
             (ColumnType::Boolean, Kind::Boolean)
         }
         D::TinyInt(n) => {
-            sh = Shape::new(jdbc::TINYINT, "TINYINT", len(n));
+            sh = Shape::new(jdbc::SMALLINT, "TINYINT", len(n));
             int(1, false)
         }
         D::TinyIntUnsigned(n) => {
-            sh = Shape::new(jdbc::TINYINT, "TINYINT UNSIGNED", len(n));
+            sh = Shape::new(jdbc::SMALLINT, "TINYINT UNSIGNED", len(n));
             int(1, true)
         }
         D::SmallInt(n) | D::Int2(n) => {
@@ -346,7 +346,7 @@ pub fn map_column(
                     geometry(false)
                 }
                 ("INT1", []) => {
-                    sh = Shape::new(jdbc::TINYINT, "INT1", None);
+                    sh = Shape::new(jdbc::SMALLINT, "INT1", None);
                     int(1, false)
                 }
                 ("INT3" | "MIDDLEINT", []) => {

@@ -27,9 +27,9 @@ fn every_mysql_type_maps_as_debezium_does() {
     let cases: Vec<(&str, ColumnType)> = vec![
         ("BOOL", ColumnType::Boolean),
         ("BOOLEAN", ColumnType::Boolean),
-        ("TINYINT", ColumnType::Int8),
-        ("TINYINT(1)", ColumnType::Int8),
-        ("INT1", ColumnType::Int8),
+        ("TINYINT", ColumnType::Int16),
+        ("TINYINT(1)", ColumnType::Int16),
+        ("INT1", ColumnType::Int16),
         ("TINYINT UNSIGNED", ColumnType::Int16),
         ("SMALLINT", ColumnType::Int16),
         ("SMALLINT UNSIGNED", ColumnType::Int32),
@@ -193,7 +193,7 @@ fn metadata_matches_debeziums_schema_history() {
     assert_eq!(meta("TIMESTAMP(3)", None).length, Some(3));
     assert_eq!(meta("DATETIME", None).jdbc_type, jdbc::TIMESTAMP);
     assert_eq!(meta("YEAR", None).jdbc_type, jdbc::INTEGER);
-    assert_eq!(meta("TINYINT(1)", None).jdbc_type, jdbc::TINYINT);
+    assert_eq!(meta("TINYINT(1)", None).jdbc_type, jdbc::SMALLINT);
     assert_eq!(meta("BOOLEAN", None).jdbc_type, jdbc::BOOLEAN);
     assert_eq!(meta("JSON", None).jdbc_type, jdbc::OTHER);
     assert_eq!(meta("MEDIUMBLOB", None).type_name, "MEDIUMBLOB");

@@ -10,12 +10,12 @@ use super::meta::Shape;
 use super::TypeError;
 
 pub(super) fn int(bytes: u8, unsigned: bool) -> (ColumnType, Kind) {
-    // TINYINT is Connect int8 (the DDL parser's `Types.TINYINT`); Debezium widens unsigned
-    // types to the next Connect integer (TINYINT UNSIGNED → int16, SMALLINT UNSIGNED → int32,
-    // INT UNSIGNED → int64).
+    // Debezium 3.6's DDL parsers map TINYINT to `Types.SMALLINT`, so signed TINYINT is Connect
+    // int16 like TINYINT UNSIGNED (`BinlogUnsignedIntegerIT.assertTinyintUnsigned`, column c3;
+    // int8 only from 3.7.0, debezium/dbz#2235). Unsigned types widen to the next Connect integer
+    // (SMALLINT UNSIGNED → int32, INT UNSIGNED → int64).
     let ty = match (bytes, unsigned) {
-        (1, false) => ColumnType::Int8,
-        (1, true) | (2, false) => ColumnType::Int16,
+        (1, _) | (2, false) => ColumnType::Int16,
         (2, true) | (3, _) | (4, false) => ColumnType::Int32,
         _ => ColumnType::Int64,
     };

@@ -28,13 +28,21 @@ impl MappedColumn {
             _ => v,
         };
         let out_of_range = || self.error(format!("{v} is out of the column's range"));
+        if let Kind::Integer { bytes, unsigned } = self.kind {
+            let bits = 8 * u32::from(bytes);
+            let (min, max) = if unsigned {
+                (0, (1i128 << bits) - 1)
+            } else {
+                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+            };
+            if !(min..=max).contains(&v) {
+                return Err(out_of_range());
+            }
+        }
         match (&self.kind, &self.ty) {
             (Kind::Boolean, _) => Ok(Value::Boolean(v != 0)),
             (Kind::Year, _) => self.year(u32::try_from(v).map_err(|_| out_of_range())?),
             (Kind::Enum(_), _) => self.enum_index(v),
-            (Kind::Integer { .. }, ColumnType::Int8) => Ok(Value::Int16(i16::from(
-                i8::try_from(v).map_err(|_| out_of_range())?,
-            ))),
             (Kind::Integer { .. }, ColumnType::Int16) => {
                 Ok(Value::Int16(i16::try_from(v).map_err(|_| out_of_range())?))
             }
