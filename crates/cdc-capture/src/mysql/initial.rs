@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use cdc_model::BinlogFlavor;
-use cdc_mysql::ddl::{ChangeKind, Connector, HistoryRecord, SchemaChange, Schemas, SourceBlock};
+use cdc_model::{Position, SnapshotMarker, SourceInfo};
+use cdc_mysql::ddl::{ChangeKind, HistoryRecord, SchemaChange, Schemas};
 use cdc_mysql::snapshot::{ChunkId, TableChunks};
 use cdc_proto::checkpoint::v1::{BinlogOffset as StoredOffset, MySqlPosition, MySqlTableSnapshot};
 
@@ -219,27 +219,22 @@ fn schema_change_record(
     change: &SchemaChange,
 ) -> cdc_mysql::ddl::SchemaChangeRecord {
     let config = run.config;
-    let source = SourceBlock {
+    let source = SourceInfo {
         version: config.kafka.source_version.clone(),
-        connector: match run.flavor {
-            BinlogFlavor::MySql => Connector::MySql,
-            BinlogFlavor::MariaDb => Connector::MariaDb,
-        },
         name: config.topic_prefix.clone(),
-        ts_ms,
-        snapshot: Some("true".into()),
         db: change.database.clone(),
-        sequence: None,
-        ts_us: Some(ts_ms * 1000),
-        ts_ns: Some(ts_ms * 1_000_000),
-        table: change.table_id().map(|t| t.table.clone()),
-        server_id: 0,
-        gtid: None,
-        file: snapshot_offset.file.clone(),
-        pos: i64::try_from(snapshot_offset.pos).unwrap_or(i64::MAX),
-        row: 0,
-        thread: None,
-        query: None,
+        ts_us: ts_ms * 1000,
+        snapshot: SnapshotMarker::True,
+        position: Position::Binlog {
+            flavor: run.flavor,
+            server_id: 0,
+            gtid: None,
+            file: snapshot_offset.file.clone(),
+            pos: i64::try_from(snapshot_offset.pos).unwrap_or(i64::MAX),
+            row: 0,
+            thread: None,
+            query: None,
+        },
     };
     cdc_mysql::ddl::schema_change_record(&source, ts_ms, change)
 }

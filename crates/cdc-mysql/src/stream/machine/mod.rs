@@ -29,7 +29,7 @@ use super::offset::{BinlogOffset, Completed};
 use super::tables::TableVersion;
 use super::{StreamConfig, StreamError, StreamItem};
 use crate::binlog::{BinlogEvent, EventKind, EventPosition, Gtid};
-use crate::ddl::{Connector, Schemas, TableId};
+use crate::ddl::{Schemas, TableId};
 
 /// The transaction (event group) being read.
 #[derive(Debug)]
@@ -67,7 +67,6 @@ struct Skip {
 
 pub(crate) struct Machine {
     config: StreamConfig,
-    connector: Connector,
     schemas: Schemas,
     completed: Completed,
     /// Where to resume after the last completed group.
@@ -125,13 +124,8 @@ impl Machine {
         offset: &BinlogOffset,
         completed: Completed,
     ) -> Machine {
-        let connector = match config.flavor {
-            BinlogFlavor::MySql => Connector::MySql,
-            BinlogFlavor::MariaDb => Connector::MariaDb,
-        };
         Machine {
             config,
-            connector,
             schemas,
             completed,
             resume_file: offset.file.clone(),

@@ -8,10 +8,7 @@ use cdc_model::{ChangeEvent, Op, Position, SnapshotMarker, SourceInfo, TableId a
 
 use super::{now_ns, Machine};
 use crate::binlog::EventPosition;
-use crate::ddl::{
-    schema_change_record, ChangeKind, Connector, HistoryRecord, SchemaChange, SchemaChangeRecord,
-    SourceBlock,
-};
+use crate::ddl::{schema_change_records, ChangeKind, HistoryRecord};
 use crate::stream::statement::{classify, without_set_statement, Statement};
 use crate::stream::{StreamError, StreamItem};
 
@@ -123,7 +120,8 @@ impl Machine {
                 query: None,
             },
         };
-        let mut records = statement_records(&source, self.connector, ts_ms, &changes).into_iter();
+        // Every change but TRUNCATE (an `op=t` event) has one record, in order.
+        let mut records = schema_change_records(&source, ts_ms, &changes).into_iter();
         let mut emitted = false;
         for change in changes {
             if let ChangeKind::TruncateTable(id) = &change.kind {
@@ -181,53 +179,4 @@ impl Machine {
         // A group that ended here is closed already.
         Ok(false)
     }
-}
-
-/// The `<topic.prefix>` records of a statement's changes other than TRUNCATE (which Debezium
-/// turns into an `op=t` event), in order; `source` is the binlog source block at the DDL.
-fn statement_records(
-    source: &SourceInfo,
-    connector: Connector,
-    ts_ms: i64,
-    changes: &[SchemaChange],
-) -> Vec<SchemaChangeRecord> {
-    let Position::Binlog {
-        server_id,
-        gtid,
-        file,
-        pos,
-        row,
-        thread,
-        query,
-        ..
-    } = &source.position
-    else {
-        return Vec::new();
-    };
-    changes
-        .iter()
-        .filter(|c| !matches!(c.kind, ChangeKind::TruncateTable(_)))
-        .map(|change| {
-            let block = SourceBlock {
-                version: source.version.clone(),
-                connector,
-                name: source.name.clone(),
-                ts_ms,
-                snapshot: None,
-                db: change.database.clone(),
-                sequence: None,
-                ts_us: Some(source.ts_us),
-                ts_ns: Some(source.ts_us.saturating_mul(1000)),
-                table: change.table_id().map(|t| t.table.clone()),
-                server_id: *server_id,
-                gtid: gtid.clone(),
-                file: file.clone(),
-                pos: *pos,
-                row: *row,
-                thread: *thread,
-                query: query.clone(),
-            };
-            schema_change_record(&block, ts_ms, change)
-        })
-        .collect()
 }
