@@ -142,7 +142,9 @@ fn ssl_mode(
         _ => ("disabled", Some("preferred")),
     };
     if mode == off {
-    } else if Some(mode) == fallback {
+        return;
+    }
+    if Some(mode) == fallback {
         warnings.push(format!(
             "database.ssl.mode={mode}: cdc-capture connects without TLS"
         ));

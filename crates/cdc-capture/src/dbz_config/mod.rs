@@ -191,7 +191,7 @@ fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
                 &mut warnings,
                 &mut problems,
             ),
-            Rule::Special => special(key, value, &mut warnings, &mut problems),
+            Rule::Special => postgres::special(key, value, &mut warnings, &mut problems),
             Rule::Accept => {}
             Rule::Only(allowed, reason) => {
                 if !allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
@@ -316,33 +316,6 @@ fn unknown(connector: Connector, key: &str) -> String {
              the spelling)",
             connector.name()
         ),
-    }
-}
-
-/// PostgreSQL options validated by hand.
-fn special(key: &str, value: &str, warnings: &mut Vec<String>, problems: &mut Vec<String>) {
-    match key {
-        "plugin.name" => match value.to_ascii_lowercase().as_str() {
-            "pgoutput" => {}
-            "decoderbufs" => problems.push(
-                "plugin.name=decoderbufs is not supported: cdc-capture decodes pgoutput only; \
-                 set plugin.name=pgoutput (the output is the same)"
-                    .into(),
-            ),
-            _ => problems.push(format!(
-                "plugin.name={value} is not supported: cdc-capture decodes pgoutput only"
-            )),
-        },
-        "database.sslmode" => match value.to_ascii_lowercase().as_str() {
-            "disable" => {}
-            "allow" | "prefer" => warnings.push(format!(
-                "database.sslmode={value}: cdc-capture connects without TLS"
-            )),
-            _ => problems.push(format!(
-                "database.sslmode={value} is not supported: cdc-capture connects without TLS"
-            )),
-        },
-        _ => problems.push(format!("{key}: no handler (bug)")),
     }
 }
 

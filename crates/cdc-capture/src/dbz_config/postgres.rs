@@ -101,3 +101,30 @@ pub const PREFIXES: &[(&str, Rule)] = &[(
     "schema.history.internal.",
     Ignore("the PostgreSQL connector keeps no schema history"),
 )];
+
+/// PostgreSQL options validated by hand.
+pub fn special(key: &str, value: &str, warnings: &mut Vec<String>, problems: &mut Vec<String>) {
+    match key {
+        "plugin.name" => match value.to_ascii_lowercase().as_str() {
+            "pgoutput" => {}
+            "decoderbufs" => problems.push(
+                "plugin.name=decoderbufs is not supported: cdc-capture decodes pgoutput only; \
+                 set plugin.name=pgoutput (the output is the same)"
+                    .into(),
+            ),
+            _ => problems.push(format!(
+                "plugin.name={value} is not supported: cdc-capture decodes pgoutput only"
+            )),
+        },
+        "database.sslmode" => match value.to_ascii_lowercase().as_str() {
+            "disable" => {}
+            "allow" | "prefer" => warnings.push(format!(
+                "database.sslmode={value}: cdc-capture connects without TLS"
+            )),
+            _ => problems.push(format!(
+                "database.sslmode={value} is not supported: cdc-capture connects without TLS"
+            )),
+        },
+        _ => problems.push(format!("{key}: no handler (bug)")),
+    }
+}
