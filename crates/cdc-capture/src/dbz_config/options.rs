@@ -150,6 +150,9 @@ pub const COMMON: &[(&str, Rule)] = &[
     ("topic.delimiter", Only(&["."], "topic names use '.' between their parts")),
     ("topic.transaction", Only(&["transaction"], "the transaction topic is <topic.prefix>.transaction")),
     ("topic.cache.size", Ignore("topic names are not cached")),
+    ("topic.heartbeat.name", Only(&[""], "the heartbeat topic is <topic.heartbeat.prefix>.<topic.prefix>; set topic.heartbeat.prefix instead")),
+    ("source.struct.version", Only(&["v2"], "events carry the v2 source block")),
+    ("custom.sanitize.pattern", Ignore("option values are never logged")),
     // --- queueing and Kafka ---
     ("max.queue.size", Ignore("the number of unacknowledged records is bounded by kafka.max_in_flight (CDC_CAPTURE__KAFKA__MAX_IN_FLIGHT)")),
     ("max.queue.size.in.bytes", Ignore("the number of unacknowledged records is bounded by kafka.max_in_flight (CDC_CAPTURE__KAFKA__MAX_IN_FLIGHT)")),
