@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cdc_e2e::records::{read_topic, wait_records, JsonRecord};
-use cdc_testkit::{free_port, workspace_binary, KafkaBroker, ManagedProcess, MariaDbServer};
+use cdc_testkit::{
+    free_port, poll_until, workspace_binary, KafkaBroker, ManagedProcess, MariaDbServer,
+};
 use serde_json::{json, Value};
 
 const PREFIX: &str = "mdb";
@@ -328,5 +330,99 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
     assert!(status.success(), "exit {status}: {}", capture.log_tail(40));
     // Nothing was published after the last expected record.
     assert_eq!(all_records(&bootstrap, TOPIC).await.len(), 18);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn write_config(
+    dir: &std::path::Path,
+    prefix: &str,
+    mode: &str,
+    db: &MariaDbServer,
+    bootstrap: &str,
+) -> PathBuf {
+    let config = dir.join(format!("{prefix}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "topic_prefix = \"{prefix}\"\n\n[source]\nkind = \"mariadb\"\nhost = \"{host}\"\n\
+             port = {port}\nuser = \"cdc\"\npassword = {{ env = \"CDC_TEST_MARIADB_PASSWORD\" }}\n\
+             server_id = 5410\ntables = [\"inv.items\"]\n\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n\n\
+             [snapshot]\nmode = \"{mode}\"\n",
+            host = db.host(),
+            port = db.port(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `snapshot.mode = initial_only` publishes the snapshot and exits (and later starts exit at
+/// once); `no_data` records the schema only and streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_initial_only_and_no_data() {
+    let (db, kafka) = tokio::try_join!(MariaDbServer::start(), KafkaBroker::start())
+        .expect("start MariaDB and Kafka");
+    let bootstrap = kafka.bootstrap_servers();
+    for sql in [
+        "CREATE DATABASE inv",
+        "CREATE TABLE inv.items (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, qty INT)",
+        "INSERT INTO inv.items VALUES (1, 'apple', 10), (2, 'pear', 20)",
+    ] {
+        db.execute(sql).await.expect(sql);
+    }
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("cdc-e2e-mariadb-modes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // initial_only: the snapshot, then exit 0 by itself; a second run exits at once.
+    let config = write_config(&dir, "mio", "initial_only", &db, &bootstrap);
+    for run in 0..2 {
+        let mut capture = spawn_capture(&dir, &config, &format!("mio-{run}.log"));
+        poll_until(
+            "initial_only to exit",
+            std::time::Instant::now() + Duration::from_secs(120),
+            Duration::from_millis(100),
+            || {
+                let running = capture.is_running();
+                async move { Ok((!running).then_some(())) }
+            },
+        )
+        .await
+        .unwrap();
+        let status = capture.exit_status().expect("exited");
+        assert!(
+            status.success(),
+            "run {run}: {status}: {}",
+            capture.log_tail(40)
+        );
+        let records = all_records(&bootstrap, "mio.inv.items").await;
+        assert_eq!(records.len(), 2, "run {run}: {records:#?}");
+        assert!(records.iter().all(|(_, v)| v["payload"]["op"] == "r"));
+    }
+
+    // no_data: no rows read, the schema recorded, changes streamed.
+    let config = write_config(&dir, "mnd", "no_data", &db, &bootstrap);
+    let mut capture = spawn_capture(&dir, &config, "mnd.log");
+    let history = wait_records(&bootstrap, "schema-history.mnd", 1)
+        .await
+        .expect("schema history");
+    assert!(history[0].1["ddl"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("CREATE TABLE `items`")));
+    db.execute("INSERT INTO inv.items VALUES (3, 'plum', NULL)")
+        .await
+        .unwrap();
+    let streamed = records(&bootstrap, "mnd.inv.items", 1).await;
+    let p = &streamed[0].1["payload"];
+    assert_eq!(streamed[0].0["payload"], json!({ "id": 3 }));
+    assert_eq!(
+        (&p["op"], &p["after"]),
+        (&json!("c"), &item(3, "plum", None))
+    );
+    assert_eq!(p["source"]["connector"], "mariadb");
+    let status = capture.terminate(Duration::from_secs(60)).await.unwrap();
+    assert!(status.success(), "{status}: {}", capture.log_tail(40));
+    assert_eq!(all_records(&bootstrap, "mnd.inv.items").await.len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

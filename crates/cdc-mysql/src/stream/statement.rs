@@ -43,6 +43,20 @@ pub(crate) fn classify(sql: &str) -> Statement {
     }
 }
 
+/// `sql` without MariaDB's `SET STATEMENT var=value[, …] FOR` prefix (the schema tracker does
+/// not read it; the statement after it is what changes the schema).
+pub(crate) fn without_set_statement(sql: &str) -> &str {
+    let words = leading_words(sql, 2);
+    if words.first().map(String::as_str) == Some("SET")
+        && words.get(1).map(String::as_str) == Some("STATEMENT")
+    {
+        if let Some(rest) = for_clause(sql) {
+            return rest.trim_start();
+        }
+    }
+    sql
+}
+
 /// Whether `INSERT INTO` / `DELETE FROM` targets one of RDS's housekeeping tables.
 fn rds_table(words: &[String]) -> bool {
     let table = match words.get(2).map(String::as_str) {
@@ -112,6 +126,25 @@ fn for_clause(sql: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_statement_prefixes_are_removed() {
+        assert_eq!(
+            without_set_statement(
+                "SET STATEMENT max_statement_time=60 FOR ALTER TABLE t ADD c INT"
+            ),
+            "ALTER TABLE t ADD c INT"
+        );
+        assert_eq!(
+            without_set_statement("set statement a='for', b=1 for  DROP TABLE t"),
+            "DROP TABLE t"
+        );
+        assert_eq!(without_set_statement("SET @a = 1"), "SET @a = 1");
+        assert_eq!(
+            without_set_statement("ALTER TABLE t FORCE"),
+            "ALTER TABLE t FORCE"
+        );
+    }
 
     #[test]
     fn statements_are_classified_by_their_leading_keywords() {

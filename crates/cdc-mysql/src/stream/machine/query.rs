@@ -12,7 +12,7 @@ use crate::ddl::{
     schema_change_record, ChangeKind, Connector, HistoryRecord, SchemaChange, SchemaChangeRecord,
     SourceBlock,
 };
-use crate::stream::statement::{classify, Statement};
+use crate::stream::statement::{classify, without_set_statement, Statement};
 use crate::stream::{StreamError, StreamItem};
 
 impl Machine {
@@ -61,7 +61,7 @@ impl Machine {
         let current = (!schema.is_empty()).then_some(schema);
         let changes = self
             .schemas
-            .apply(sql, current)
+            .apply(without_set_statement(sql), current)
             .map_err(|source| StreamError::Ddl {
                 at: at.start(),
                 source: Box::new(source),
