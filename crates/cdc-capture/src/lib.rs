@@ -3,8 +3,9 @@
 //!
 //! Module map:
 //! - [`config`]: the TOML configuration and its validation.
-//! - [`dbz_config`]: Debezium connector configurations (`.properties`, Connect JSON)
-//!   translated into the TOML configuration; supported / ignored / refused options.
+//! - [`dbz_config`]: Debezium PostgreSQL / MySQL / MariaDB connector configurations
+//!   (`.properties`, Connect JSON) translated into the TOML configuration; supported /
+//!   ignored / refused options.
 //! - `selection`: captured tables (explicit or include/exclude filters), column filters and
 //!   `message.key.columns`.
 //! - `source`: SQL and replication connections; publication, slot and the resume plan.

@@ -85,13 +85,18 @@ use clap::Parser;
 ///   log_filter = "info"                 # RUST_LOG syntax; RUST_LOG wins when set
 ///
 /// DEBEZIUM CONNECTOR CONFIGS: `--config connector.properties` or `--config connector.json`
-/// (Kafka Connect `{"name": …, "config": {…}}` or a bare map) runs a Debezium PostgreSQL
-/// connector configuration as is. Its options are translated into the keys above
+/// (Kafka Connect `{"name": …, "config": {…}}` or a bare map) runs a Debezium PostgreSQL,
+/// MySQL or MariaDB connector configuration as is (connector.class PostgresConnector,
+/// MySqlConnector or MariaDbConnector). Its options are translated into the keys above
 /// (topic.prefix, database.*, slot.name, publication.*, the include/exclude lists,
 /// message.key.columns, snapshot.mode, snapshot.fetch.size, the handling modes, tombstones,
-/// skipped.operations, heartbeat.*, provide.transaction.metadata, signal.data.collection),
-/// then CDC_CAPTURE__* overrides apply on top. Kafka brokers are not part of a connector
-/// config: set CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS or the extra key kafka.bootstrap.servers.
+/// skipped.operations, heartbeat.*, provide.transaction.metadata, signal.data.collection;
+/// MySQL / MariaDB: database.server.id, database.include/exclude.list, include.query,
+/// include.schema.changes, bigint.unsigned.handling.mode, enable.time.adjuster,
+/// snapshot.locking.mode, schema.history.internal.kafka.topic/bootstrap.servers), then
+/// CDC_CAPTURE__* overrides apply on top. Kafka brokers are not part of a PostgreSQL
+/// connector config: set CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS or the extra key
+/// kafka.bootstrap.servers (MySQL / MariaDB: schema.history.internal.kafka.bootstrap.servers).
 /// Options without effect on the records (max.queue.size, snapshot.isolation.mode, …) are
 /// ignored with a warning naming them; options that would change the records (transforms,
 /// column.mask.*, non-JSON converters, plugin.name=decoderbufs, …) and unknown options stop

@@ -1,14 +1,17 @@
-//! Debezium PostgreSQL connector configurations used as they are: a `.properties` file or
-//! Kafka Connect JSON is translated into the same TOML-shaped table our own configuration
-//! file gives, so `CDC_CAPTURE__SECTION__KEY` environment overrides apply on top of it and
-//! the same typed validation follows.
+//! Debezium PostgreSQL, MySQL and MariaDB connector configurations used as they are: a
+//! `.properties` file or Kafka Connect JSON is translated into the same TOML-shaped table our
+//! own configuration file gives, so `CDC_CAPTURE__SECTION__KEY` environment overrides apply
+//! on top of it and the same typed validation follows.
 //!
-//! Every option is either mapped, accepted as having no effect on the output (a warning
-//! naming it), or refused with the reason (see [`options`] for the lists). Unknown options
-//! are refused too: a misspelt filter must not silently capture everything.
+//! `connector.class` picks the option lists: [`options`] (shared), [`postgres`], [`binlog`]
+//! (MySQL / MariaDB). Every option is either mapped, accepted as having no effect on the
+//! output (a warning naming it), or refused with the reason. Unknown options are refused too:
+//! a misspelt filter must not silently capture everything.
 
+mod binlog;
 mod options;
 mod parse;
+mod postgres;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -99,91 +102,153 @@ enum Problems {
     Refused(Vec<String>),
 }
 
-/// `(option, our path, Debezium's default)` where our TOML default differs.
-const DEBEZIUM_DEFAULTS: &[(&str, &str, &str)] = &[
-    ("slot.name", "source.slot_name", "debezium"),
-    (
-        "publication.name",
-        "source.publication_name",
-        "dbz_publication",
-    ),
-    (
-        "publication.autocreate.mode",
-        "source.publication_autocreate_mode",
-        "all_tables",
-    ),
-];
+/// The Debezium connector a configuration is for (`connector.class`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connector {
+    Postgres,
+    MySql,
+    MariaDb,
+}
 
-/// Options Debezium requires (besides `connector.class`).
-const REQUIRED: &[&str] = &[
-    "topic.prefix",
-    "database.hostname",
-    "database.user",
-    "database.dbname",
-];
+impl Connector {
+    const ALL: [Connector; 3] = [Connector::Postgres, Connector::MySql, Connector::MariaDb];
 
-const POSTGRES_CONNECTOR: &str = "io.debezium.connector.postgresql.PostgresConnector";
+    /// The connector's class name.
+    fn class(self) -> &'static str {
+        match self {
+            Connector::Postgres => "io.debezium.connector.postgresql.PostgresConnector",
+            Connector::MySql => "io.debezium.connector.mysql.MySqlConnector",
+            Connector::MariaDb => "io.debezium.connector.mariadb.MariaDbConnector",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Connector::Postgres => "PostgreSQL",
+            Connector::MySql => "MySQL",
+            Connector::MariaDb => "MariaDB",
+        }
+    }
+
+    /// The class named by `connector.class`: the full name, or one of Kafka Connect's
+    /// aliases (the simple class name, or it without `Connector`).
+    fn from_class(class: &str) -> Option<Connector> {
+        Connector::ALL.into_iter().find(|c| {
+            let full = c.class();
+            let simple = &full[full.rfind('.').map_or(0, |i| i + 1)..];
+            class == full || class == simple || Some(class) == simple.strip_suffix("Connector")
+        })
+    }
+
+    fn is_binlog(self) -> bool {
+        self != Connector::Postgres
+    }
+}
 
 fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
     let mut table = Table::new();
     let mut warnings = Vec::new();
     let mut problems = Vec::new();
+    let connector = match map.get("connector.class").map(|c| c.trim()) {
+        Some(class) => Connector::from_class(class).unwrap_or_else(|| {
+            problems.push(format!(
+                "connector.class={class} is not supported: cdc-capture replaces {} only",
+                Connector::ALL.map(Connector::class).join(", ")
+            ));
+            Connector::Postgres
+        }),
+        None => {
+            problems.push(format!(
+                "connector.class is missing (expected one of {})",
+                Connector::ALL.map(Connector::class).join(", ")
+            ));
+            Connector::Postgres
+        }
+    };
+    let mut resolved = BTreeMap::new();
     for (key, raw) in map {
         let value = parse::resolve_providers(key, raw).map_err(Problems::Provider)?;
         let value = value.trim();
-        let Some(rule) = options::rule(key) else {
-            problems.push(format!(
-                "{key}: unknown option (not a Debezium PostgreSQL connector option cdc-capture \
-                 knows; check the spelling)"
-            ));
-            continue;
+        resolved.insert(key.as_str(), value.to_owned());
+        let rule = match options::rule(connector, key) {
+            Some(rule) if !options::is_foreign(connector, key) => rule,
+            _ => {
+                problems.push(unknown(connector, key));
+                continue;
+            }
         };
         match rule {
             Rule::Map(path, kind) => match typed(kind, value) {
                 Ok(v) => insert(&mut table, path, v),
                 Err(why) => problems.push(format!("{key}: {why}")),
             },
-            Rule::Special => special(key, value, &mut warnings, &mut problems),
+            Rule::Special if key == "connector.class" => {}
+            Rule::Special if connector.is_binlog() => binlog::special(
+                connector,
+                key,
+                value,
+                &mut table,
+                &mut warnings,
+                &mut problems,
+            ),
+            Rule::Special => postgres::special(key, value, &mut warnings, &mut problems),
             Rule::Accept => {}
             Rule::Only(allowed, reason) => {
                 if !allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
                     problems.push(format!("{key}={value} is not supported: {reason}"));
                 }
             }
+            Rule::Quiet(allowed, reason) => {
+                if !allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
+                    warnings.push(format!("{key}={value} is ignored: {reason}"));
+                }
+            }
             Rule::Ignore(reason) => warnings.push(format!("{key} is ignored: {reason}")),
             Rule::Reject(reason) => problems.push(format!("{key} is not supported: {reason}")),
         }
     }
-    if !map.contains_key("connector.class") {
-        problems.push(format!(
-            "connector.class is missing (expected {POSTGRES_CONNECTOR})"
-        ));
-    }
-    for required in REQUIRED {
+    let required = if connector.is_binlog() {
+        binlog::REQUIRED
+    } else {
+        postgres::REQUIRED
+    };
+    for required in required {
         if !map.contains_key(*required) {
             problems.push(format!("{required} is missing (Debezium requires it)"));
         }
     }
-    if !map.contains_key("plugin.name") {
-        warnings.push(
-            "plugin.name is not set: Debezium's default is decoderbufs, cdc-capture always \
-             uses pgoutput"
-                .into(),
+    for (a, b) in [
+        ("table.include.list", "table.exclude.list"),
+        ("schema.include.list", "schema.exclude.list"),
+        ("column.include.list", "column.exclude.list"),
+        ("database.include.list", "database.exclude.list"),
+    ] {
+        if map.contains_key(a) && map.contains_key(b) {
+            problems.push(format!("{a} and {b} cannot both be set"));
+        }
+    }
+    if connector.is_binlog() {
+        finish_binlog(
+            connector,
+            map,
+            &resolved,
+            &mut table,
+            &mut warnings,
+            &mut problems,
         );
-    }
-    if map.contains_key("table.include.list") && map.contains_key("table.exclude.list") {
-        problems.push("table.include.list and table.exclude.list cannot both be set".into());
-    }
-    if map.contains_key("schema.include.list") && map.contains_key("schema.exclude.list") {
-        problems.push("schema.include.list and schema.exclude.list cannot both be set".into());
-    }
-    if map.contains_key("column.include.list") && map.contains_key("column.exclude.list") {
-        problems.push("column.include.list and column.exclude.list cannot both be set".into());
-    }
-    // Debezium's defaults where ours differ, so a config without them means the same.
-    for (key, path, default) in DEBEZIUM_DEFAULTS {
-        if !map.contains_key(*key) {
-            insert(&mut table, path, Value::String((*default).to_owned()));
+    } else {
+        if !map.contains_key("plugin.name") {
+            warnings.push(
+                "plugin.name is not set: Debezium's default is decoderbufs, cdc-capture always \
+                 uses pgoutput"
+                    .into(),
+            );
+        }
+        // Debezium's defaults where ours differ, so a config without them means the same.
+        for (key, path, default) in postgres::DEBEZIUM_DEFAULTS {
+            if !map.contains_key(*key) {
+                insert(&mut table, path, Value::String((*default).to_owned()));
+            }
         }
     }
     if problems.is_empty() {
@@ -193,38 +258,64 @@ fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
     }
 }
 
-/// Options validated by hand.
-fn special(key: &str, value: &str, warnings: &mut Vec<String>, problems: &mut Vec<String>) {
-    match key {
-        "connector.class" => {
-            if value != POSTGRES_CONNECTOR && value != "PostgresConnector" {
-                problems.push(format!(
-                    "connector.class={value} is not supported: cdc-capture replaces \
-                     {POSTGRES_CONNECTOR} only"
-                ));
-            }
-        }
-        "plugin.name" => match value.to_ascii_lowercase().as_str() {
-            "pgoutput" => {}
-            "decoderbufs" => problems.push(
-                "plugin.name=decoderbufs is not supported: cdc-capture decodes pgoutput only; \
-                 set plugin.name=pgoutput (the output is the same)"
-                    .into(),
-            ),
-            _ => problems.push(format!(
-                "plugin.name={value} is not supported: cdc-capture decodes pgoutput only"
-            )),
-        },
-        "database.sslmode" => match value.to_ascii_lowercase().as_str() {
-            "disable" => {}
-            "allow" | "prefer" => warnings.push(format!(
-                "database.sslmode={value}: cdc-capture connects without TLS"
-            )),
-            _ => problems.push(format!(
-                "database.sslmode={value} is not supported: cdc-capture connects without TLS"
-            )),
-        },
-        _ => problems.push(format!("{key}: no handler (bug)")),
+/// The MySQL / MariaDB settings that depend on several options: the source kind, the
+/// Kafka cluster (the schema history's), TLS by default.
+fn finish_binlog(
+    connector: Connector,
+    map: &BTreeMap<String, String>,
+    resolved: &BTreeMap<&str, String>,
+    table: &mut Table,
+    warnings: &mut Vec<String>,
+    problems: &mut Vec<String>,
+) {
+    let kind = if connector == Connector::MariaDb {
+        "mariadb"
+    } else {
+        "mysql"
+    };
+    insert(table, "source.kind", Value::String(kind.into()));
+    // The schema history lives in the cluster the records go to: the history's broker list
+    // (the only one a Kafka Connect config has) unless `kafka.bootstrap.servers` is given.
+    const HISTORY_BROKERS: &str = "schema.history.internal.kafka.bootstrap.servers";
+    match (
+        resolved.get(HISTORY_BROKERS),
+        resolved.get("kafka.bootstrap.servers"),
+    ) {
+        (Some(history), None) => insert(
+            table,
+            "kafka.bootstrap_servers",
+            Value::String(history.clone()),
+        ),
+        (Some(history), Some(kafka)) if history != kafka => problems.push(format!(
+            "{HISTORY_BROKERS} and kafka.bootstrap.servers differ: cdc-capture keeps the schema \
+             history in the Kafka cluster it publishes to; remove one of them"
+        )),
+        _ => {}
+    }
+    if connector == Connector::MySql && !map.contains_key("database.ssl.mode") {
+        warnings.push(
+            "database.ssl.mode is not set: Debezium's default is preferred (TLS when the \
+             server offers it), cdc-capture connects without TLS"
+                .into(),
+        );
+    }
+}
+
+/// The message for an option `connector` does not have.
+fn unknown(connector: Connector, key: &str) -> String {
+    match Connector::ALL.into_iter().find(|other| {
+        other.is_binlog() != connector.is_binlog() && options::rule(*other, key).is_some()
+    }) {
+        Some(other) => format!(
+            "{key}: an option of the Debezium {} connector, not of the {} connector; remove it",
+            other.name(),
+            connector.name()
+        ),
+        None => format!(
+            "{key}: unknown option (not a Debezium {} connector option cdc-capture knows; check \
+             the spelling)",
+            connector.name()
+        ),
     }
 }
 
@@ -263,7 +354,7 @@ fn typed(kind: Kind, value: &str) -> Result<Value, String> {
     }
 }
 
-fn insert(table: &mut Table, path: &str, value: Value) {
+pub(super) fn insert(table: &mut Table, path: &str, value: Value) {
     let mut node = table;
     let mut parts = path.split('.').peekable();
     while let Some(part) = parts.next() {
@@ -282,5 +373,7 @@ fn insert(table: &mut Table, path: &str, value: Value) {
     }
 }
 
+#[cfg(test)]
+mod binlog_tests;
 #[cfg(test)]
 mod tests;

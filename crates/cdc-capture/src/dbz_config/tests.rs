@@ -6,20 +6,20 @@ use super::*;
 use crate::config::{PublicationMode, SnapshotMode};
 use crate::CaptureConfig;
 
-fn fixture(name: &str) -> PathBuf {
+pub(super) fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/debezium")
         .join(name)
 }
 
 /// The password `inventory.properties` reads through `${env:…}`.
-fn set_password() {
+pub(super) fn set_password() {
     std::env::set_var("CDC_DBZ_FIXTURE_PASSWORD", "pw-from-env");
 }
 
 /// Translates a fixture and types it as our configuration, with the environment overrides
 /// `CDC_DBZ_FIXTURE__*` on top (as `CDC_CAPTURE__*` are in the binary).
-fn config(name: &str) -> (CaptureConfig, Vec<String>) {
+pub(super) fn config(name: &str) -> (CaptureConfig, Vec<String>) {
     set_password();
     std::env::set_var(
         "CDC_DBZ_FIXTURE__KAFKA__BOOTSTRAP_SERVERS",
@@ -186,32 +186,66 @@ fn refused_options_are_all_named_with_the_reason() {
 
 #[test]
 fn every_listed_option_has_a_consistent_rule() {
-    // Exact names are unique, and each Map target deserialises as part of our config.
-    let mut seen = std::collections::HashSet::new();
-    for (name, _) in options::OPTIONS {
-        assert!(seen.insert(*name), "{name} listed twice");
+    // Exact names are unique within each list and a connector's own list does not repeat a
+    // shared option.
+    for (list, shared) in [
+        (postgres::OPTIONS, false),
+        (binlog::OPTIONS, false),
+        (options::COMMON, true),
+    ] {
+        let mut seen = std::collections::HashSet::new();
+        for (name, _) in list {
+            assert!(seen.insert(*name), "{name} listed twice");
+            if !shared {
+                assert!(
+                    !options::COMMON.iter().any(|(n, _)| n == name),
+                    "{name} is both shared and connector-specific"
+                );
+            }
+        }
     }
+    let pg = |key| options::rule(Connector::Postgres, key);
     assert!(matches!(
-        options::rule("column.mask.hash.SHA-256.with.salt.x"),
+        pg("column.mask.hash.SHA-256.with.salt.x"),
+        Some(Rule::Reject(_))
+    ));
+    assert!(matches!(pg("driver.loginTimeout"), Some(Rule::Ignore(_))));
+    assert!(matches!(pg("database.loginTimeout"), Some(Rule::Ignore(_))));
+    assert!(matches!(
+        pg("value.converter.schema.registry.url"),
         Some(Rule::Reject(_))
     ));
     assert!(matches!(
-        options::rule("driver.loginTimeout"),
-        Some(Rule::Ignore(_))
-    ));
-    assert!(matches!(
-        options::rule("database.loginTimeout"),
-        Some(Rule::Ignore(_))
-    ));
-    assert!(matches!(
-        options::rule("value.converter.schema.registry.url"),
-        Some(Rule::Reject(_))
-    ));
-    assert!(matches!(
-        options::rule("value.converter.schemas.enable"),
+        pg("value.converter.schemas.enable"),
         Some(Rule::Only(..))
     ));
-    assert!(options::rule("no.such.option").is_none());
+    assert!(pg("no.such.option").is_none());
+    assert!(options::is_foreign(
+        Connector::Postgres,
+        "database.server.id"
+    ));
+    assert!(!options::is_foreign(Connector::Postgres, "database.dbname"));
+    let my = |key| options::rule(Connector::MySql, key);
+    assert!(matches!(my("database.server.id"), Some(Rule::Special)));
+    assert!(matches!(
+        my("schema.history.internal.producer.security.protocol"),
+        Some(Rule::Ignore(_))
+    ));
+    assert!(matches!(
+        my("database.history.kafka.topic"),
+        Some(Rule::Reject(_))
+    ));
+    assert!(my("slot.name").is_none());
+    assert_eq!(
+        Connector::from_class("MySqlConnector"),
+        Some(Connector::MySql)
+    );
+    assert_eq!(Connector::from_class("MariaDb"), Some(Connector::MariaDb));
+    assert_eq!(
+        Connector::from_class("io.debezium.connector.postgresql.PostgresConnector"),
+        Some(Connector::Postgres)
+    );
+    assert_eq!(Connector::from_class("mysql"), None);
 }
 
 #[test]

@@ -1,0 +1,473 @@
+//! MySQL / MariaDB connector configurations: Debezium's documented examples translated to
+//! the TOML-level table, every mapped option, refusals and warnings.
+
+use std::collections::BTreeMap;
+
+use cdc_model::debezium::{BinaryMode, DecimalMode, TimePrecisionMode};
+
+use super::tests::{config, fixture, set_password};
+use super::*;
+use crate::config::{SnapshotLocking, SnapshotMode, SourceKind};
+use crate::CaptureConfig;
+
+/// The translated table of a fixture, compared as TOML.
+fn table(name: &str) -> (Table, Vec<String>) {
+    set_password();
+    let translated = load(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    (translated.table, translated.warnings)
+}
+
+fn toml(text: &str) -> Table {
+    toml::from_str(text).unwrap()
+}
+
+/// Translates `pairs` with the tutorial's required options.
+fn translate_with(class: &str, pairs: &[(&str, &str)]) -> Result<Translated, Vec<String>> {
+    let mut map: BTreeMap<String, String> = [
+        ("connector.class", class),
+        ("database.hostname", "h"),
+        ("database.user", "u"),
+        ("database.server.id", "1"),
+        ("topic.prefix", "p"),
+    ]
+    .into_iter()
+    .chain(pairs.iter().copied())
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let tls_off = if class == MARIADB {
+        "disable"
+    } else {
+        "disabled"
+    };
+    map.entry("database.ssl.mode".into())
+        .or_insert_with(|| tls_off.into());
+    translate(&map).map_err(|p| match p {
+        Problems::Refused(problems) => problems,
+        Problems::Provider(e) => vec![e.to_string()],
+    })
+}
+
+const MYSQL: &str = "io.debezium.connector.mysql.MySqlConnector";
+const MARIADB: &str = "io.debezium.connector.mariadb.MariaDbConnector";
+
+#[test]
+fn mysql_tutorial_connect_json() {
+    let (t, warnings) = table("mysql-tutorial-connect.json");
+    assert_eq!(
+        t,
+        toml(
+            r#"
+            topic_prefix = "dbserver1"
+            [source]
+            kind = "mysql"
+            host = "mysql"
+            port = 3306
+            user = "debezium"
+            password = "dbz"
+            server_id = 184054
+            database_include_list = "inventory"
+            schema_history_topic = "schemahistory.inventory"
+            [kafka]
+            bootstrap_servers = "kafka:9092"
+            "#
+        )
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].starts_with("database.ssl.mode is not set"));
+    let (c, _) = config("mysql-tutorial-connect.json");
+    assert_eq!(c.source.kind, SourceKind::Mysql);
+    assert_eq!(c.source.server_id, Some(184054));
+    assert_eq!(c.schema_history_topic(), "schemahistory.inventory");
+    assert_eq!(c.snapshot.mode, SnapshotMode::Initial);
+    assert_eq!(c.snapshot.locking_mode, SnapshotLocking::Minimal);
+    let selection = c.validate().unwrap();
+    assert_eq!(
+        selection.select_tables(&[
+            cdc_model::TableId::new("inventory", "customers"),
+            cdc_model::TableId::new("shop", "orders"),
+        ]),
+        [cdc_model::TableId::new("inventory", "customers")]
+    );
+    assert_eq!(
+        c.mysql_modes().unwrap().value.time_precision_mode,
+        TimePrecisionMode::AdaptiveTimeMicroseconds
+    );
+}
+
+#[test]
+fn mariadb_docs_connect_json() {
+    let (t, warnings) = table("mariadb-docs-connect.json");
+    assert_eq!(
+        t,
+        toml(
+            r#"
+            topic_prefix = "fullfillment"
+            [source]
+            kind = "mariadb"
+            host = "192.168.99.100"
+            port = 3306
+            user = "debezium-user"
+            password = "debezium-user-pw"
+            server_id = 184054
+            database_include_list = "inventory"
+            schema_history_topic = "schemahistory.fullfillment"
+            include_schema_changes = true
+            [kafka]
+            bootstrap_servers = "kafka:9092"
+            "#
+        )
+    );
+    // MariaDB's ssl.mode default is `disable`: nothing to warn about.
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (c, _) = config("mariadb-docs-connect.json");
+    assert_eq!(c.source.kind, SourceKind::Mariadb);
+    c.validate().unwrap();
+}
+
+#[test]
+fn mysql_embedded_engine_properties() {
+    let (t, warnings) = table("mysql-engine.properties");
+    assert_eq!(
+        t,
+        toml(
+            r#"
+            topic_prefix = "my-app-connector"
+            [source]
+            kind = "mysql"
+            host = "localhost"
+            port = 3306
+            user = "mysqluser"
+            password = "mysqlpw"
+            server_id = 85744
+            "#
+        )
+    );
+    // The file-based schema history and the engine's offset store are replaced by ours.
+    for key in [
+        "offset.storage ",
+        "offset.storage.file.filename",
+        "offset.flush.interval.ms",
+        "schema.history.internal=io.debezium.storage.file.history.FileSchemaHistory is ignored",
+        "schema.history.internal.file.filename",
+        "database.ssl.mode",
+    ] {
+        assert_eq!(
+            warnings.iter().filter(|w| w.starts_with(key)).count(),
+            1,
+            "{key}: {warnings:?}"
+        );
+    }
+    assert_eq!(warnings.len(), 6, "{warnings:?}");
+    let (c, _) = config("mysql-engine.properties");
+    assert_eq!(c.kafka.bootstrap_servers, "env-broker:9092");
+    assert_eq!(c.schema_history_topic(), "schema-history.my-app-connector");
+    c.validate().unwrap();
+}
+
+#[test]
+fn mariadb_properties_map_every_supported_option() {
+    let (t, warnings) = table("mariadb-full.properties");
+    assert_eq!(
+        t,
+        toml(
+            r#"
+            topic_prefix = "shop"
+            [source]
+            kind = "mariadb"
+            host = "maria.internal"
+            port = 3307
+            user = "cdc"
+            password = "pw-from-env"
+            server_id = 5400
+            database_exclude_list = "scratch,tmp_.*"
+            table_include_list = "shop\\.orders,shop\\.customers"
+            include_schema_changes = false
+            include_query = true
+            schema_history_topic = "shop.history"
+            bigint_unsigned_handling_mode = "precise"
+            enable_time_adjuster = false
+            [snapshot]
+            mode = "initial_only"
+            locking_mode = "none"
+            fetch_size = 5000
+            max_threads = 2
+            [values]
+            decimal_handling_mode = "string"
+            binary_handling_mode = "base64"
+            time_precision_mode = "connect"
+            [events]
+            heartbeat_interval_ms = 5000
+            heartbeat_topic_prefix = "__hb"
+            provide_transaction_metadata = true
+            tombstones_on_delete = false
+            skipped_operations = []
+            [kafka]
+            bootstrap_servers = "kafka-1:9092,kafka-2:9092"
+            topic_partitions = 2
+            topic_replication_factor = 3
+            "#
+        )
+    );
+    for key in [
+        "schema.history.internal.kafka.recovery.poll.interval.ms is ignored",
+        "schema.history.internal.store.only.captured.tables.ddl=true is ignored",
+        "connect.timeout.ms is ignored",
+        "connect.keep.alive is ignored",
+        "binlog.buffer.size is ignored",
+        "max.batch.size is ignored",
+    ] {
+        assert_eq!(
+            warnings.iter().filter(|w| w.starts_with(key)).count(),
+            1,
+            "{key}: {warnings:?}"
+        );
+    }
+    assert_eq!(warnings.len(), 6, "{warnings:?}");
+    let (c, _) = config("mariadb-full.properties");
+    assert_eq!(c.source.password.expose(), "pw-from-env");
+    assert_eq!(c.snapshot.locking_mode, SnapshotLocking::None);
+    assert_eq!(c.snapshot.mode, SnapshotMode::InitialOnly);
+    let modes = c.mysql_modes().unwrap();
+    assert_eq!(modes.value.decimal_handling_mode, DecimalMode::String);
+    assert_eq!(modes.value.binary_handling_mode, BinaryMode::Base64);
+    assert_eq!(modes.value.time_precision_mode, TimePrecisionMode::Connect);
+    assert_eq!(
+        modes.bigint_unsigned_handling_mode,
+        cdc_mysql::types::BigIntUnsignedMode::Precise
+    );
+    assert!(!modes.enable_time_adjuster);
+    assert!(c.skipped_operations().unwrap().is_empty());
+    c.validate().unwrap();
+}
+
+#[test]
+fn refused_mysql_options_are_all_named_with_what_to_do() {
+    let err = load(&fixture("mysql-rejected.properties"))
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "database.server.id: \"0\" is not a server id",
+        "database.ssl.mode=verify_identity is not supported: cdc-capture connects without TLS; \
+         use database.ssl.mode=disabled",
+        "database.ssl.truststore.password is not supported: TLS",
+        "snapshot.mode=when_needed is not supported for MySQL / MariaDB yet; use initial",
+        "snapshot.locking.mode=none is not supported for MySQL",
+        "database.include.list and database.exclude.list cannot both be set",
+        "column.exclude.list is not supported: column filters",
+        "message.key.columns is not supported: message key overrides",
+        "signal.data.collection is not supported: the signal table",
+        "gtid.source.includes is not supported: GTID source filters",
+        "heartbeat.action.query is not supported: heartbeat action queries are not run",
+        "time.precision.mode: \"adaptive\" is not supported (supported: \
+         adaptive_time_microseconds, connect)",
+        "slot.name: an option of the Debezium PostgreSQL connector, not of the MySQL connector",
+        "database.history.kafka.topic is not supported: renamed in Debezium 2.0",
+        "schema.include.list is not supported: MySQL / MariaDB have no schemas",
+        "transforms=unwrap is not supported",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    assert_eq!(err.matches("\n  - ").count(), 16, "{err}");
+    assert!(err.contains("mysql-rejected.properties"));
+    assert!(!err.contains("do-not-print-me"), "{err}");
+}
+
+#[test]
+fn snapshot_and_tls_modes_per_connector() {
+    let snapshot = |class, mode| {
+        translate_with(class, &[("snapshot.mode", mode)])
+            .map(|t| t.table["snapshot"]["mode"].as_str().unwrap().to_owned())
+    };
+    for class in [MYSQL, MARIADB] {
+        assert_eq!(snapshot(class, "initial").unwrap(), "initial");
+        assert_eq!(snapshot(class, "INITIAL_ONLY").unwrap(), "initial_only");
+        assert_eq!(snapshot(class, "no_data").unwrap(), "no_data");
+        assert_eq!(snapshot(class, "schema_only").unwrap(), "no_data");
+        for (mode, says) in [
+            ("always", "not supported for MySQL / MariaDB yet"),
+            ("recovery", "a lost schema history cannot be rebuilt"),
+            (
+                "schema_only_recovery",
+                "a lost schema history cannot be rebuilt",
+            ),
+            ("never", "use no_data"),
+            (
+                "configuration_based",
+                "supported: initial, initial_only, no_data",
+            ),
+            ("custom", "supported: initial, initial_only, no_data"),
+        ] {
+            let problems = snapshot(class, mode).unwrap_err();
+            assert!(problems[0].contains(says), "{mode}: {problems:?}");
+        }
+    }
+    let renamed = translate_with(MYSQL, &[("snapshot.mode", "schema_only")]).unwrap();
+    assert!(renamed.warnings[0].contains("renamed no_data"));
+
+    let locking = |class, mode| {
+        translate_with(class, &[("snapshot.locking.mode", mode)]).map(|t| {
+            t.table["snapshot"]["locking_mode"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+    };
+    assert_eq!(locking(MYSQL, "minimal").unwrap(), "minimal");
+    assert_eq!(locking(MARIADB, "minimal").unwrap(), "minimal");
+    assert_eq!(locking(MARIADB, "none").unwrap(), "none");
+    assert!(locking(MYSQL, "none").unwrap_err()[0].contains("LOCKING_MODE=tables"));
+    assert!(locking(MYSQL, "extended").unwrap_err()[0].contains("use minimal"));
+    assert!(locking(MYSQL, "minimal_percona").unwrap_err()[0].contains("Percona"));
+    assert!(
+        locking(MARIADB, "minimal_percona").unwrap_err()[0].contains("(supported: minimal, none)")
+    );
+    assert!(locking(MYSQL, "custom").unwrap_err()[0].contains("(supported: minimal)"));
+
+    let tls = |class, mode| translate_with(class, &[("database.ssl.mode", mode)]);
+    assert!(tls(MYSQL, "disabled").unwrap().warnings.is_empty());
+    assert!(tls(MYSQL, "preferred").unwrap().warnings[0].contains("without TLS"));
+    assert!(tls(MYSQL, "required").is_err());
+    assert!(tls(MYSQL, "disable").is_err(), "MariaDB's spelling");
+    assert!(tls(MARIADB, "disable").unwrap().warnings.is_empty());
+    assert!(tls(MARIADB, "trust").unwrap_err()[0].contains("use database.ssl.mode=disable"));
+    assert!(tls(MARIADB, "verify-full").is_err());
+
+    // The history's brokers are the Kafka cluster unless kafka.bootstrap.servers differs.
+    let brokers = [("schema.history.internal.kafka.bootstrap.servers", "k:9092")];
+    let t = translate_with(MYSQL, &brokers).unwrap();
+    assert_eq!(
+        t.table["kafka"]["bootstrap_servers"].as_str(),
+        Some("k:9092")
+    );
+    let same = [brokers[0], ("kafka.bootstrap.servers", "k:9092")];
+    assert!(translate_with(MYSQL, &same).is_ok());
+    let differ = [brokers[0], ("kafka.bootstrap.servers", "other:9092")];
+    assert!(translate_with(MYSQL, &differ).unwrap_err()[0].contains("differ"));
+
+    // Server ids are positive 32-bit numbers.
+    for bad in ["-1", "4294967296", "x"] {
+        assert!(translate_with(MYSQL, &[("database.server.id", bad)]).is_err());
+    }
+    // A MySQL-only option refused for PostgreSQL names the connector it belongs to.
+    let pg = translate_with(
+        "io.debezium.connector.postgresql.PostgresConnector",
+        &[("database.dbname", "d"), ("plugin.name", "pgoutput")],
+    )
+    .unwrap_err();
+    assert!(
+        pg.iter().any(|p| p.starts_with(
+            "database.server.id: an option of the Debezium MySQL connector, not of the \
+             PostgreSQL connector"
+        )),
+        "{pg:?}"
+    );
+}
+
+/// The options refused as "not supported for MySQL / MariaDB yet" are exactly those whose
+/// TOML keys `CaptureConfig::validate` refuses for a binlog source: once the capture supports
+/// one, this fails and the option is to be mapped (as for PostgreSQL).
+#[test]
+fn not_yet_supported_options_match_the_capture_validation() {
+    for (option, value, path, toml_value) in [
+        (
+            "column.include.list",
+            "a.t.c",
+            "source.column_include_list",
+            "a.t.c",
+        ),
+        (
+            "column.exclude.list",
+            "a.t.c",
+            "source.column_exclude_list",
+            "a.t.c",
+        ),
+        (
+            "message.key.columns",
+            "a.t:c",
+            "source.message_key_columns",
+            "a.t:c",
+        ),
+        (
+            "signal.data.collection",
+            "a.s",
+            "source.signal_data_collection",
+            "a.s",
+        ),
+        (
+            "snapshot.mode",
+            "when_needed",
+            "snapshot.mode",
+            "when_needed",
+        ),
+        ("snapshot.mode", "always", "snapshot.mode", "always"),
+        (
+            "snapshot.locking.mode",
+            "none",
+            "snapshot.locking_mode",
+            "none",
+        ),
+    ] {
+        assert!(
+            translate_with(MYSQL, &[(option, value)]).is_err(),
+            "{option}={value} is translated"
+        );
+        let mut table = translate_with(MYSQL, &[]).unwrap().table;
+        insert(&mut table, path, Value::String(toml_value.into()));
+        insert(
+            &mut table,
+            "kafka.bootstrap_servers",
+            Value::String("k".into()),
+        );
+        let c: CaptureConfig = cdc_ops::load_config_from_table(table, "CDC_DBZ_FIXTURE_UNSET")
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(
+            c.validate().is_err(),
+            "{path} = {toml_value:?} is accepted for MySQL now: map {option} in binlog.rs"
+        );
+    }
+}
+
+#[test]
+fn secrets_never_show_in_the_translation_warnings_or_errors() {
+    set_password();
+    let translated = load(&fixture("mariadb-full.properties")).unwrap();
+    let shown = format!("{translated:?} {:?}", translated.warnings);
+    assert!(!shown.contains("pw-from-env"), "{shown}");
+    let (c, _) = config("mariadb-docs-connect.json");
+    assert!(!format!("{c:?}").contains("debezium-user-pw"));
+    // Refused configs name options, never the values of secret ones.
+    let err = translate_with(
+        MYSQL,
+        &[
+            ("database.password", "s3cret-pw"),
+            ("database.ssl.keystore.password", "s3cret-ks"),
+            ("database.ssl.truststore.password", "s3cret-ts"),
+            ("database.server.id", "nope"),
+        ],
+    )
+    .unwrap_err()
+    .join("\n");
+    assert!(err.contains("database.ssl.keystore.password"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+}
+
+/// Every option of Debezium's MySQL / MariaDB connector documentation has a rule (the list:
+/// `tests/fixtures/debezium/binlog-documented-options.txt`).
+#[test]
+fn every_documented_option_has_a_rule() {
+    let documented = include_str!("../../tests/fixtures/debezium/binlog-documented-options.txt");
+    let keys: Vec<&str> = documented
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(keys.len() > 100, "{}", keys.len());
+    for connector in [Connector::MySql, Connector::MariaDb] {
+        for key in &keys {
+            assert!(
+                options::rule(connector, key).is_some() && !options::is_foreign(connector, key),
+                "{key} has no rule for {connector:?}"
+            );
+        }
+    }
+}
