@@ -517,6 +517,18 @@ impl CaptureConfig {
                         .into(),
                 ));
             }
+            if self
+                .events
+                .heartbeat_action_query
+                .as_deref()
+                .is_some_and(|q| !q.trim().is_empty())
+            {
+                return Err(CaptureError::Config(
+                    "events.heartbeat_action_query is not supported for MySQL / MariaDB yet \
+                     (binlog heartbeats need no write to the source)"
+                        .into(),
+                ));
+            }
             if self.snapshot.locking_mode == SnapshotLocking::None && s.kind == SourceKind::Mysql {
                 return Err(CaptureError::Config(
                     "snapshot.locking_mode = none needs MariaDB (source.kind = mariadb); \
@@ -683,6 +695,10 @@ mod tests {
         );
         let err = |c: CaptureConfig| c.validate().unwrap_err().to_string();
         assert!(err(mysql("")).contains("server_id"));
+        assert!(err(mysql(
+            "server_id = 1\n[events]\nheartbeat_action_query = \"SELECT 1\""
+        ))
+        .contains("heartbeat_action_query"));
         assert!(err(mysql("server_id = 1\nschema_include_list = \"x\""))
             .contains("database_include_list"));
         let c: CaptureConfig = toml::from_str(
