@@ -22,6 +22,7 @@
 //! - `topics`: creating missing topics.
 //! - `publisher`: exactly-once (transactional) or at-least-once delivery, behind one interface.
 //! - `offsets`: the offsets topic holding the exactly-once resume position.
+//! - `topic_read`: reading a single-partition topic back to its end (`read_committed`).
 //! - `checkpoint`: the resume position file of at-least-once mode.
 //! - `position`: what the publisher, offsets topic and checkpoint file need of a resume
 //!   position (PostgreSQL slot LSNs or a MySQL/MariaDB binlog offset).
@@ -59,6 +60,7 @@ mod snapshot;
 mod source;
 mod stream;
 mod table;
+mod topic_read;
 mod topics;
 
 use std::collections::HashSet;

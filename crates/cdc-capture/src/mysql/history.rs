@@ -6,18 +6,15 @@
 //! data records after the DDL: a `read_committed` reader of the topic sees exactly the history
 //! up to the stored position, and the schema recovered from it is the schema in force there.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cdc_mysql::ddl::{HistoryRecord, Schemas};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
-use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::KafkaConfig;
-use crate::offsets::QuietEof;
 use crate::position::ResumePosition;
 use crate::publisher::Publisher;
+use crate::topic_read::TopicRead;
 use crate::CaptureError;
 
 /// How long reading the history topic back may take.
@@ -45,74 +42,29 @@ impl SchemaHistory {
 
     /// Reads every committed record of this server, in order.
     pub async fn load(&self, config: &KafkaConfig) -> Result<Vec<HistoryRecord>, CaptureError> {
-        let this = self.clone();
-        let mut client = config.client_config();
-        client
-            .set(
-                "group.id",
-                format!("cdc-capture-history-reader-{}", self.server),
-            )
-            .set("enable.auto.commit", "false")
-            .set("isolation.level", "read_committed")
-            .set("enable.partition.eof", "true");
-        tokio::task::spawn_blocking(move || this.load_blocking(&client))
-            .await
-            .map_err(|e| CaptureError::Pipeline(format!("reading the schema history: {e}")))?
-    }
-
-    fn load_blocking(
-        &self,
-        client: &rdkafka::ClientConfig,
-    ) -> Result<Vec<HistoryRecord>, CaptureError> {
-        let context = || format!("reading schema history topic {}", self.topic);
-        let consumer: BaseConsumer<QuietEof> = client
-            .create_with_context(QuietEof)
-            .map_err(|e| CaptureError::kafka(context(), e))?;
-        let (low, high) = consumer
-            .fetch_watermarks(&self.topic, 0, Duration::from_secs(30))
-            .map_err(|e| CaptureError::kafka(context(), e))?;
-        if high <= low {
-            return Ok(Vec::new());
-        }
-        let mut assignment = TopicPartitionList::new();
-        assignment
-            .add_partition_offset(&self.topic, 0, Offset::Beginning)
-            .map_err(|e| CaptureError::kafka(context(), e))?;
-        consumer
-            .assign(&assignment)
-            .map_err(|e| CaptureError::kafka(context(), e))?;
-        let deadline = Instant::now() + LOAD_TIMEOUT;
-        let mut records = Vec::new();
-        loop {
-            if Instant::now() > deadline {
-                return Err(CaptureError::Checkpoint(format!(
-                    "schema history topic {} could not be read to its end within {}s",
-                    self.topic,
-                    LOAD_TIMEOUT.as_secs()
-                )));
+        let read = TopicRead {
+            topic: self.topic.clone(),
+            what: "schema history topic",
+            group_id: format!("cdc-capture-history-reader-{}", self.server),
+            timeout: LOAD_TIMEOUT,
+        };
+        let (topic, server) = (self.topic.clone(), self.server.clone());
+        read.fold(config, Vec::new(), move |records, m| {
+            let Some(bytes) = m.payload() else {
+                return Ok(());
+            };
+            let record = HistoryRecord::decode(bytes).map_err(|e| {
+                CaptureError::Checkpoint(format!(
+                    "schema history topic {topic} offset {}: {e}",
+                    m.offset()
+                ))
+            })?;
+            if record.source.get("server").and_then(|s| s.as_str()) == Some(server.as_str()) {
+                records.push(record);
             }
-            match consumer.poll(Duration::from_millis(500)) {
-                None => continue,
-                // read_committed: EOF is reported at the last stable offset.
-                Some(Err(KafkaError::PartitionEOF(_))) => break,
-                Some(Err(e)) => return Err(CaptureError::kafka(context(), e)),
-                Some(Ok(m)) => {
-                    let Some(bytes) = m.payload() else { continue };
-                    let record = HistoryRecord::decode(bytes).map_err(|e| {
-                        CaptureError::Checkpoint(format!(
-                            "schema history topic {} offset {}: {e}",
-                            self.topic,
-                            m.offset()
-                        ))
-                    })?;
-                    let server = record.source.get("server").and_then(|s| s.as_str());
-                    if server == Some(self.server.as_str()) {
-                        records.push(record);
-                    }
-                }
-            }
-        }
-        Ok(records)
+            Ok(())
+        })
+        .await
     }
 
     /// The schema recorded in the history (empty when there is none).
