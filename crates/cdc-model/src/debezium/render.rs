@@ -473,7 +473,11 @@ mod tests {
             scale: 0,
         };
         let max = Value::Decimal(crate::Decimal::parse("18446744073709551615").unwrap());
-        for mode in [DecimalMode::Precise, DecimalMode::String, DecimalMode::Double] {
+        for mode in [
+            DecimalMode::Precise,
+            DecimalMode::String,
+            DecimalMode::Double,
+        ] {
             let options = ValueOptions {
                 decimal_handling_mode: mode,
                 ..ValueOptions::default()
