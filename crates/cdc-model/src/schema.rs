@@ -46,6 +46,12 @@ pub enum ColumnType {
         precision: Option<u32>,
         scale: u32,
     },
+    /// Decimal that is always Connect's `Decimal`, whatever `decimal.handling.mode` says:
+    /// MySQL `BIGINT UNSIGNED` under `bigint.unsigned.handling.mode=precise`.
+    ExactDecimal {
+        precision: u32,
+        scale: u32,
+    },
     /// Decimal whose scale varies per value (PostgreSQL `numeric` without typmod).
     VariableDecimal,
     String,
@@ -120,10 +126,12 @@ impl ColumnType {
             ColumnType::Int64 => Value::Int64(0),
             ColumnType::Float32 => Value::Float32(0.0),
             ColumnType::Float64 => Value::Float64(0.0),
-            ColumnType::Decimal { scale, .. } => Value::Decimal(Decimal {
-                unscaled: 0.into(),
-                scale: *scale,
-            }),
+            ColumnType::Decimal { scale, .. } | ColumnType::ExactDecimal { scale, .. } => {
+                Value::Decimal(Decimal {
+                    unscaled: 0.into(),
+                    scale: *scale,
+                })
+            }
             ColumnType::VariableDecimal => Value::Decimal(Decimal {
                 unscaled: 0.into(),
                 scale: 0,

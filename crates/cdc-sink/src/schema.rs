@@ -49,6 +49,10 @@ pub fn iceberg_type(table: &str, column: &Column) -> Result<PrimitiveType, SinkE
                 scale: *scale,
             }
         }
+        ColumnType::ExactDecimal { precision, scale } => PrimitiveType::Decimal {
+            precision: (*precision).min(MAX_DECIMAL_PRECISION),
+            scale: *scale,
+        },
         // Scale varies per value: kept exact as decimal text.
         ColumnType::VariableDecimal => PrimitiveType::String,
         ColumnType::String | ColumnType::Json | ColumnType::Uuid => PrimitiveType::String,

@@ -44,7 +44,9 @@ pub fn parse_text(ty: &ColumnType, text: &str, origin: Origin) -> Result<Value, 
         ColumnType::Int64 => Value::Int64(text.parse().map_err(|_| bad())?),
         ColumnType::Float32 => Value::Float32(text.parse().map_err(|_| bad())?),
         ColumnType::Float64 => Value::Float64(text.parse().map_err(|_| bad())?),
-        ColumnType::Decimal { .. } | ColumnType::VariableDecimal => match text {
+        ColumnType::Decimal { .. }
+        | ColumnType::ExactDecimal { .. }
+        | ColumnType::VariableDecimal => match text {
             "NaN" => Value::SpecialDecimal(SpecialDecimal::NaN),
             "Infinity" => Value::SpecialDecimal(SpecialDecimal::PositiveInfinity),
             "-Infinity" => Value::SpecialDecimal(SpecialDecimal::NegativeInfinity),

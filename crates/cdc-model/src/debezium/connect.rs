@@ -123,6 +123,13 @@ impl Renderer<'_> {
                 }
                 m.insert("parameters".into(), Json::Object(p));
             }
+            ColumnType::ExactDecimal { precision, scale } => {
+                put(&mut m, "bytes", Some(DECIMAL));
+                m.insert(
+                    "parameters".into(),
+                    json!({"scale": scale.to_string(), "connect.decimal.precision": precision.to_string()}),
+                );
+            }
             ColumnType::Money => {
                 put(&mut m, "bytes", Some(DECIMAL));
                 m.insert(

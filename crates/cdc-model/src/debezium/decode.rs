@@ -332,7 +332,7 @@ fn value_from_json(ty: &ColumnType, v: &Json) -> Result<Value, String> {
         ColumnType::Int64 => Value::Int64(int()?),
         ColumnType::Float32 => Value::Float32(float()? as f32),
         ColumnType::Float64 => Value::Float64(float()?),
-        ColumnType::Decimal { scale, .. } => match v {
+        ColumnType::Decimal { scale, .. } | ColumnType::ExactDecimal { scale, .. } => match v {
             // decimal.format=NUMERIC writes a JSON number.
             Json::Number(n) => Value::Decimal(
                 Decimal::parse(&n.to_string())

@@ -76,7 +76,10 @@ impl Renderer<'_> {
                 })?),
                 _ => Out::Str(d.to_string()),
             },
-            (ColumnType::Decimal { scale, .. }, Value::Decimal(d)) => {
+            (
+                ColumnType::Decimal { scale, .. } | ColumnType::ExactDecimal { scale, .. },
+                Value::Decimal(d),
+            ) => {
                 let d = d.rescale(*scale).ok_or_else(|| {
                     ValueMismatch(format!("decimal {d} does not fit scale {scale}"))
                 })?;
@@ -458,6 +461,38 @@ mod tests {
             srid: None,
         };
         assert!(r.value(&ColumnType::Point, &not_a_point).is_err());
+    }
+
+    /// MySQL BIGINT UNSIGNED in precise mode stays a Connect Decimal under
+    /// `decimal.handling.mode` string / double, as in Debezium.
+    #[test]
+    fn exact_decimal_ignores_decimal_handling_mode() {
+        use serde_json::json;
+        let ty = ColumnType::ExactDecimal {
+            precision: 20,
+            scale: 0,
+        };
+        let max = Value::Decimal(crate::Decimal::parse("18446744073709551615").unwrap());
+        for mode in [
+            DecimalMode::Precise,
+            DecimalMode::String,
+            DecimalMode::Double,
+        ] {
+            let options = ValueOptions {
+                decimal_handling_mode: mode,
+                ..ValueOptions::default()
+            };
+            let r = Renderer { options: &options };
+            let schema = serde_json::Value::Object(r.type_schema(&ty, true));
+            assert_eq!(
+                schema,
+                json!({"type": "bytes", "optional": true,
+                    "name": "org.apache.kafka.connect.data.Decimal", "version": 1,
+                    "parameters": {"scale": "0", "connect.decimal.precision": "20"}}),
+                "{mode:?}"
+            );
+            assert_eq!(r.value(&ty, &max).unwrap().to_json(), json!("AP//////////"));
+        }
     }
 
     #[test]

@@ -54,8 +54,8 @@ impl MappedColumn {
             } else {
                 Value::TimestampTz(secs.saturating_mul(1_000_000))
             }),
-            (MyValue::Int(i), _) => self.integer(i128::from(*i)),
-            (MyValue::UInt(u), _) => self.integer(i128::from(*u)),
+            (MyValue::Int(i), _) => self.integer(binlog_int24(&self.kind, i128::from(*i))),
+            (MyValue::UInt(u), _) => self.integer(binlog_int24(&self.kind, i128::from(*u))),
             (MyValue::Float(f), _) => self.float(f64::from(*f)),
             (MyValue::Double(d), _) => self.float(*d),
             (MyValue::Bytes(b), _) => self.binlog_bytes(b),
@@ -108,5 +108,18 @@ impl MappedColumn {
                 .map_err(|_| self.error("JSON text is not UTF-8")),
             _ => Err(self.error(format!("unexpected bytes {b:02x?}"))),
         }
+    }
+}
+
+/// mysql_common reads a signed MEDIUMINT's three bytes without sign extension (-800000
+/// arrives as 15977216): a signed MEDIUMINT cannot hold a value in [2^23, 2^24), so such a
+/// value is the two's complement of a negative one.
+fn binlog_int24(kind: &Kind, v: i128) -> i128 {
+    match kind {
+        Kind::Integer {
+            bytes: 3,
+            unsigned: false,
+        } if (1 << 23..1 << 24).contains(&v) => v - (1 << 24),
+        _ => v,
     }
 }

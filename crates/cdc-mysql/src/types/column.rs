@@ -152,8 +152,8 @@ pub fn map_column(
             match modes.bigint_unsigned_handling_mode {
                 BigIntUnsignedMode::Long => (ColumnType::Int64, kind),
                 BigIntUnsignedMode::Precise => (
-                    ColumnType::Decimal {
-                        precision: Some(20),
+                    ColumnType::ExactDecimal {
+                        precision: 20,
                         scale: 0,
                     },
                     kind,
@@ -384,8 +384,8 @@ pub fn map_column(
                     match modes.bigint_unsigned_handling_mode {
                         BigIntUnsignedMode::Long => (ColumnType::Int64, kind),
                         BigIntUnsignedMode::Precise => (
-                            ColumnType::Decimal {
-                                precision: Some(20),
+                            ColumnType::ExactDecimal {
+                                precision: 20,
                                 scale: 0,
                             },
                             kind,

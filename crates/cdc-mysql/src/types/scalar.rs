@@ -56,7 +56,10 @@ impl MappedColumn {
                     u64::try_from(v).map_err(|_| out_of_range())? as i64
                 )),
             },
-            (Kind::Integer { .. }, ColumnType::Decimal { .. }) => Ok(Value::Decimal(Decimal {
+            (
+                Kind::Integer { .. },
+                ColumnType::Decimal { .. } | ColumnType::ExactDecimal { .. },
+            ) => Ok(Value::Decimal(Decimal {
                 unscaled: BigInt::from(v),
                 scale: 0,
             })),

@@ -68,6 +68,23 @@ fn integers_agree_and_unsigned_values_survive_missing_metadata() {
         same(&c, bv(My::Int(-1)), &[text("16777215")]),
         Value::Int32(16_777_215)
     );
+    // A signed MEDIUMINT's binlog value comes without sign extension (MariaDB 10.11, found
+    // by the Debezium differential test tests/e2e/mariadb_debezium.rs).
+    let c = col("MEDIUMINT", None);
+    for raw in [bv(My::Int(15_977_216)), bv(My::UInt(15_977_216))] {
+        assert_eq!(
+            same(&c, raw, &[text("-800000"), My::Int(-800_000)]),
+            Value::Int32(-800_000)
+        );
+    }
+    assert_eq!(
+        same(&c, bv(My::UInt(8_388_608)), &[text("-8388608")]),
+        Value::Int32(-8_388_608)
+    );
+    assert_eq!(
+        same(&c, bv(My::Int(8_388_607)), &[text("8388607")]),
+        Value::Int32(8_388_607)
+    );
     let c = col("INT UNSIGNED", None);
     assert_eq!(
         same(&c, bv(My::Int(-1)), &[text("4294967295")]),
