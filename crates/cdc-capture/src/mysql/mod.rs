@@ -58,6 +58,8 @@ fn connect_opts(source: &SourceConfig) -> mysql_async::Opts {
 /// What every part of the run shares.
 struct Run<'a> {
     config: &'a CaptureConfig,
+    /// Which tables are captured (also tables created while streaming).
+    selection: &'a Selection,
     flavor: BinlogFlavor,
     opts: mysql_async::Opts,
     modes: cdc_mysql::types::HandlingModes,
@@ -120,6 +122,7 @@ pub async fn capture(
             .map_err(|e| CaptureError::mysql("reading character_set_server", e))?;
     let run = Run {
         config,
+        selection,
         flavor,
         opts,
         modes: config.mysql_modes()?,

@@ -6,6 +6,8 @@
 //!   stream resumes inside the transaction they belong to).
 //! - `Change`: the change event on `<prefix>.<db>.<table>` (keys = primary key), tombstone
 //!   after a delete, `__debezium.newkey` / `__debezium.oldkey` headers on primary-key changes.
+//!   Tables created while streaming are captured when the selection accepts them (as
+//!   Debezium); their topic is created before their first record.
 //! - `SchemaChange`: the history record first (same Kafka transaction as everything after
 //!   the DDL, so the recovered schema always matches the stored position), then the
 //!   schema-change record on `<prefix>` (with `include_schema_changes`).
@@ -20,9 +22,10 @@ use cdc_mysql::stream::{BinlogOffset, ChangeStream, StreamConfig, StreamItem, Ta
 use cdc_proto::checkpoint::v1::{CollectionCount, MySqlPosition, MySqlTransaction};
 
 use super::offset::to_proto;
-use super::tables::Codecs;
+use super::tables::{is_system_database, topic_name, Codecs};
 use super::Run;
 use crate::emit::{Emitter, TxCounters};
+use crate::topics::{ensure_topics, TopicSpec};
 use crate::{CaptureError, Shutdown};
 
 /// The source transaction being published.
@@ -74,10 +77,17 @@ pub async fn run(
     shutdown: &Shutdown,
 ) -> Result<(), CaptureError> {
     let config = run.config;
-    let captured: Arc<HashSet<cdc_model::TableId>> = Arc::new(captured.iter().cloned().collect());
+    let topics: HashSet<String> = captured
+        .iter()
+        .map(|id| topic_name(&config.topic_prefix, id))
+        .collect();
+    // The tables selected at start, and tables created since that the selection accepts.
     let tables: TableFilter = {
-        let captured = captured.clone();
-        Arc::new(move |id| captured.contains(id))
+        let captured: HashSet<cdc_model::TableId> = captured.iter().cloned().collect();
+        let selection = run.selection.clone();
+        Arc::new(move |id| {
+            captured.contains(id) || (!is_system_database(id) && selection.captures(id))
+        })
     };
     let heartbeat_ms = config.events.heartbeat_interval_ms;
     let stream_config = StreamConfig {
@@ -85,7 +95,7 @@ pub async fn run(
         topic_prefix: config.topic_prefix.clone(),
         connector_version: config.kafka.source_version.clone(),
         replica_server_id: config.source.server_id.unwrap_or_default(),
-        tables,
+        tables: tables.clone(),
         modes: run.modes.clone(),
         include_query: config.source.include_query,
         // Server heartbeats keep the offset moving while nothing is captured.
@@ -103,7 +113,8 @@ pub async fn run(
     let mut streamer = Streamer {
         run,
         emitter,
-        captured,
+        captured: tables.clone(),
+        topics,
         codecs: Codecs::new(&config.topic_prefix, &run.modes),
         // Resuming inside a transaction whose BEGIN (and some events) were published: the
         // stream does not announce it again.
@@ -161,7 +172,10 @@ pub async fn run(
 struct Streamer<'r, 'e, 'p> {
     run: &'r Run<'r>,
     emitter: &'e Emitter<'p, MySqlPosition>,
-    captured: Arc<HashSet<cdc_model::TableId>>,
+    /// Whether a table is captured (the stream's filter).
+    captured: TableFilter,
+    /// Topics known to exist (created at start, or before a new table's first record).
+    topics: HashSet<String>,
     codecs: Codecs,
     tx: Option<OpenTx>,
     /// The offset after the DDL statement whose items are being published: stored once
@@ -227,6 +241,10 @@ impl Streamer<'_, '_, '_> {
                 key_header,
             } => {
                 let table = self.codecs.get(&event.table);
+                if !self.topics.contains(&table.topic) {
+                    ensure_topics(&config.kafka, &[TopicSpec::data(table.topic.clone())]).await?;
+                    self.topics.insert(table.topic.clone());
+                }
                 let header_key = match &key_header {
                     Some(h) => Some(table.codec.encode_key_payload(&h.row)?.unwrap_or_default()),
                     None => None,
@@ -256,7 +274,7 @@ impl Streamer<'_, '_, '_> {
                 // As Debezium: schema-change records of captured tables and of databases.
                 let included = change
                     .table_id()
-                    .is_none_or(|id| self.captured.contains(&super::tables::model_id(id)));
+                    .is_none_or(|id| (self.captured)(&super::tables::model_id(id)));
                 if config.source.include_schema_changes && included {
                     emitter
                         .publisher

@@ -33,6 +33,11 @@ pub async fn list_tables(conn: &mut mysql_async::Conn) -> Result<Vec<TableId>, C
         .collect())
 }
 
+/// Whether `id` is in a system database.
+pub fn is_system_database(id: &TableId) -> bool {
+    SYSTEM_DATABASES.contains(&id.namespace.to_ascii_lowercase().as_str())
+}
+
 /// The captured tables among `all`.
 pub fn select(selection: &Selection, all: &[TableId]) -> Vec<TableId> {
     selection.select_tables(all)

@@ -24,7 +24,7 @@ use crate::config::SourceConfig;
 use crate::CaptureError;
 
 /// The compiled selection rules of one capture.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Selection {
     tables: Tables,
     columns: Columns,
@@ -34,7 +34,7 @@ pub struct Selection {
     signal_table: Option<TableId>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Tables {
     Explicit(Vec<TableId>),
     Filtered { tables: Filter, schemas: Filter },
@@ -46,7 +46,7 @@ impl Default for Tables {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 enum Filter {
     #[default]
     All,
@@ -234,6 +234,20 @@ impl Selection {
             }
         }
         selected
+    }
+
+    /// Whether `id` is captured: listed, or accepted by the include/exclude filters (a table
+    /// created after the start is judged by the same rules as [`Selection::select_tables`]).
+    pub fn captures(&self, id: &TableId) -> bool {
+        let listed = match &self.tables {
+            Tables::Explicit(list) => list.contains(id),
+            Tables::Filtered { tables, schemas } => {
+                !is_system_table(id)
+                    && schemas.accepts(&id.namespace)
+                    && tables.accepts(&format!("{}.{}", id.namespace, id.name))
+            }
+        };
+        listed || self.signal_table.as_ref() == Some(id)
     }
 
     /// Whether `column` of `table` is captured.

@@ -250,7 +250,11 @@ pub(crate) fn accepts_binlog_type(column: &MappedColumn, ty: BinlogType) -> bool
     let first_word = name.split(' ').next().unwrap_or_default();
     match column.meta.jdbc_type {
         jdbc::BOOLEAN | jdbc::TINYINT => ty == T::MYSQL_TYPE_TINY,
-        jdbc::SMALLINT => ty == T::MYSQL_TYPE_SHORT,
+        // Debezium 3.6 reports TINYINT as SMALLINT (jdbcType 5): the name tells them apart.
+        jdbc::SMALLINT => match first_word {
+            "TINYINT" | "INT1" | "BOOL" | "BOOLEAN" => ty == T::MYSQL_TYPE_TINY,
+            _ => ty == T::MYSQL_TYPE_SHORT,
+        },
         jdbc::INTEGER => match first_word {
             "MEDIUMINT" | "INT3" | "MIDDLEINT" => ty == T::MYSQL_TYPE_INT24,
             "YEAR" => ty == T::MYSQL_TYPE_YEAR,
