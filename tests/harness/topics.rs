@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use cdc_model::debezium::{decode_record, Decoded};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
@@ -111,6 +111,11 @@ pub fn read_topic(bootstrap: &str, topic: &str) -> Result<BTreeMap<i32, Vec<Reco
             Some(Err(KafkaError::PartitionEOF(p))) => {
                 remaining.remove(&p);
             }
+            // A broker connection dropped (e.g. `localhost` tried over IPv6 first):
+            // librdkafka reconnects by itself; the deadline still bounds the wait.
+            Some(Err(KafkaError::MessageConsumption(
+                RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure,
+            ))) => continue,
             Some(Err(e)) => return Err(e.into()),
             Some(Ok(m)) => {
                 let headers = m
