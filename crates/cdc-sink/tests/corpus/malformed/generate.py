@@ -94,12 +94,12 @@ def no_source(v):
 case("missing_source", "decode", "`source`", envelope(no_source), about="no payload.source")
 
 
-def mysql(v):
-    v["payload"]["source"]["connector"] = "mysql"
+def sqlserver(v):
+    v["payload"]["source"]["connector"] = "sqlserver"
 
 
-case("other_connector", "decode", "unsupported connector", envelope(mysql),
-     about="a MySQL connector's event")
+case("other_connector", "decode", "unsupported connector", envelope(sqlserver),
+     about="a SQL Server connector's event (not decoded yet)")
 
 bad_key = copy.deepcopy(KEY)
 bad_key["schema"]["fields"][0]["field"] = "customer_id"
