@@ -53,6 +53,21 @@ pub(crate) fn held_offsets(
         .transpose()
 }
 
+/// Raises `offsets`' next offset of `topic`/`partition` to at least `next`.
+pub(crate) fn raise_offset(
+    offsets: &mut KafkaOffsets,
+    topic: &Arc<str>,
+    partition: i32,
+    next: i64,
+) {
+    let slot = offsets
+        .entry(Arc::clone(topic))
+        .or_default()
+        .entry(partition)
+        .or_insert(next);
+    *slot = (*slot).max(next);
+}
+
 pub(crate) struct Target {
     mode: TableMode,
     owned: OwnedTable,
@@ -202,23 +217,15 @@ impl Target {
             if !self.topics.contains(&**topic) {
                 continue;
             }
-            let held = self.pending.entry(Arc::clone(topic)).or_default();
             for (&partition, &next) in partitions {
-                let slot = held.entry(partition).or_insert(next);
-                *slot = (*slot).max(next);
+                raise_offset(&mut self.pending, topic, partition, next);
             }
         }
     }
 
     fn note_offset(&mut self, origin: &RecordOrigin) {
         let next = origin.offset.saturating_add(1);
-        let slot = self
-            .pending
-            .entry(Arc::clone(&origin.topic))
-            .or_default()
-            .entry(origin.partition)
-            .or_insert(next);
-        *slot = (*slot).max(next);
+        raise_offset(&mut self.pending, &origin.topic, origin.partition, next);
     }
 
     /// Checks that the table can hold `row` (source values in event order): every value

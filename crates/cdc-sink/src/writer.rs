@@ -29,7 +29,7 @@ use crate::commit::pointer::CatalogPointer;
 use crate::config::{IcebergConfig, MaintenanceConfig, TableMode, TablesConfig};
 use crate::maintenance::MaintenanceReport;
 use crate::resume::ResumePoints;
-use crate::target::Target;
+use crate::target::{raise_offset, Target};
 use crate::SinkError;
 
 /// How often the sink moves tables without new rows to the consumed position (an empty
@@ -261,13 +261,7 @@ impl LakeWriter {
     /// tables fed by its topic record the position (see the module documentation).
     pub fn consumed(&mut self, origin: &RecordOrigin) {
         let next = origin.offset.saturating_add(1);
-        let slot = self
-            .consumed
-            .entry(Arc::clone(&origin.topic))
-            .or_default()
-            .entry(origin.partition)
-            .or_insert(next);
-        *slot = (*slot).max(next);
+        raise_offset(&mut self.consumed, &origin.topic, origin.partition, next);
     }
 
     /// Commits every table's buffered rows, one snapshot per Iceberg table, each recording the
