@@ -28,6 +28,8 @@
 //!   position (PostgreSQL slot LSNs or a MySQL/MariaDB binlog offset).
 //! - `slot_health`: slot lag, retained WAL and `wal_status` metrics; a lost slot stops the capture.
 //! - `metrics`: Prometheus metrics.
+//! - `fuzzing` (hidden): the untrusted-input decoders' entry points for `fuzz/` and the
+//!   property tests.
 //! - `mysql`: MySQL / MariaDB sources (`source.kind`): binlog snapshot and streaming on the
 //!   same publisher, offsets topic and emitter, plus the schema history topic.
 //!
@@ -44,6 +46,8 @@ pub mod dbz_config;
 
 mod checkpoint;
 mod emit;
+#[doc(hidden)]
+pub mod fuzzing;
 mod heartbeat;
 mod incremental;
 mod metrics;
