@@ -43,7 +43,11 @@ fn seeds() -> Vec<Vec<u8>> {
     string(&mut b, "customers");
     b.push(b'd');
     b.extend_from_slice(&3u16.to_be_bytes());
-    for (flags, name, oid, typmod) in [(1u8, "id", 23u32, -1i32), (0, "name", 1043, 259), (0, "n", 1700, 655366)] {
+    for (flags, name, oid, typmod) in [
+        (1u8, "id", 23u32, -1i32),
+        (0, "name", 1043, 259),
+        (0, "n", 1700, 655366),
+    ] {
         b.push(flags);
         string(&mut b, name);
         b.extend_from_slice(&oid.to_be_bytes());
@@ -126,7 +130,13 @@ fn edit() -> impl Strategy<Value = Edit> {
         (any::<usize>(), any::<usize>(), 1usize..16).prop_map(|(a, b, n)| Edit::Splice(a, b, n)),
         (
             any::<usize>(),
-            prop_oneof![Just(u32::MAX), Just(0x8000_0000), Just(0x7fff_ffff), Just(0xffff), any::<u32>()]
+            prop_oneof![
+                Just(u32::MAX),
+                Just(0x8000_0000),
+                Just(0x7fff_ffff),
+                Just(0xffff),
+                any::<u32>()
+            ]
         )
             .prop_map(|(i, v)| Edit::HugeLength(i, v)),
     ]
@@ -171,8 +181,14 @@ fn column_types() -> Vec<ColumnType> {
         ColumnType::Int64,
         ColumnType::Float32,
         ColumnType::Float64,
-        ColumnType::Decimal { precision: Some(10), scale: 2 },
-        ColumnType::Decimal { precision: None, scale: 0 },
+        ColumnType::Decimal {
+            precision: Some(10),
+            scale: 2,
+        },
+        ColumnType::Decimal {
+            precision: None,
+            scale: 0,
+        },
         ColumnType::VariableDecimal,
         ColumnType::Money,
         ColumnType::String,
@@ -189,7 +205,9 @@ fn column_types() -> Vec<ColumnType> {
         ColumnType::Interval,
         ColumnType::Bits { length: 1 },
         ColumnType::Bits { length: 12 },
-        ColumnType::Enum { allowed: vec!["a".into(), "b".into()] },
+        ColumnType::Enum {
+            allowed: vec!["a".into(), "b".into()],
+        },
         ColumnType::Xml,
         ColumnType::Ltree,
         ColumnType::Tsvector,
@@ -208,15 +226,47 @@ fn column_types() -> Vec<ColumnType> {
 /// Valid text output of the types above (and of their arrays), as PostgreSQL prints it under
 /// the capture's session settings.
 const TEXT_SEEDS: &[&str] = &[
-    "t", "f", "-32768", "2147483647", "-9223372036854775808", "1.5e+38", "NaN", "Infinity",
-    "-Infinity", "12345678.90", "-0.000001", "$1,234.56", "-$0.01",
-    "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "\\x00ff10", "2024-02-29", "0001-01-01 BC",
-    "294276-12-31", "infinity", "-infinity", "2024-02-29 23:59:59.999999",
-    "2024-02-29 23:59:59.123+05:30", "10000-01-01 00:00:00+00", "24:00:00", "13:45:01.5+02",
-    "1 year 2 mons -3 days +04:05:06.789", "-178000000 years", "@ 1 day", "1", "101010101010",
-    "{1,2,NULL}", "{\"a b\",\"c\\\\\\\"d\",NULL}", "{}", "{{1,2},{3,4}}", "\"a\"=>\"1\", \"b\"=>NULL",
-    "(1.5,-2)", "0101000020E6100000000000000000F03F0000000000000040", "'a':1 'b':2A",
-    "Top.Science.Astronomy", "<a>x</a>", "{\"k\": [1, 2.5e10, null]}",
+    "t",
+    "f",
+    "-32768",
+    "2147483647",
+    "-9223372036854775808",
+    "1.5e+38",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "12345678.90",
+    "-0.000001",
+    "$1,234.56",
+    "-$0.01",
+    "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+    "\\x00ff10",
+    "2024-02-29",
+    "0001-01-01 BC",
+    "294276-12-31",
+    "infinity",
+    "-infinity",
+    "2024-02-29 23:59:59.999999",
+    "2024-02-29 23:59:59.123+05:30",
+    "10000-01-01 00:00:00+00",
+    "24:00:00",
+    "13:45:01.5+02",
+    "1 year 2 mons -3 days +04:05:06.789",
+    "-178000000 years",
+    "@ 1 day",
+    "1",
+    "101010101010",
+    "{1,2,NULL}",
+    "{\"a b\",\"c\\\\\\\"d\",NULL}",
+    "{}",
+    "{{1,2},{3,4}}",
+    "\"a\"=>\"1\", \"b\"=>NULL",
+    "(1.5,-2)",
+    "0101000020E6100000000000000000F03F0000000000000040",
+    "'a':1 'b':2A",
+    "Top.Science.Astronomy",
+    "<a>x</a>",
+    "{\"k\": [1, 2.5e10, null]}",
 ];
 
 proptest! {

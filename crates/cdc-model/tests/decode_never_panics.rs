@@ -36,7 +36,12 @@ fn seeds() -> Vec<Record> {
     let dir = golden_dir();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .expect("golden dir")
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     names.sort();
     for name in &names {
@@ -75,7 +80,11 @@ fn seeds() -> Vec<Record> {
             }
         }
     }
-    assert!(out.len() >= 10, "expected the golden records, found {}", out.len());
+    assert!(
+        out.len() >= 10,
+        "expected the golden records, found {}",
+        out.len()
+    );
     out
 }
 
@@ -109,7 +118,8 @@ fn byte_edit() -> impl Strategy<Value = ByteEdit> {
         (any::<usize>(), any::<u8>()).prop_map(|(i, b)| ByteEdit::Insert(i, b)),
         (any::<usize>(), 1usize..16).prop_map(|(i, n)| ByteEdit::Delete(i, n)),
         idx.prop_map(|i| ByteEdit::Truncate(i.index(usize::MAX))),
-        (any::<usize>(), any::<usize>(), 1usize..64).prop_map(|(a, b, n)| ByteEdit::Splice(a, b, n)),
+        (any::<usize>(), any::<usize>(), 1usize..64)
+            .prop_map(|(a, b, n)| ByteEdit::Splice(a, b, n)),
     ]
 }
 

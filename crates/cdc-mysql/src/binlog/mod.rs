@@ -33,4 +33,6 @@ pub use server::{
     check_server, read_settings, validate, Flavor, Requirements, ServerSettings, SettingProblem,
     SettingsError,
 };
+#[doc(hidden)]
+pub use stream::decode_raw_events;
 pub use stream::{BinlogEvents, StartPosition, StreamOptions};

@@ -405,6 +405,45 @@ fn verify_checksum(event: &Event, at: &EventPosition) -> Result<(), BinlogError>
     Ok(())
 }
 
+/// Verifies and decodes raw binlog events (v4 header, body, CRC32 footer) exactly as a dump
+/// does after its FORMAT_DESCRIPTION: `Event::read`, checksum, position, decoding with the
+/// TABLE_MAP state carried from one event to the next. An error ends its event, not the
+/// sequence. For the fuzz targets and property tests only: unlike a dump it does not catch
+/// panics, so any panic of the decoding surfaces.
+#[doc(hidden)]
+pub fn decode_raw_events(
+    flavor: Flavor,
+    events: &[&[u8]],
+) -> Vec<Result<BinlogEvent, BinlogError>> {
+    use mysql_async::binlog::events::{BinlogEventFooter, FormatDescriptionEvent};
+    use mysql_async::binlog::BinlogVersion;
+    let fde = FormatDescriptionEvent::new(BinlogVersion::Version4).with_footer(
+        BinlogEventFooter::new(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32),
+    );
+    let mut stream = BinlogEvents {
+        inner: None,
+        flavor,
+        server_crc32: true,
+        file: "binlog.000001".into(),
+        pos: 4,
+        seen_format_description: true,
+        tables: Tables::default(),
+        expect_payload: None,
+        payload_at: None,
+    };
+    events
+        .iter()
+        .map(|bytes| {
+            let event = Event::read(&fde, *bytes).map_err(|e| BinlogError::Decode {
+                what: "event".into(),
+                at: stream.position(),
+                reason: e.to_string(),
+            })?;
+            stream.accept(&event)
+        })
+        .collect()
+}
+
 /// Runs `f`, turning a panic into [`BinlogError::Panicked`] after `at`.
 fn guarded<T>(
     at: FilePosition,
