@@ -15,7 +15,8 @@
 //! - `table`: captured tables (schema, topic, codec) and tuple/row conversion.
 //! - `snapshot`: the initial snapshot: parallel CTID chunks, resumable.
 //! - `stream`: replication events → change events.
-//! - `incremental`: ad-hoc incremental snapshots through the signal table (watermarks).
+//! - `incremental/`: ad-hoc incremental snapshots through the signal table (watermarks):
+//!   source-independent `request` + `window`, PostgreSQL chunk reads in `postgres`.
 //! - `emit`: building events and publishing them (plus tombstones).
 //! - `heartbeat`: Debezium heartbeat records, `heartbeat.action.query`, and a WAL message that
 //!   lets the slot advance while captured tables are idle.

@@ -1,28 +1,9 @@
-//! Ad-hoc incremental snapshots through Debezium's signal table, with the watermark (DBLog)
-//! algorithm, while streaming continues.
-//!
-//! A user inserts `('<id>', 'execute-snapshot', '{"data-collections": ["public.t"],
-//! "type": "incremental"}')` into the signal table (`source.signal_data_collection`, which is
-//! captured). For each table, in primary-key order and up to the largest key present when the
-//! table's turn comes, the capture reads chunks of `snapshot.incremental_chunk_size` rows:
-//!
-//! 1. insert `('<chunk>-open', 'snapshot-window-open', …)` into the signal table;
-//! 2. read the chunk (`WHERE key > last ORDER BY key LIMIT n`) into a window;
-//! 3. insert `('<chunk>-close', 'snapshot-window-close', …)`.
-//!
-//! The stream sees the open watermark, then every change committed meanwhile: a change to a
-//! key in the window removes that row (the streamed event is newer or equally new). At the
-//! close watermark the rest of the window is emitted as `op=r` with `snapshot=incremental`,
-//! and the next chunk starts. The progress (tables left, last key, maximum key) is part of the
-//! resume position, so an interrupted incremental snapshot continues after a restart; a
-//! window that was not emitted is simply read again.
+//! Incremental snapshots on PostgreSQL: chunk reads and watermark inserts over SQL.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use cdc_model::{Op, Row, SnapshotMarker, TableId, Value};
 use cdc_proto::checkpoint::v1::IncrementalSnapshot;
-use serde_json::Value as Json;
 use tokio_postgres::SimpleQueryMessage;
 
 use crate::emit::{Emitter, Origin};
@@ -31,18 +12,8 @@ use crate::selection::Selection;
 use crate::table::{load_columns, quote_ident, CapturedTable};
 use crate::CaptureError;
 
-/// An open window: the rows of one chunk, minus those the stream changed meanwhile.
-struct Window {
-    id: String,
-    table: Arc<CapturedTable>,
-    open_seen: bool,
-    /// Key payload and row, in key order.
-    rows: Vec<(Vec<u8>, Row)>,
-    removed: HashSet<Vec<u8>>,
-    /// Text of the key of the chunk's last row; `None` when the chunk was empty.
-    last_key: Option<Vec<String>>,
-    full: bool,
-}
+use super::request::parse_request;
+use super::window::{advance, Window};
 
 /// Incremental-snapshot state of the streamer.
 pub struct Signals {
@@ -53,7 +24,7 @@ pub struct Signals {
     values: cdc_model::debezium::ValueOptions,
     /// The running snapshot (mirrors the position's `incremental` field).
     state: Option<IncrementalSnapshot>,
-    window: Option<Window>,
+    window: Option<Window<Arc<CapturedTable>>>,
     chunk_seq: u64,
 }
 
@@ -131,14 +102,13 @@ impl Signals {
             "execute-snapshot" => {
                 let data = text("data").unwrap_or_default();
                 match parse_request(&id, &data, captured) {
-                    Ok(Some(request)) => {
+                    Ok(request) => {
                         tracing::info!(%id, tables = ?request.tables,
                             "incremental snapshot requested");
                         self.state = Some(request);
                         self.window = None;
                         Ok(Some(self.state.clone()))
                     }
-                    Ok(None) => Ok(None),
                     Err(reason) => {
                         tracing::warn!(%id, %reason, "signal ignored");
                         Ok(None)
@@ -153,17 +123,12 @@ impl Signals {
             }
             "snapshot-window-open" => {
                 if let Some(w) = &mut self.window {
-                    if id == format!("{}-open", w.id) {
-                        w.open_seen = true;
-                    }
+                    w.open(&id);
                 }
                 Ok(None)
             }
             "snapshot-window-close" => {
-                let matches = self
-                    .window
-                    .as_ref()
-                    .is_some_and(|w| w.open_seen && id == format!("{}-close", w.id));
+                let matches = self.window.as_ref().is_some_and(|w| w.closes(&id));
                 if !matches {
                     return Ok(None);
                 }
@@ -180,9 +145,7 @@ impl Signals {
     /// window's copy.
     pub fn observe(&mut self, table: &TableId, key: &[u8]) {
         if let Some(w) = &mut self.window {
-            if w.open_seen && w.table.schema.id == *table {
-                w.removed.insert(key.to_vec());
-            }
+            w.observe(table, key);
         }
     }
 
@@ -207,31 +170,17 @@ impl Signals {
             last_commit_lsn: None,
             tx_id: None,
         };
-        let mut emitted = 0usize;
-        for (key, row) in w.rows {
-            if !w.removed.contains(&key) {
-                emitter
-                    .emit(&w.table, Op::Read, None, Some(row), &origin, None)
-                    .await?;
-                emitted += 1;
-            }
+        let table_id = w.table_id.clone();
+        let (table, rows, last_key, full) = w.finish();
+        let emitted = rows.len();
+        for row in rows {
+            emitter
+                .emit(&table, Op::Read, None, Some(row), &origin, None)
+                .await?;
         }
         emitter.metrics.snapshot_rows.inc_by(emitted as u64);
-        if let Some(state) = &mut self.state {
-            match (w.last_key, w.full) {
-                (Some(last), true) => state.last_key = last,
-                _ => {
-                    tracing::info!(table = %w.table.schema.id, "incremental snapshot of table finished");
-                    state.tables.remove(0);
-                    state.last_key.clear();
-                    state.max_key.clear();
-                    state.max_key_known = false;
-                }
-            }
-            if state.tables.is_empty() {
-                tracing::info!(id = %state.correlation_id, "incremental snapshot finished");
-                self.state = None;
-            }
+        if let Some(state) = self.state.take() {
+            self.state = advance(state, &table_id, last_key, full);
         }
         Ok(self.state.clone())
     }
@@ -371,15 +320,7 @@ impl Signals {
                 .await
                 .map_err(pg("writing the close watermark"))?;
             tracing::debug!(table = %id, chunk = %chunk_id, rows = rows.len(), "chunk window open");
-            self.window = Some(Window {
-                id: chunk_id,
-                table,
-                open_seen: false,
-                rows,
-                removed: HashSet::new(),
-                last_key,
-                full,
-            });
+            self.window = Some(Window::new(chunk_id, table, id, rows, last_key, full));
         }
     }
 }
@@ -418,81 +359,12 @@ async fn key_types(
     Ok(types)
 }
 
-/// Parses an `execute-snapshot` signal's `data`. `Ok(None)` for a blocking snapshot (not
-/// supported: logged).
-fn parse_request(
-    id: &str,
-    data: &str,
-    captured: &[TableId],
-) -> Result<Option<IncrementalSnapshot>, String> {
-    let json: Json = serde_json::from_str(data).map_err(|e| format!("data is not JSON: {e}"))?;
-    let kind = json["type"].as_str().unwrap_or("incremental");
-    if !kind.eq_ignore_ascii_case("incremental") {
-        return Err(format!(
-            "snapshot type {kind:?} is not supported (only incremental)"
-        ));
-    }
-    let patterns = json["data-collections"]
-        .as_array()
-        .ok_or("data-collections is missing")?;
-    let mut tables = Vec::new();
-    for p in patterns {
-        let p = p.as_str().ok_or("data-collections must be strings")?;
-        let re = regex::Regex::new(&format!("^(?:{p})$"))
-            .map_err(|e| format!("data-collection {p:?} is not a valid regex: {e}"))?;
-        for id in captured {
-            let name = id.to_string();
-            if re.is_match(&name) && !tables.contains(&name) {
-                tables.push(name);
-            }
-        }
-    }
-    if tables.is_empty() {
-        return Err(format!("no captured table matches {patterns:?}"));
-    }
-    let mut filters = std::collections::HashMap::new();
-    if let Some(conditions) = json["additional-conditions"].as_array() {
-        for c in conditions {
-            if let (Some(t), Some(f)) = (c["data-collection"].as_str(), c["filter"].as_str()) {
-                filters.insert(t.to_owned(), f.to_owned());
-            }
-        }
-    }
-    Ok(Some(IncrementalSnapshot {
-        correlation_id: id.to_owned(),
-        tables,
-        last_key: Vec::new(),
-        max_key: Vec::new(),
-        max_key_known: false,
-        filters,
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn requests_are_parsed_like_debezium() {
-        let captured = [TableId::new("public", "a"), TableId::new("public", "b1")];
-        let r = parse_request(
-            "s1",
-            r#"{"data-collections": ["public.b.*", "public.a"], "type": "INCREMENTAL",
-                "additional-conditions": [{"data-collection": "public.a", "filter": "x > 1"}]}"#,
-            &captured,
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(r.tables, vec!["public.b1", "public.a"]);
-        assert_eq!(r.filters.get("public.a").map(String::as_str), Some("x > 1"));
-        assert!(parse_request("s", r#"{"data-collections": ["x"]}"#, &captured).is_err());
-        assert!(parse_request(
-            "s",
-            r#"{"data-collections": ["public.a"], "type": "blocking"}"#,
-            &captured
-        )
-        .is_err());
-        assert!(parse_request("s", "not json", &captured).is_err());
+    fn literals_are_quoted() {
         assert_eq!(literal("it's"), "'it''s'");
     }
 }
