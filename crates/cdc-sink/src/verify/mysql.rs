@@ -94,7 +94,10 @@ pub(crate) enum MyKind {
         bytes: usize,
     },
     Date,
+    /// `DATETIME` (Iceberg timestamp).
     Timestamp,
+    /// `TIMESTAMP` read in UTC (Iceberg timestamptz).
+    TimestampTz,
 }
 
 impl MyKind {
@@ -159,7 +162,7 @@ impl MyKind {
             (PrimitiveType::Binary, _) if binary_types.contains(&name) => Some(MyKind::Binary),
             (PrimitiveType::Date, "date") => Some(MyKind::Date),
             (PrimitiveType::Timestamp, "datetime") => Some(MyKind::Timestamp),
-            (PrimitiveType::Timestamptz, "timestamp") => Some(MyKind::Timestamp),
+            (PrimitiveType::Timestamptz, "timestamp") => Some(MyKind::TimestampTz),
             _ => None,
         };
         kind.ok_or_else(|| {
@@ -189,6 +192,7 @@ impl MyKind {
             MyKind::Binary | MyKind::Bits { .. } => Kind::Binary,
             MyKind::Date => Kind::Date,
             MyKind::Timestamp => Kind::Timestamp,
+            MyKind::TimestampTz => Kind::TimestampTz,
         }
     }
 
@@ -275,7 +279,7 @@ impl MyKind {
                 }
                 ref v => return Err(bad(v)),
             },
-            MyKind::Timestamp => match value {
+            MyKind::Timestamp | MyKind::TimestampTz => match value {
                 Value::Date(0, _, _, _, _, _, _) | Value::Date(_, 0, _, _, _, _, _) => Canon::Null,
                 Value::Date(y, mo, d, h, mi, s, us) => {
                     let days = days_from_civil(i64::from(y), i64::from(mo), i64::from(d));

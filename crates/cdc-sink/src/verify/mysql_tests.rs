@@ -198,6 +198,12 @@ fn dates_times_and_timestamps() {
         Canon::Int(123_000)
     );
     assert_eq!(
+        MyKind::choose(&PrimitiveType::Timestamptz, &ty("timestamp", "timestamp"))
+            .unwrap()
+            .iceberg_kind(),
+        Kind::TimestampTz
+    );
+    assert_eq!(
         canon(
             PrimitiveType::String,
             ty("time", "time(6)"),
