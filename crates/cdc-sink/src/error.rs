@@ -138,6 +138,13 @@ pub enum SinkError {
         reason: String,
     },
 
+    #[error("verify: source MySQL/MariaDB: {context}")]
+    MySql {
+        context: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+
     #[error("verify: source PostgreSQL: {context}")]
     Postgres {
         context: String,
@@ -241,6 +248,7 @@ impl SinkError {
             | SinkError::Verify { .. }
             | SinkError::VerifyColumn { .. }
             | SinkError::Postgres { .. }
+            | SinkError::MySql { .. }
             | SinkError::DeadLetter { .. }
             | SinkError::OffsetCommit { .. } => None,
         }

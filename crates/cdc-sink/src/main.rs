@@ -103,13 +103,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Compare source PostgreSQL tables with their Iceberg tables and exit.
+    /// Compare source PostgreSQL or MySQL/MariaDB tables with their Iceberg tables and exit.
     Verify(VerifyArgs),
 }
 
 const VERIFY_HELP: &str = "\
 WHAT IS COMPARED:
-  For each --table, every row of the source table (streamed with COPY, bounded memory) and
+  For each --table, every row of the source table (PostgreSQL: streamed with COPY; MySQL /
+  MariaDB: streamed over the binary protocol in a UTC session; bounded memory) and
   every live row of the Iceberg table (deletes applied). Each value is brought to one
   canonical form chosen by its Iceberg column type and source type; a row hash is XXH3-128
   of the row's canonical values in Iceberg column order, and a table's checksum is the
@@ -124,12 +125,19 @@ SUPPORTED TYPES:
   timestamp, timestamptz (+-infinity as the sink writes them), interval (as Debezium's
   MicroDuration). Arrays, hstore, point, bit strings and PostGIS columns stop verify with
   an error naming the column. Needs PostgreSQL 14 or later; connections are unencrypted.
+  MySQL / MariaDB (--source mysql://… or mariadb://…, table db.table): signed/unsigned
+  integers (BIGINT UNSIGNED as long, precise or string), YEAR, BIT(1) as boolean, BIT(n) as
+  Debezium's little-endian bytes, BOOLEAN/TINYINT(1), DECIMAL, FLOAT/DOUBLE, CHAR/VARCHAR/
+  TEXT, ENUM, SET, JSON, BINARY/VARBINARY/BLOB, DATE, TIME, DATETIME, TIMESTAMP (fsp 0-6;
+  zero dates as null). GEOMETRY columns stop verify with an error naming the column.
 
 EXAMPLES:
   PGPASSWORD=secret cdc-sink verify -c sink.toml \\
       --source 'host=db port=5432 user=cdc dbname=shop' --table public.customers
   CDC_SINK_VERIFY_SOURCE='postgres://cdc:secret@db/shop' cdc-sink verify -c sink.toml \\
       --table public.orders --iceberg-table cdc.public_orders_changelog
+  MYSQL_PWD=secret cdc-sink verify -c sink.toml \\
+      --source 'mariadb://cdc@db:3306' --table shop.orders
 
 OUTPUT AND EXIT STATUS:
   verify: OK <table> <rows>
@@ -144,8 +152,9 @@ struct VerifyArgs {
     #[arg(long, short = 'c', value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// Source database: libpq `key=value` string or postgres:// URL. A password may come
-    /// from PGPASSWORD instead; it is never printed.
+    /// Source database: libpq `key=value` string or postgres:// URL, or a mysql:// /
+    /// mariadb:// URL. A password may come from PGPASSWORD (PostgreSQL) or MYSQL_PWD
+    /// (MySQL/MariaDB) instead; it is never printed.
     #[arg(
         long,
         value_name = "CONNINFO",
@@ -154,7 +163,7 @@ struct VerifyArgs {
     )]
     source: String,
 
-    /// Source table `schema.table`; repeat for several tables.
+    /// Source table `schema.table` (MySQL/MariaDB: `db.table`); repeat for several tables.
     #[arg(long = "table", value_name = "SCHEMA.TABLE", required = true)]
     tables: Vec<String>,
 

@@ -1,9 +1,11 @@
-//! `cdc-sink verify`: compares source PostgreSQL tables with their Iceberg tables (row count
-//! and an order-independent checksum over all compared columns).
+//! `cdc-sink verify`: compares source PostgreSQL or MySQL/MariaDB tables with their Iceberg
+//! tables (row count and an order-independent checksum over all compared columns).
 //!
 //! Submodules:
 //! - `canonical`: the canonical form of a value, per Iceberg type and source type.
 //! - `postgres`: connecting, source columns, streaming rows with `COPY … TO STDOUT`.
+//! - `mysql`: connecting (`mysql://` / `mariadb://`), source columns, streaming rows over the
+//!   binary protocol, MySQL values → canonical values.
 //! - `iceberg`: Arrow batches read back from Iceberg → canonical values.
 //!
 //! Each row is encoded as its canonical values in the Iceberg column order and hashed with
@@ -13,6 +15,7 @@
 
 mod canonical;
 mod iceberg;
+mod mysql;
 mod postgres;
 
 use std::collections::HashMap;
@@ -36,10 +39,10 @@ const MAX_EXAMPLES: usize = 5;
 /// What to compare.
 #[derive(Debug, Clone)]
 pub struct VerifyRequest {
-    /// libpq connection string or `postgres://` URL of the source database (may contain a
-    /// password; never printed).
+    /// libpq connection string or `postgres://` URL of the source database, or a `mysql://` /
+    /// `mariadb://` URL (may contain a password; never printed).
     pub source: String,
-    /// Source tables (`schema.table`).
+    /// Source tables (`schema.table`; MySQL: `db.table`).
     pub tables: Vec<TableId>,
     /// Iceberg table (`namespace.name`) compared instead of the mirror table; only with one
     /// source table.
@@ -111,14 +114,18 @@ pub async fn verify(
         )));
     }
     let catalog = ChangelogCatalog::open(&config.iceberg).await?;
-    let client = postgres::connect(&request.source).await?;
+    let mut source = if mysql::is_mysql_url(&request.source) {
+        Source::MySql(mysql::connect(&request.source).await?)
+    } else {
+        Source::Postgres(postgres::connect(&request.source).await?)
+    };
     let mut reports = Vec::with_capacity(request.tables.len());
     for table in &request.tables {
         let ident = match &request.iceberg_table {
             Some(name) => parse_ident(name)?,
             None => catalog.ident(&format!("{}_{}", table.namespace, table.name)),
         };
-        reports.push(verify_table(&catalog, &client, table, &ident).await?);
+        reports.push(verify_table(&catalog, &mut source, table, &ident).await?);
     }
     Ok(reports)
 }
@@ -135,16 +142,58 @@ fn parse_ident(name: &str) -> Result<TableIdent, SinkError> {
     }
 }
 
-/// One compared column: its name, kind, and primary-key position.
+/// The source database connection.
+enum Source {
+    Postgres(tokio_postgres::Client),
+    MySql(mysql_async::Conn),
+}
+
+/// One compared column: its name, kind, source kind (MySQL) and primary-key position.
 struct Compared {
     name: String,
     kind: Kind,
+    my_kind: Option<mysql::MyKind>,
     pk: Option<i32>,
+}
+
+/// A source column, whichever the database.
+struct SourceCol {
+    name: String,
+    pk_position: Option<i32>,
+    ty: SourceType,
+}
+
+enum SourceType {
+    Pg(canonical::PgColumnType),
+    My(mysql::MyColumnType),
+}
+
+async fn source_columns(source: &mut Source, table: &TableId) -> Result<Vec<SourceCol>, SinkError> {
+    Ok(match source {
+        Source::Postgres(client) => postgres::columns(client, table)
+            .await?
+            .into_iter()
+            .map(|c| SourceCol {
+                name: c.name,
+                pk_position: c.pk_position,
+                ty: SourceType::Pg(c.ty),
+            })
+            .collect(),
+        Source::MySql(conn) => mysql::columns(conn, table)
+            .await?
+            .into_iter()
+            .map(|c| SourceCol {
+                name: c.name,
+                pk_position: c.pk_position,
+                ty: SourceType::My(c.ty),
+            })
+            .collect(),
+    })
 }
 
 async fn verify_table(
     catalog: &ChangelogCatalog,
-    client: &tokio_postgres::Client,
+    conn: &mut Source,
     source: &TableId,
     ident: &TableIdent,
 ) -> Result<VerifyReport, SinkError> {
@@ -154,8 +203,8 @@ async fn verify_table(
         catalog.catalog.load_table(ident).await.map_err(|e| {
             SinkError::catalog(format!("cannot load Iceberg table {iceberg_name}"), e)
         })?;
-    let pg_columns = postgres::columns(client, source).await?;
-    let by_name: HashMap<&str, &postgres::SourceColumn> =
+    let pg_columns = source_columns(conn, source).await?;
+    let by_name: HashMap<&str, &SourceCol> =
         pg_columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let mut compared = Vec::new();
     let mut notes = Vec::new();
@@ -178,10 +227,17 @@ async fn verify_table(
                 "nested Iceberg types cannot be verified".into(),
             ));
         };
-        let kind = Kind::choose(ty, &pg.ty).map_err(column_error)?;
+        let (kind, my_kind) = match &pg.ty {
+            SourceType::Pg(t) => (Kind::choose(ty, t).map_err(column_error)?, None),
+            SourceType::My(t) => {
+                let my = mysql::MyKind::choose(ty, t).map_err(column_error)?;
+                (my.iceberg_kind(), Some(my))
+            }
+        };
         compared.push(Compared {
             name: field.name.clone(),
             kind,
+            my_kind,
             pk: pg.pk_position,
         });
     }
@@ -205,49 +261,25 @@ async fn verify_table(
     let pk: Vec<usize> = pk.into_iter().map(|(_, i)| i).collect();
     let kinds: Vec<Kind> = compared.iter().map(|c| c.kind).collect();
 
-    let select = format!(
-        "SELECT {} FROM ONLY {}.{}",
-        compared
-            .iter()
-            .map(|c| c.kind.select_expr(&postgres::quote_ident(&c.name)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        postgres::quote_ident(&source.namespace),
-        postgres::quote_ident(&source.name)
-    );
     let mut source_side = Side::new(&pk);
     let mut iceberg_side = Side::new(&pk);
     let read_source = async {
-        let mut row = Vec::with_capacity(kinds.len());
-        postgres::copy_rows(client, &table_name, &select, |fields| {
-            row.clear();
-            for (i, (field, kind)) in fields.iter().zip(&kinds).enumerate() {
-                row.push(match field {
-                    None => Canon::Null,
-                    Some(text) => {
-                        kind.parse_pg(text)
-                            .map_err(|reason| SinkError::VerifyColumn {
-                                table: table_name.clone(),
-                                column: compared[i].name.clone(),
-                                reason,
-                            })?
-                    }
-                });
+        match conn {
+            Source::Postgres(client) => {
+                read_postgres(
+                    client,
+                    source,
+                    &table_name,
+                    &compared,
+                    &kinds,
+                    &mut source_side,
+                )
+                .await
             }
-            if fields.len() != kinds.len() {
-                return Err(SinkError::Verify {
-                    table: table_name.clone(),
-                    reason: format!(
-                        "COPY row has {} fields, expected {}",
-                        fields.len(),
-                        kinds.len()
-                    ),
-                });
+            Source::MySql(my) => {
+                read_mysql(my, source, &table_name, &compared, &mut source_side).await
             }
-            source_side.add(&row);
-            Ok(())
-        })
-        .await
+        }
     };
     let read_iceberg = async {
         let scan_err = |e| SinkError::catalog(format!("cannot scan {iceberg_name}"), e);
@@ -371,4 +403,109 @@ fn compare_keys(
     diffs.sort_unstable();
     diffs.truncate(MAX_EXAMPLES);
     (Some(count), diffs)
+}
+
+async fn read_postgres(
+    client: &tokio_postgres::Client,
+    source: &TableId,
+    table_name: &str,
+    compared: &[Compared],
+    kinds: &[Kind],
+    side: &mut Side<'_>,
+) -> Result<u64, SinkError> {
+    let select = format!(
+        "SELECT {} FROM ONLY {}.{}",
+        compared
+            .iter()
+            .map(|c| c.kind.select_expr(&postgres::quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        postgres::quote_ident(&source.namespace),
+        postgres::quote_ident(&source.name)
+    );
+    let mut row = Vec::with_capacity(kinds.len());
+    postgres::copy_rows(client, table_name, &select, |fields| {
+        row.clear();
+        for (i, (field, kind)) in fields.iter().zip(kinds).enumerate() {
+            row.push(match field {
+                None => Canon::Null,
+                Some(text) => kind
+                    .parse_pg(text)
+                    .map_err(|reason| SinkError::VerifyColumn {
+                        table: table_name.to_owned(),
+                        column: compared[i].name.clone(),
+                        reason,
+                    })?,
+            });
+        }
+        if fields.len() != kinds.len() {
+            return Err(SinkError::Verify {
+                table: table_name.to_owned(),
+                reason: format!(
+                    "COPY row has {} fields, expected {}",
+                    fields.len(),
+                    kinds.len()
+                ),
+            });
+        }
+        side.add(&row);
+        Ok(())
+    })
+    .await
+}
+
+async fn read_mysql(
+    conn: &mut mysql_async::Conn,
+    source: &TableId,
+    table_name: &str,
+    compared: &[Compared],
+    side: &mut Side<'_>,
+) -> Result<u64, SinkError> {
+    let my_kinds: Vec<mysql::MyKind> = compared
+        .iter()
+        .map(|c| {
+            c.my_kind.ok_or_else(|| SinkError::Verify {
+                table: table_name.to_owned(),
+                reason: format!("column {} has no MySQL kind", c.name),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let select = format!(
+        "SELECT {} FROM {}.{}",
+        compared
+            .iter()
+            .zip(&my_kinds)
+            .map(|(c, k)| k.select_expr(&mysql::quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        mysql::quote_ident(&source.namespace),
+        mysql::quote_ident(&source.name)
+    );
+    let mut row = Vec::with_capacity(my_kinds.len());
+    mysql::read_rows(conn, table_name, &select, |values| {
+        if values.len() != my_kinds.len() {
+            return Err(SinkError::Verify {
+                table: table_name.to_owned(),
+                reason: format!(
+                    "row has {} values, expected {}",
+                    values.len(),
+                    my_kinds.len()
+                ),
+            });
+        }
+        row.clear();
+        for (i, (value, kind)) in values.into_iter().zip(&my_kinds).enumerate() {
+            row.push(
+                kind.canon(value)
+                    .map_err(|reason| SinkError::VerifyColumn {
+                        table: table_name.to_owned(),
+                        column: compared[i].name.clone(),
+                        reason,
+                    })?,
+            );
+        }
+        side.add(&row);
+        Ok(())
+    })
+    .await
 }
