@@ -105,14 +105,18 @@ impl Bench {
     /// An `initial_only` run of capture `k` over the still empty backlog tables: it stores
     /// the position before the backlog; the config then switches to `initial`, which streams
     /// from that position on the next start.
-    pub async fn position_before_backlog(&self, k: usize) -> Result<(), BenchError> {
+    /// Returns the run's duration: the capture's fixed start-up and shut-down cost (Kafka
+    /// producer and topics, schema history, an empty snapshot).
+    pub async fn position_before_backlog(&self, k: usize) -> Result<Duration, BenchError> {
         let prefix = format!("m1r{k}");
         let tables = "\"bench.m1\", \"bench.done\"";
         let config = self.config(&prefix, tables, "initial_only")?;
+        let started = Instant::now();
         let mut p = self.spawn(&config, &format!("{prefix}-position.log"))?;
         Self::wait_exit(&mut p, "positioning run").await?;
+        let elapsed = started.elapsed();
         self.config(&prefix, tables, "initial")?;
-        Ok(())
+        Ok(elapsed)
     }
 
     /// Capture `k` streams the backlog: seconds from process start until the sentinel is
