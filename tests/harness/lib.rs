@@ -1,6 +1,8 @@
 //! End-to-end harness shared by the e2e tests and `cdc-dev demo`.
 //!
 //! Module map:
+//! - [`chaos`]: `dev/chaos` — load + faults at random moments + exactly-once checks.
+//! - [`soak`]: `dev/soak` — fixed-rate load for N minutes, RSS / lags / commit latency sampled.
 //! - [`schema`]: the sample tables (`customers`, `orders`) covering every captured type,
 //!   and their seed rows.
 //! - [`workload`]: a seeded load generator of inserts, updates (some changing the primary
@@ -13,10 +15,12 @@
 //! - [`topics`]: reads every record of the data topics back and checks each is a valid
 //!   Debezium envelope, each delete followed by its tombstone.
 
+pub mod chaos;
 pub mod pipeline;
 pub mod readback;
 pub mod records;
 pub mod schema;
+pub mod soak;
 pub mod topics;
 pub mod workload;
 
@@ -25,7 +29,7 @@ pub mod workload;
 pub enum HarnessError {
     #[error(transparent)]
     Testkit(#[from] cdc_testkit::TestkitError),
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", postgres_reason(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("Kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
@@ -40,6 +44,14 @@ pub enum HarnessError {
 }
 
 pub type Result<T> = std::result::Result<T, HarnessError>;
+
+/// The server's message for a database error (`Display` of the error says only "db error").
+fn postgres_reason(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
+}
 
 pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> HarnessError {
     let context = context.into();

@@ -90,11 +90,19 @@ pub async fn show(lake: &Path, table: &str, limit: usize) -> Result<String> {
 /// Every changelog row's Kafka origin `(partition, offset)` per sample table (sorted,
 /// duplicates kept), read with pyiceberg; fails if DuckDB's `iceberg_scan` counts differently.
 pub async fn changelog_offsets(lake: &Path) -> Result<Vec<(String, Vec<(i32, i64)>)>> {
+    changelog_offsets_of(lake, &crate::schema::TABLES).await
+}
+
+/// As [`changelog_offsets`] for the source tables `tables` (`schema.table`).
+pub async fn changelog_offsets_of(
+    lake: &Path,
+    tables: &[&str],
+) -> Result<Vec<(String, Vec<(i32, i64)>)>> {
     let out = tokio::process::Command::new(python())
         .arg(script())
         .args(["offsets", "--data-dir"])
         .arg(lake)
-        .args(["--tables", &crate::schema::TABLES.join(",")])
+        .args(["--tables", &tables.join(",")])
         .output()
         .await
         .map_err(io("running iceberg_check.py offsets"))?;

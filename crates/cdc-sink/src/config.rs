@@ -569,6 +569,8 @@ impl SinkConfig {
 }
 
 /// Accepts strings, integers, floats and booleans as librdkafka setting values.
+/// A map of librdkafka settings: scalars as they are, and `{ env = "VAR" }` or
+/// `{ file = "/path" }` for values that must stay out of the config file (passwords).
 fn scalar_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -577,20 +579,27 @@ fn scalar_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String
         Int(i64),
         Float(f64),
         Bool(bool),
+        Reference(toml::value::Table),
     }
     let raw = BTreeMap::<String, Scalar>::deserialize(d)?;
-    Ok(raw
-        .into_iter()
+    raw.into_iter()
         .map(|(k, v)| {
             let v = match v {
                 Scalar::String(s) => s,
                 Scalar::Int(i) => i.to_string(),
                 Scalar::Float(x) => x.to_string(),
                 Scalar::Bool(b) => b.to_string(),
+                Scalar::Reference(table) => toml::Value::Table(table)
+                    .try_into::<cdc_ops::Secret>()
+                    .map_err(|e| {
+                        serde::de::Error::custom(format!("property {k}: {}", e.message()))
+                    })?
+                    .expose()
+                    .to_owned(),
             };
-            (k, v)
+            Ok((k, v))
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -710,5 +719,33 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("fetch.min.bytes"));
+    }
+
+    #[test]
+    fn properties_read_secrets_from_files_and_name_the_key_when_missing() {
+        let dir = std::env::temp_dir().join(format!("cdc-sink-secret-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("sasl");
+        std::fs::write(&file, "Kafka-Pw-0x5eed\n").unwrap();
+        let text = MINIMAL.replace(
+            "topics",
+            &format!(
+                "properties = {{ \"sasl.password\" = {{ file = \"{}\" }} }}\ntopics",
+                file.display()
+            ),
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.kafka.properties["sasl.password"], "Kafka-Pw-0x5eed");
+        assert!(!format!("{c:?}").contains("Kafka-Pw-0x5eed"));
+        let missing = MINIMAL.replace(
+            "topics",
+            "properties = { \"sasl.password\" = { env = \"CDC_SINK_TEST_NO_SUCH_VAR\" } }\ntopics",
+        );
+        let err = parse(&missing).unwrap_err();
+        assert!(
+            err.contains("sasl.password") && err.contains("CDC_SINK_TEST_NO_SUCH_VAR"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

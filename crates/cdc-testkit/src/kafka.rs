@@ -98,15 +98,7 @@ impl KafkaBroker {
         if !dir.join("kafka-logs").join("meta.properties").exists() {
             format_storage(&classpath, &properties)?;
         }
-        let jvm_opts = std::env::var(JVM_OPTS_ENV).unwrap_or_else(|_| DEFAULT_JVM_OPTS.to_string());
-        let mut command = Command::new("java");
-        command
-            .args(jvm_opts.split_whitespace())
-            .args(["-Djava.awt.headless=true", "-cp", &classpath])
-            .arg("kafka.Kafka")
-            .arg(&properties)
-            .current_dir(dir);
-        let process = ManagedProcess::spawn_command(command, &dir.join("kafka.log"))?;
+        let process = spawn_jvm(&classpath, dir)?;
         let mut broker = KafkaBroker {
             process: Some(process),
             dir: dir.to_path_buf(),
@@ -116,6 +108,35 @@ impl KafkaBroker {
         };
         broker.wait_ready().await?;
         Ok(broker)
+    }
+
+    /// Restarts the broker on the same directory and ports (controlled shutdown, SIGTERM,
+    /// then a new JVM) and waits until it answers again; topics and offsets survive.
+    pub async fn restart(&mut self) -> Result<(), TestkitError> {
+        if let Some(mut process) = self.process.take() {
+            process
+                .signal_and_wait(libc::SIGTERM, "SIGTERM", STOP_TIMEOUT)
+                .await?;
+        }
+        self.process = Some(spawn_jvm(&kafka_classpath()?, &self.dir)?);
+        self.wait_ready().await
+    }
+
+    /// Freezes the broker's JVM (SIGSTOP): clients see a broker that accepts connections
+    /// but never answers, until [`resume`](Self::resume).
+    pub fn pause(&mut self) -> Result<(), TestkitError> {
+        match self.process.as_mut() {
+            Some(process) => process.pause(),
+            None => Ok(()),
+        }
+    }
+
+    /// Lets a paused broker run again (SIGCONT).
+    pub fn resume(&mut self) -> Result<(), TestkitError> {
+        match self.process.as_mut() {
+            Some(process) => process.resume(),
+            None => Ok(()),
+        }
     }
 
     /// Polls metadata until the broker lists itself, the JVM exits, or the timeout.
@@ -229,6 +250,19 @@ impl Drop for KafkaBroker {
             let _ = process.kill9();
         }
     }
+}
+
+/// Starts the broker JVM on `<dir>/server.properties`, logging to `<dir>/kafka.log`.
+fn spawn_jvm(classpath: &str, dir: &Path) -> Result<ManagedProcess, TestkitError> {
+    let jvm_opts = std::env::var(JVM_OPTS_ENV).unwrap_or_else(|_| DEFAULT_JVM_OPTS.to_string());
+    let mut command = Command::new("java");
+    command
+        .args(jvm_opts.split_whitespace())
+        .args(["-Djava.awt.headless=true", "-cp", classpath])
+        .arg("kafka.Kafka")
+        .arg(dir.join("server.properties"))
+        .current_dir(dir);
+    ManagedProcess::spawn_command(command, &dir.join("kafka.log"))
 }
 
 fn server_properties(dir: &Path, port: u16, controller_port: u16) -> String {

@@ -108,25 +108,7 @@ impl PostgresServer {
         if !data.join("PG_VERSION").exists() {
             init_cluster(install, dir, &data, user.as_ref())?;
         }
-        let log = dir.join("postgres.log");
-        let socket_dir = if dir.join(format!(".s.PGSQL.{port}")).as_os_str().len() < MAX_SOCKET_PATH
-        {
-            dir.to_string_lossy().into_owned()
-        } else {
-            String::new() // no unix socket; TCP only
-        };
-        let mut command = Command::new(install.binary("postgres"));
-        command
-            .arg("-D")
-            .arg(&data)
-            .args(["-c", &format!("port={port}")])
-            .args(["-c", &format!("listen_addresses={HOST}")])
-            .args(["-c", &format!("unix_socket_directories={socket_dir}")])
-            .current_dir(dir);
-        if let Some(user) = &user {
-            user.apply(&mut command);
-        }
-        let process = ManagedProcess::spawn_command(command, &log)?;
+        let process = spawn_postmaster(install, dir, port, user.as_ref())?;
         let mut server = PostgresServer {
             process: Some(process),
             install: install.clone(),
@@ -136,6 +118,25 @@ impl PostgresServer {
         };
         server.wait_ready().await?;
         Ok(server)
+    }
+
+    /// Crash-restarts the server: immediate shutdown (SIGQUIT, as `pg_ctl stop -m
+    /// immediate`, so the next start runs crash recovery), then a new postmaster on the same
+    /// directory and port; waits until it accepts logins again.
+    pub async fn restart_immediate(&mut self) -> Result<(), TestkitError> {
+        if let Some(mut process) = self.process.take() {
+            process
+                .signal_and_wait(libc::SIGQUIT, "SIGQUIT (immediate shutdown)", STOP_TIMEOUT)
+                .await?;
+        }
+        let user = ServiceUser::for_postgres()?;
+        self.process = Some(spawn_postmaster(
+            &self.install,
+            &self.dir,
+            self.port,
+            user.as_ref(),
+        )?);
+        self.wait_ready().await
     }
 
     /// Polls until a password login over TCP works, the postmaster exits, or the timeout.
@@ -297,6 +298,33 @@ impl PostgresServer {
         }
         Ok(())
     }
+}
+
+/// Starts the postmaster of the cluster in `<dir>/data` on `port` (logging to
+/// `<dir>/postgres.log`), as the `postgres` OS user when running as root.
+fn spawn_postmaster(
+    install: &PgInstall,
+    dir: &Path,
+    port: u16,
+    user: Option<&ServiceUser>,
+) -> Result<ManagedProcess, TestkitError> {
+    let socket_dir = if dir.join(format!(".s.PGSQL.{port}")).as_os_str().len() < MAX_SOCKET_PATH {
+        dir.to_string_lossy().into_owned()
+    } else {
+        String::new() // no unix socket; TCP only
+    };
+    let mut command = Command::new(install.binary("postgres"));
+    command
+        .arg("-D")
+        .arg(dir.join("data"))
+        .args(["-c", &format!("port={port}")])
+        .args(["-c", &format!("listen_addresses={HOST}")])
+        .args(["-c", &format!("unix_socket_directories={socket_dir}")])
+        .current_dir(dir);
+    if let Some(user) = user {
+        user.apply(&mut command);
+    }
+    ManagedProcess::spawn_command(command, &dir.join("postgres.log"))
 }
 
 impl Drop for PostgresServer {

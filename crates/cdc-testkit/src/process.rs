@@ -130,6 +130,22 @@ impl ManagedProcess {
             .await
     }
 
+    /// Freezes the process (SIGSTOP), e.g. to simulate a stalled broker. A no-op if it exited.
+    pub fn pause(&mut self) -> Result<(), TestkitError> {
+        if self.poll_exit().is_some() {
+            return Ok(());
+        }
+        self.send_signal(libc::SIGSTOP, "SIGSTOP")
+    }
+
+    /// Lets a [`pause`](Self::pause)d process run again (SIGCONT). A no-op if it exited.
+    pub fn resume(&mut self) -> Result<(), TestkitError> {
+        if self.poll_exit().is_some() {
+            return Ok(());
+        }
+        self.send_signal(libc::SIGCONT, "SIGCONT")
+    }
+
     /// As [`terminate`](Self::terminate) with SIGINT (Ctrl-C), for programs that finish
     /// their output on it (e.g. `perf record`).
     pub async fn interrupt(&mut self, timeout: Duration) -> Result<ExitStatus, TestkitError> {
