@@ -40,6 +40,8 @@ install_apt() {
   dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
   dpkg -s libsasl2-dev >/dev/null 2>&1 || need+=(libsasl2-dev)
   command -v curl >/dev/null 2>&1 || need+=(curl)
+  # openssl makes the test CA and certificates of the TLS tests
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
   # MariaDB 10.11 for the binlog capture tests (cdc_testkit::MariaDbServer; the service is not started)
   [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
   # PostGIS for the type-matrix differential test (geometry/geography columns)

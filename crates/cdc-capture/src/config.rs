@@ -119,6 +119,23 @@ pub struct SourceConfig {
     /// `database_include_list` or `tables`).
     #[serde(default)]
     pub database: String,
+    /// PostgreSQL TLS (Debezium `database.sslmode`, libpq semantics): `disable`, `prefer`
+    /// (default: TLS when offered, certificate not checked), `require` (TLS, certificate not
+    /// checked), `verify_ca` (chain checked against `ssl_root_cert`), `verify_full` (chain
+    /// and host name checked; use this outside a trusted network). MySQL / MariaDB: only
+    /// `disable` / `prefer` (their connections are plaintext for now).
+    #[serde(default)]
+    pub ssl_mode: SslMode,
+    /// PEM bundle of the CAs trusted by `verify_ca` / `verify_full` (Debezium
+    /// `database.sslrootcert`); default: the Mozilla root certificates.
+    #[serde(default)]
+    pub ssl_root_cert: Option<PathBuf>,
+    /// Client certificate chain (PEM) for servers that require one (`database.sslcert`).
+    #[serde(default)]
+    pub ssl_cert: Option<PathBuf>,
+    /// Its unencrypted private key (PEM; PKCS#8, PKCS#1 or SEC1) (`database.sslkey`).
+    #[serde(default)]
+    pub ssl_key: Option<PathBuf>,
     /// MySQL / MariaDB `database.server.id`: the replica server id of the binlog connection
     /// (required; unique among the server's replicas).
     #[serde(default)]
@@ -187,6 +204,33 @@ pub struct SourceConfig {
     /// snapshots, and the capture writes its watermarks into it.
     #[serde(default)]
     pub signal_data_collection: Option<String>,
+}
+
+/// TLS mode of the PostgreSQL connections (libpq `sslmode`; Debezium's hyphenated spellings
+/// are accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SslMode {
+    Disable,
+    #[default]
+    Prefer,
+    Require,
+    #[serde(alias = "verify-ca")]
+    VerifyCa,
+    #[serde(alias = "verify-full")]
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify_ca",
+            SslMode::VerifyFull => "verify_full",
+        }
+    }
 }
 
 /// Debezium's `publication.autocreate.mode`.
@@ -483,8 +527,25 @@ impl CaptureConfig {
     /// Settings that exist for one source kind only.
     fn validate_source_kind(&self) -> Result<(), CaptureError> {
         let s = &self.source;
+        if s.ssl_cert.is_some() != s.ssl_key.is_some() {
+            return Err(CaptureError::Config(
+                "source.ssl_cert and source.ssl_key go together (client certificate and its key)"
+                    .into(),
+            ));
+        }
         let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
         if s.kind.is_binlog() {
+            if !matches!(s.ssl_mode, SslMode::Disable | SslMode::Prefer)
+                || s.ssl_root_cert.is_some()
+                || s.ssl_cert.is_some()
+                || s.ssl_key.is_some()
+            {
+                return Err(CaptureError::Config(
+                    "source.ssl_mode require / verify_ca / verify_full and the ssl_* files are \
+                     not supported for MySQL / MariaDB yet (their connections are plaintext)"
+                        .into(),
+                ));
+            }
             if s.server_id.is_none_or(|id| id == 0) {
                 return Err(CaptureError::Config(
                     "source.server_id (Debezium database.server.id) is required for MySQL / \

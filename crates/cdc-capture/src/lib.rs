@@ -9,6 +9,7 @@
 //! - `selection`: captured tables (explicit or include/exclude filters), column filters and
 //!   `message.key.columns`.
 //! - `source`: SQL and replication connections; publication, slot and the resume plan.
+//! - `tls`: TLS of the PostgreSQL connections (libpq `sslmode` semantics, rustls).
 //! - `pgoutput`: the pgoutput v1 decoder (bounds-checked, never panics).
 //! - `pgtext`: PostgreSQL text output → values (arrays, hstore, geometry, infinity, BC, …).
 //! - `pgtypes`: PostgreSQL types (resolved through the catalog) → model types.
@@ -65,6 +66,7 @@ mod snapshot;
 mod source;
 mod stream;
 mod table;
+mod tls;
 mod topic_read;
 mod topics;
 
@@ -199,6 +201,7 @@ async fn capture(
     shutdown: &Shutdown,
 ) -> Result<(), CaptureError> {
     let source = &config.source;
+    tls::warn_about(source);
     let sql = source::connect_sql(source).await?;
     let table_ids = &selection::resolve(&sql, selection).await?;
     source::ensure_publication(

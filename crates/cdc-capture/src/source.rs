@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use cdc_model::TableId;
 use cdc_proto::checkpoint::v1::PostgresPosition;
-use pgwire_replication::{Lsn, ReplicationClient, ReplicationConfig, TlsConfig};
+use pgwire_replication::{Lsn, ReplicationClient, ReplicationConfig};
 
-use crate::config::{PublicationMode, SnapshotMode, SourceConfig};
+use crate::config::{PublicationMode, SnapshotMode, SourceConfig, SslMode};
 use crate::pgtypes::SESSION_SETTINGS;
 use crate::table::quote_ident;
 use crate::CaptureError;
@@ -23,23 +23,45 @@ pub async fn connect_sql(source: &SourceConfig) -> Result<tokio_postgres::Client
     if !source.password.is_empty() {
         cfg.password(source.password.expose());
     }
-    let (client, connection) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
-        CaptureError::postgres(
-            format!(
-                "connecting to {}:{} as {}",
-                source.host,
-                source.port(),
-                source.user
-            ),
-            e,
+    let context = || {
+        format!(
+            "connecting to {}:{} as {} (ssl_mode {})",
+            source.host,
+            source.port(),
+            source.user,
+            source.ssl_mode.as_str()
         )
-    })?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
+    };
+    let closed = |result: Result<(), tokio_postgres::Error>| {
+        if let Err(e) = result {
             tracing::warn!(error = %e, "PostgreSQL connection closed");
         }
-    });
-    Ok(client)
+    };
+    match crate::tls::sql_tls(source)? {
+        None => {
+            let (client, connection) = cfg
+                .ssl_mode(tokio_postgres::config::SslMode::Disable)
+                .connect(tokio_postgres::NoTls)
+                .await
+                .map_err(|e| CaptureError::postgres(context(), e))?;
+            tokio::spawn(async move { closed(connection.await) });
+            Ok(client)
+        }
+        Some(tls) => {
+            let mode = if source.ssl_mode == SslMode::Prefer {
+                tokio_postgres::config::SslMode::Prefer
+            } else {
+                tokio_postgres::config::SslMode::Require
+            };
+            let (client, connection) = cfg
+                .ssl_mode(mode)
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+                .await
+                .map_err(|e| CaptureError::postgres(context(), e))?;
+            tokio::spawn(async move { closed(connection.await) });
+            Ok(client)
+        }
+    }
 }
 
 /// The replication connection's configuration.
@@ -58,7 +80,7 @@ pub fn replication_config(source: &SourceConfig) -> ReplicationConfig {
         source.publication_name.clone(),
     )
     .with_port(source.port())
-    .with_tls(TlsConfig::disabled())
+    .with_tls(crate::tls::replication_tls(source))
     .with_options(options)
     .with_application_name("cdc-capture")
     .with_status_interval(Duration::from_secs(1))

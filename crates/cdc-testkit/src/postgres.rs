@@ -120,6 +120,65 @@ impl PostgresServer {
         Ok(server)
     }
 
+    /// Turns TLS on with the given PEM server certificate (chain) and key, or replaces the
+    /// certificate of a server that already has TLS: the files go into the data directory
+    /// (owned by the server's OS user, key mode 0600) and the configuration is reloaded, so
+    /// new connections use them. Plaintext connections stay allowed.
+    pub async fn use_tls_certificate(
+        &self,
+        cert_pem: &str,
+        key_pem: &str,
+    ) -> Result<(), TestkitError> {
+        use std::os::unix::fs::PermissionsExt;
+        static GENERATION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (cert_file, key_file) = (format!("server-{n}.crt"), format!("server-{n}.key"));
+        let data = self.dir.join("data");
+        let user = ServiceUser::for_postgres()?;
+        for (name, text, mode) in [(&cert_file, cert_pem, 0o644), (&key_file, key_pem, 0o600)] {
+            let path = data.join(name);
+            std::fs::write(&path, text)
+                .map_err(|e| TestkitError::io(format!("write {}", path.display()), e))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| TestkitError::io(format!("chmod {}", path.display()), e))?;
+            if let Some(user) = &user {
+                user.chown(&path)?;
+            }
+        }
+        let client = self.connect("postgres").await?;
+        for sql in [
+            format!("ALTER SYSTEM SET ssl_cert_file = '{cert_file}'"),
+            format!("ALTER SYSTEM SET ssl_key_file = '{key_file}'"),
+            "ALTER SYSTEM SET ssl = on".to_owned(),
+            "SELECT pg_reload_conf()".to_owned(),
+        ] {
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(|e| TestkitError::Environment(format!("{sql}: {e:?}")))?;
+        }
+        // The postmaster applies the reload asynchronously: wait until new sessions see it.
+        let deadline = Instant::now() + START_TIMEOUT;
+        poll_until(
+            "the TLS settings to apply",
+            deadline,
+            Duration::from_millis(50),
+            || async {
+                let client = self.connect("postgres").await?;
+                let row = client
+                    .query_one(
+                        "SELECT current_setting('ssl_cert_file'), current_setting('ssl')",
+                        &[],
+                    )
+                    .await
+                    .map_err(|e| TestkitError::Environment(format!("SHOW ssl settings: {e:?}")))?;
+                let (file, ssl): (String, String) = (row.get(0), row.get(1));
+                Ok((file == cert_file && ssl == "on").then_some(()))
+            },
+        )
+        .await
+    }
+
     /// Crash-restarts the server: immediate shutdown (SIGQUIT, as `pg_ctl stop -m
     /// immediate`, so the next start runs crash recovery), then a new postmaster on the same
     /// directory and port; waits until it accepts logins again.

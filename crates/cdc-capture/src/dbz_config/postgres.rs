@@ -12,6 +12,8 @@ const SNAPSHOT_MODES: &[&str] = &[
     "when_needed",
     "always",
 ];
+/// libpq's modes except `allow` (plaintext first).
+const SSL_MODES: &[&str] = &["disable", "prefer", "require", "verify-ca", "verify-full"];
 const PUBLICATION_MODES: &[&str] = &["all_tables", "disabled", "filtered", "no_tables"];
 
 /// `(option, our path, Debezium's default)` where our TOML default differs.
@@ -41,12 +43,12 @@ pub const REQUIRED: &[&str] = &[
 pub const OPTIONS: &[(&str, Rule)] = &[
     // --- connection ---
     ("database.dbname", Map("source.database", Str)),
-    ("database.sslmode", Special),
-    ("database.sslcert", Reject("TLS client certificates are not supported (connections are unencrypted)")),
-    ("database.sslkey", Reject("TLS client certificates are not supported (connections are unencrypted)")),
-    ("database.sslpassword", Reject("TLS client certificates are not supported (connections are unencrypted)")),
-    ("database.sslrootcert", Reject("TLS is not supported (connections are unencrypted)")),
-    ("database.sslfactory", Reject("TLS is not supported (connections are unencrypted)")),
+    ("database.sslmode", Map("source.ssl_mode", Enum(SSL_MODES))),
+    ("database.sslcert", Map("source.ssl_cert", Str)),
+    ("database.sslkey", Map("source.ssl_key", Str)),
+    ("database.sslpassword", Reject("encrypted client keys are not supported: give database.sslkey an unencrypted PEM key (e.g. from a secrets mount)")),
+    ("database.sslrootcert", Map("source.ssl_root_cert", Str)),
+    ("database.sslfactory", Reject("JDBC SSL socket factories do not apply: use database.sslmode and database.sslrootcert")),
     ("database.tcpKeepAlive", Ignore("TCP keepalive settings of the JDBC driver do not apply")),
     // --- slot and publication ---
     ("plugin.name", Special),
@@ -103,7 +105,7 @@ pub const PREFIXES: &[(&str, Rule)] = &[(
 )];
 
 /// PostgreSQL options validated by hand.
-pub fn special(key: &str, value: &str, warnings: &mut Vec<String>, problems: &mut Vec<String>) {
+pub fn special(key: &str, value: &str, _warnings: &mut Vec<String>, problems: &mut Vec<String>) {
     match key {
         "plugin.name" => match value.to_ascii_lowercase().as_str() {
             "pgoutput" => {}
@@ -114,15 +116,6 @@ pub fn special(key: &str, value: &str, warnings: &mut Vec<String>, problems: &mu
             ),
             _ => problems.push(format!(
                 "plugin.name={value} is not supported: cdc-capture decodes pgoutput only"
-            )),
-        },
-        "database.sslmode" => match value.to_ascii_lowercase().as_str() {
-            "disable" => {}
-            "allow" | "prefer" => warnings.push(format!(
-                "database.sslmode={value}: cdc-capture connects without TLS"
-            )),
-            _ => problems.push(format!(
-                "database.sslmode={value} is not supported: cdc-capture connects without TLS"
             )),
         },
         _ => problems.push(format!("{key}: no handler (bug)")),

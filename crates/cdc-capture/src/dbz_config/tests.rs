@@ -168,7 +168,7 @@ fn refused_options_are_all_named_with_the_reason() {
         "column.mask.with.12.chars is not supported: masking",
         "value.converter=io.confluent.connect.avro.AvroConverter is not supported",
         "snapshot.mode: \"custom\" is not supported (supported: initial, initial_only",
-        "database.sslmode=verify-full is not supported",
+        "database.sslmode: \"allow\" is not supported",
         "table.include.list and table.exclude.list cannot both be set",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");

@@ -1,0 +1,281 @@
+//! e2e: TLS to PostgreSQL. The test makes its own CA and server certificates (openssl) and
+//! turns TLS on in the server.
+//!
+//! - `ssl_mode = verify_full` with the CA: snapshot and streaming reach Iceberg, and the
+//!   server shows every `cdc-capture` connection (SQL and the replication walsender) as TLS;
+//! - a CA that did not sign the server certificate: the capture refuses to start, saying why;
+//! - a server certificate for another host name: `verify_full` refuses it, naming both names;
+//! - `verify_ca` with the CA connects and streams;
+//! - the Debezium spelling (`database.sslmode=verify-full`, `database.sslrootcert`) translates.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use cdc_e2e::pipeline::Pipeline;
+use cdc_e2e::workload::{Spec, Workload};
+use cdc_testkit::{free_port, workspace_binary};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl (dev/lib/install.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A self-signed CA `<name>.crt` / `<name>.key`.
+fn make_ca(dir: &Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.crt"),
+        ],
+    );
+}
+
+/// A server certificate `<name>.crt` / `<name>.key` for `san`, signed by `ca`.
+fn make_server_cert(dir: &Path, ca: &str, name: &str, san: &str) -> (String, String) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=cdc-test-server",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    );
+    std::fs::write(
+        dir.join(format!("{name}.ext")),
+        format!("subjectAltName={san}\n"),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.crt"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.crt"),
+        ],
+    );
+    let read = |f: String| std::fs::read_to_string(dir.join(f)).unwrap();
+    (read(format!("{name}.crt")), read(format!("{name}.key")))
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs a capture with `config` until it exits (it must, within a minute).
+async fn run_capture(p: &Pipeline, config: &Path) -> Output {
+    let mut command = tokio::process::Command::new(workspace_binary("cdc-capture").unwrap());
+    command
+        .args(["--config"])
+        .arg(config)
+        .args(["--metrics-listen", &format!("127.0.0.1:{}", free_port())])
+        .env("CDC_TEST_PG_PASSWORD", p.pg.password())
+        .kill_on_drop(true);
+    tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the capture exits on a TLS failure")
+        .expect("run cdc-capture")
+}
+
+/// How many of the capture's sessions use TLS, and how many there are.
+async fn capture_sessions(admin: &tokio_postgres::Client) -> (i64, i64) {
+    let row = admin
+        .query_one(
+            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_activity a \
+             JOIN pg_stat_ssl s USING (pid) WHERE a.application_name = 'cdc-capture'",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capture_verifies_the_server_certificate() {
+    let mut p = Pipeline::start_named("tls").await.expect("start services");
+    let dir = p.dir.clone();
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    make_ca(&certs, "ca");
+    make_ca(&certs, "other-ca");
+    let (cert, key) = make_server_cert(&certs, "ca", "server", "IP:127.0.0.1,DNS:localhost");
+    p.pg.use_tls_certificate(&cert, &key).await.unwrap();
+
+    let admin = p.connect().await.unwrap();
+    let mut workload = Workload::setup(&admin, 5, 30, 40).await.unwrap();
+    let ca = certs.join("ca.crt").display().to_string();
+    // verify_full checks the certificate against the host name the capture connects to (the
+    // replication client needs a DNS name for it).
+    let host = format!("host = \"{}\"", p.pg.host());
+    p.edit_capture_config(|toml| {
+        toml.replace(&host, "host = \"localhost\"").replace(
+            "database = ",
+            &format!("ssl_mode = \"verify_full\"\nssl_root_cert = \"{ca}\"\ndatabase = "),
+        )
+    })
+    .unwrap();
+    let capture_toml = dir.join("capture.toml");
+    let verified = std::fs::read_to_string(&capture_toml).unwrap();
+    assert!(
+        verified.contains("verify_full") && verified.contains("localhost"),
+        "{verified}"
+    );
+
+    // verify_full with the right CA: the whole pipeline works, every session is TLS.
+    p.start_capture().unwrap();
+    p.start_sink().unwrap();
+    p.wait_for_snapshot(70, Duration::from_secs(120))
+        .await
+        .unwrap();
+    let spec = Spec {
+        inserts: 60,
+        updates: 30,
+        pk_changes: 2,
+        deletes: 10,
+    };
+    workload
+        .run(&admin, spec, &AtomicUsize::new(0))
+        .await
+        .unwrap();
+    p.wait_until_in_sync(Duration::from_secs(120))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n(logs in {})", dir.display()));
+    let (tls, all) = capture_sessions(&admin).await;
+    let walsenders: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) \
+             WHERE r.application_name = 'cdc-capture' AND s.ssl",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    println!(
+        "e2e tls: verify_full: {tls} of {all} capture sessions TLS, {walsenders} TLS walsender"
+    );
+    assert!(all >= 2 && tls == all, "{tls} of {all} sessions use TLS");
+    assert_eq!(walsenders, 1, "the replication connection uses TLS");
+    p.stop_processes().await.unwrap();
+
+    // A CA that did not sign the server certificate.
+    let other = dir.join("capture-other-ca.toml");
+    std::fs::write(
+        &other,
+        verified
+            .replace("ca.crt", "other-ca.crt")
+            .replace("capture-state", "state-other"),
+    )
+    .unwrap();
+    let out = run_capture(&p, &other).await;
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(show(&out).contains("UnknownIssuer"), "{}", show(&out));
+
+    // A certificate for another host: verify_full refuses it, verify_ca accepts the chain.
+    let (cert, key) = make_server_cert(&certs, "ca", "wrong-host", "DNS:db.elsewhere.invalid");
+    p.pg.use_tls_certificate(&cert, &key).await.unwrap();
+    let wrong_host = dir.join("capture-wrong-host.toml");
+    std::fs::write(
+        &wrong_host,
+        verified.replace("capture-state", "state-wrong-host"),
+    )
+    .unwrap();
+    let out = run_capture(&p, &wrong_host).await;
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(show(&out).contains("not valid for name"), "{}", show(&out));
+    // verify_ca checks the chain only on the SQL connections; the replication client
+    // (pgwire-replication 0.5.0) still checks the name, so it runs with the right certificate.
+    let (cert, key) = make_server_cert(&certs, "ca", "server-2", "IP:127.0.0.1,DNS:localhost");
+    p.pg.use_tls_certificate(&cert, &key).await.unwrap();
+    p.edit_capture_config(|toml| toml.replace("verify_full", "verify_ca"))
+        .unwrap();
+    p.start_capture().unwrap();
+    workload
+        .run(&admin, spec, &AtomicUsize::new(0))
+        .await
+        .unwrap();
+    p.start_sink().unwrap();
+    p.wait_until_in_sync(Duration::from_secs(120))
+        .await
+        .unwrap_or_else(|e| panic!("verify_ca: {e}\n(logs in {})", dir.display()));
+    let (tls, all) = capture_sessions(&admin).await;
+    assert!(
+        all >= 2 && tls == all,
+        "verify_ca: {tls} of {all} sessions use TLS"
+    );
+
+    // Debezium's spelling translates to the same settings.
+    let properties = dir.join("connector.properties");
+    std::fs::write(
+        &properties,
+        format!(
+            "connector.class=io.debezium.connector.postgresql.PostgresConnector\n\
+             database.hostname=localhost\ndatabase.port={}\ndatabase.user=postgres\n\
+             database.dbname=shop\ntopic.prefix=shop\ndatabase.sslmode=verify-full\n\
+             database.sslrootcert={ca}\n",
+            p.pg.port()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(workspace_binary("cdc-capture").unwrap())
+        .arg("--config")
+        .arg(&properties)
+        .arg("--check")
+        .env(
+            "CDC_CAPTURE__KAFKA__BOOTSTRAP_SERVERS",
+            p.kafka.bootstrap_servers(),
+        )
+        .output()
+        .unwrap();
+    let text = show(&out);
+    assert!(
+        out.status.success() && text.contains("ssl_mode: VerifyFull") && text.contains("ca.crt"),
+        "{text}"
+    );
+    p.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
