@@ -40,6 +40,26 @@ impl Pipeline {
         std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
         let (pg, kafka) =
             tokio::try_join!(PostgresServer::start_with(install), KafkaBroker::start())?;
+        Self::assemble(dir, pg, kafka).await
+    }
+
+    /// As [`start`](Self::start) with a broker that also has a SASL_SSL listener (the
+    /// configs written still use its PLAINTEXT listener; the test points them elsewhere).
+    pub async fn start_with_secure_kafka(
+        dir: &Path,
+        secure: &cdc_testkit::SecureListener,
+    ) -> Result<Pipeline> {
+        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        let install = PgInstall::from_env();
+        let (pg, kafka) = tokio::try_join!(
+            PostgresServer::start_with(&install),
+            KafkaBroker::start_secure(secure)
+        )?;
+        Self::assemble(dir, pg, kafka).await
+    }
+
+    /// Creates the database and writes both configs into `dir`.
+    async fn assemble(dir: &Path, pg: PostgresServer, kafka: KafkaBroker) -> Result<Pipeline> {
         pg.create_database(DATABASE).await?;
         let capture_metrics = format!("127.0.0.1:{}", free_port());
         let sink_metrics = format!("127.0.0.1:{}", free_port());

@@ -51,9 +51,21 @@ pub struct KafkaBroker {
     dir: PathBuf,
     port: u16,
     controller_port: u16,
+    /// The SASL_SSL listener's port, when started with [`KafkaBroker::start_secure`].
+    secure_port: Option<u16>,
     /// Held only for a temp dir: removes it when the broker is dropped
     /// (after `Drop::drop` has killed the JVM).
     _temp: Option<TempDir>,
+}
+
+/// A SASL_SSL listener next to the PLAINTEXT one: TLS with the given server key and
+/// certificate chain, SCRAM-SHA-512 authentication of one user (created at storage format).
+#[derive(Debug, Clone)]
+pub struct SecureListener {
+    /// PEM file holding the server's unencrypted PKCS#8 private key and its certificate chain.
+    pub key_and_chain_pem: PathBuf,
+    pub scram_user: String,
+    pub scram_password: String,
 }
 
 impl KafkaBroker {
@@ -65,7 +77,19 @@ impl KafkaBroker {
             .tempdir()
             .map_err(|e| TestkitError::io("create temp dir for Kafka", e))?;
         let dir = temp.path().to_path_buf();
-        Self::launch(&dir, free_port(), free_port(), Some(temp)).await
+        Self::launch(&dir, free_port(), free_port(), None, Some(temp)).await
+    }
+
+    /// As [`start`](Self::start), plus a SASL_SSL listener (SCRAM-SHA-512 over TLS) on
+    /// [`secure_bootstrap_servers`](Self::secure_bootstrap_servers). The PLAINTEXT listener
+    /// stays (for the broker's own traffic and test tooling).
+    pub async fn start_secure(secure: &SecureListener) -> Result<KafkaBroker, TestkitError> {
+        let temp = tempfile::Builder::new()
+            .prefix("cdc-testkit-kafka-")
+            .tempdir()
+            .map_err(|e| TestkitError::io("create temp dir for Kafka", e))?;
+        let dir = temp.path().to_path_buf();
+        Self::launch(&dir, free_port(), free_port(), Some(secure), Some(temp)).await
     }
 
     /// Starts a broker keeping its data in `dir` (created if missing; storage
@@ -82,21 +106,27 @@ impl KafkaBroker {
         let dir = dir
             .canonicalize()
             .map_err(|e| TestkitError::io(format!("resolve {}", dir.display()), e))?;
-        Self::launch(&dir, port, controller_port, None).await
+        Self::launch(&dir, port, controller_port, None, None).await
     }
 
     async fn launch(
         dir: &Path,
         port: u16,
         controller_port: u16,
+        secure: Option<&SecureListener>,
         temp: Option<TempDir>,
     ) -> Result<KafkaBroker, TestkitError> {
         let classpath = kafka_classpath()?;
         let properties = dir.join("server.properties");
-        std::fs::write(&properties, server_properties(dir, port, controller_port))
+        let secure_port = secure.map(|_| free_port());
+        let mut text = server_properties(dir, port, controller_port);
+        if let (Some(secure), Some(secure_port)) = (secure, secure_port) {
+            text = secure_properties(&text, secure, secure_port);
+        }
+        std::fs::write(&properties, text)
             .map_err(|e| TestkitError::io(format!("write {}", properties.display()), e))?;
         if !dir.join("kafka-logs").join("meta.properties").exists() {
-            format_storage(&classpath, &properties)?;
+            format_storage(&classpath, &properties, secure)?;
         }
         let process = spawn_jvm(&classpath, dir)?;
         let mut broker = KafkaBroker {
@@ -104,6 +134,7 @@ impl KafkaBroker {
             dir: dir.to_path_buf(),
             port,
             controller_port,
+            secure_port,
             _temp: temp,
         };
         broker.wait_ready().await?;
@@ -203,6 +234,12 @@ impl KafkaBroker {
     /// `"127.0.0.1:<port>"`, for `bootstrap.servers`.
     pub fn bootstrap_servers(&self) -> String {
         format!("{HOST}:{}", self.port)
+    }
+
+    /// `"127.0.0.1:<port>"` of the SASL_SSL listener (only after
+    /// [`start_secure`](Self::start_secure)).
+    pub fn secure_bootstrap_servers(&self) -> Option<String> {
+        self.secure_port.map(|p| format!("{HOST}:{p}"))
     }
 
     /// The client (PLAINTEXT) port.
@@ -321,9 +358,43 @@ fn kafka_classpath() -> Result<String, TestkitError> {
 }
 
 /// Formats `log.dirs` for a new single-node KRaft cluster.
-fn format_storage(classpath: &str, properties: &Path) -> Result<(), TestkitError> {
+/// Adds the SASL_SSL listener `SECURE` to the PLAINTEXT/CONTROLLER properties.
+fn secure_properties(text: &str, secure: &SecureListener, port: u16) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = match line.split_once('=') {
+            Some(("listeners", v)) => format!("listeners={v},SECURE://{HOST}:{port}"),
+            Some(("advertised.listeners", v)) => {
+                format!("advertised.listeners={v},SECURE://{HOST}:{port}")
+            }
+            Some(("listener.security.protocol.map", v)) => {
+                format!("listener.security.protocol.map={v},SECURE:SASL_SSL")
+            }
+            _ => line.to_owned(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.secure.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.secure.ssl.keystore.type=PEM
+listener.name.secure.ssl.keystore.location={}
+",
+        secure.key_and_chain_pem.display()
+    ));
+    out
+}
+
+fn format_storage(
+    classpath: &str,
+    properties: &Path,
+    secure: Option<&SecureListener>,
+) -> Result<(), TestkitError> {
     let cluster_id = random_cluster_id();
-    let output = Command::new("java")
+    let mut command = Command::new("java");
+    command
         .args([
             "-cp",
             classpath,
@@ -332,7 +403,14 @@ fn format_storage(classpath: &str, properties: &Path) -> Result<(), TestkitError
             "--standalone",
         ])
         .args(["-t", &cluster_id, "-c"])
-        .arg(properties)
+        .arg(properties);
+    if let Some(secure) = secure {
+        command.arg("--add-scram").arg(format!(
+            "SCRAM-SHA-512=[name={},password={}]",
+            secure.scram_user, secure.scram_password
+        ));
+    }
+    let output = command
         .output()
         .map_err(|e| TestkitError::io("run java (kafka.tools.StorageTool); is Java on PATH?", e))?;
     if output.status.success() {
