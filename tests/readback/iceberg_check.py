@@ -145,12 +145,17 @@ def compare(args):
     return 0 if all_ok else 1
 
 
+def quote(name):
+    """A DuckDB identifier, whatever characters the column name holds."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def show(args):
     cat = catalog(args.data_dir, args.catalog)
     arrow = cat.load_table(changelog_name(args.namespace, args.table)).scan().to_arrow()
     con = duckdb.connect()
     con.register("changelog", arrow)
-    cols = [c for c in arrow.column_names if c not in META]
+    cols = [quote(c) for c in arrow.column_names if c not in META]
     key = cols[0]
     rel = con.sql(
         f"SELECT {', '.join(cols)}, _cdc_op FROM changelog "
