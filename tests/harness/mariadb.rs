@@ -215,6 +215,31 @@ impl MariaDbPipeline {
         count.ok_or_else(|| HarnessError::Check(format!("MariaDB: no count of {table}")))
     }
 
+    /// The rows of `sql` (every column selected as text, e.g. `CAST(c AS CHAR)`), as the
+    /// administrative user.
+    pub async fn text_rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let mut conn = self.db.connect_admin().await?;
+        let rows: Vec<mysql_async::Row> = conn
+            .query(sql)
+            .await
+            .map_err(|e| HarnessError::Check(format!("MariaDB: {sql}: {e}")))?;
+        let _ = conn.disconnect().await;
+        rows.into_iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        row.get_opt::<Option<String>, _>(i)
+                            .transpose()
+                            .map(Option::flatten)
+                            .map_err(|e| {
+                                HarnessError::Check(format!("MariaDB: {sql}: column {i}: {e}"))
+                            })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// SIGTERM both processes (both must exit 0), then stops Kafka and MariaDB.
     pub async fn shutdown(mut self) -> Result<()> {
         for (name, p) in [
