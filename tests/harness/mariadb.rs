@@ -288,3 +288,29 @@ pub fn verified_rows(stdout: &str, tables: &[&str]) -> Option<Vec<(String, u64)>
     }
     (stdout.lines().count() == tables.len()).then_some(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::verified_rows;
+
+    #[test]
+    fn verified_rows_needs_an_ok_line_per_table_and_nothing_else() {
+        let tables = ["shop.a", "shop.b"];
+        assert_eq!(
+            verified_rows("verify: OK shop.a 3\nverify: OK shop.b 40\n", &tables),
+            Some(vec![("shop.a".into(), 3), ("shop.b".into(), 40)])
+        );
+        assert_eq!(verified_rows("verify: OK shop.a 3\n", &tables), None);
+        assert_eq!(
+            verified_rows(
+                "verify: OK shop.a 3\nverify: MISMATCH shop.b source_rows=4 iceberg_rows=3\n",
+                &tables
+            ),
+            None
+        );
+        assert_eq!(
+            verified_rows("verify: OK shop.ab 3\nverify: OK shop.b 4\n", &tables),
+            None
+        );
+    }
+}

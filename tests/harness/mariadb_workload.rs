@@ -52,6 +52,7 @@ pub struct MariaDbWorkload {
 enum Kind {
     Insert,
     Update,
+    PkChange,
     Delete,
 }
 
@@ -79,12 +80,16 @@ impl MariaDbWorkload {
         (w, sql)
     }
 
-    /// `spec` as transactions of 1–8 statements (`spec.pk_changes` is not used: MariaDB
-    /// key changes are plain updates here). Returns the SQL of each transaction and the
-    /// operations it contains.
+    /// `spec` as transactions of 1–8 statements (`spec.pk_changes` of the updates move an
+    /// order to a new `order_id`). Returns the SQL of each transaction and the operations
+    /// it contains. (A key change or delete with no row left to change inserts an order.)
     pub fn transactions(&mut self, spec: Spec) -> (Vec<String>, Done) {
         let mut ops: Vec<Kind> = std::iter::repeat_n(Kind::Insert, spec.inserts)
-            .chain(std::iter::repeat_n(Kind::Update, spec.updates))
+            .chain(std::iter::repeat_n(
+                Kind::Update,
+                spec.updates - spec.pk_changes,
+            ))
+            .chain(std::iter::repeat_n(Kind::PkChange, spec.pk_changes))
             .chain(std::iter::repeat_n(Kind::Delete, spec.deletes))
             .collect();
         ops.shuffle(&mut self.rng);
@@ -107,6 +112,10 @@ impl MariaDbWorkload {
                     Kind::Update => {
                         done.updates += 1;
                         self.update()
+                    }
+                    Kind::PkChange => {
+                        done.updates += 1;
+                        self.change_order_key()
                     }
                     Kind::Delete => {
                         done.deletes += 1;
@@ -232,17 +241,35 @@ impl MariaDbWorkload {
         }
     }
 
+    fn change_order_key(&mut self) -> String {
+        if self.orders.is_empty() {
+            return self.insert_order();
+        }
+        let i = self.rng.random_range(0..self.orders.len());
+        let old = self.orders[i];
+        let new = self.next_order;
+        self.next_order += 1;
+        self.orders[i] = new;
+        format!(
+            "UPDATE shop.orders SET order_id = {new}, note = 'moved from {old}' \
+             WHERE order_id = {old};"
+        )
+    }
+
     fn delete(&mut self) -> String {
         if (self.rng.random::<bool>() || self.orders.is_empty()) && self.customers.len() > 1 {
             let id = self
                 .customers
                 .swap_remove(self.rng.random_range(0..self.customers.len()));
             format!("DELETE FROM shop.customers WHERE id = {id};")
-        } else {
+        } else if !self.orders.is_empty() {
             let id = self
                 .orders
                 .swap_remove(self.rng.random_range(0..self.orders.len()));
             format!("DELETE FROM shop.orders WHERE order_id = {id};")
+        } else {
+            // Nothing left to delete but the last customer: insert instead.
+            self.insert_order()
         }
     }
 }
