@@ -25,7 +25,6 @@ pub struct MariaDbPipeline {
     pub sink: Option<ManagedProcess>,
     capture_config: PathBuf,
     sink_config: PathBuf,
-    pub capture_metrics: String,
 }
 
 impl MariaDbPipeline {
@@ -76,7 +75,6 @@ impl MariaDbPipeline {
             sink: None,
             capture_config,
             sink_config,
-            capture_metrics: format!("127.0.0.1:{}", free_port()),
         })
     }
 
@@ -92,19 +90,11 @@ impl MariaDbPipeline {
 
     /// Starts (or restarts) `cdc-capture`.
     pub fn start_capture(&mut self) -> Result<()> {
-        let bin = workspace_binary("cdc-capture")?;
-        let config = self.capture_config.display().to_string();
-        let (_, password) = self.db.cdc_user();
-        self.capture = Some(ManagedProcess::spawn(
-            &bin,
-            &[
-                "--config",
-                &config,
-                "--metrics-listen",
-                &self.capture_metrics,
-            ],
-            &[(PASSWORD_ENV, password)],
-            &self.dir.join("capture.log"),
+        self.capture = Some(spawn_capture(
+            &self.db,
+            &self.dir,
+            &self.capture_config,
+            "capture.log",
         )?);
         Ok(())
     }
@@ -260,6 +250,27 @@ impl MariaDbPipeline {
         self.db.stop().await?;
         Ok(())
     }
+}
+
+/// Spawns `cdc-capture --config <config>` logging to `dir/<log>`, with the capture user's
+/// password of `db` in the environment variable its configuration names
+/// (`password = { env = "CDC_TEST_MARIADB_PASSWORD" }`) and metrics on a free port.
+pub fn spawn_capture(
+    db: &MariaDbServer,
+    dir: &Path,
+    config: &Path,
+    log: &str,
+) -> Result<ManagedProcess> {
+    let bin = workspace_binary("cdc-capture")?;
+    let listen = format!("127.0.0.1:{}", free_port());
+    let config = config.display().to_string();
+    let (_, password) = db.cdc_user();
+    Ok(ManagedProcess::spawn(
+        &bin,
+        &["--config", &config, "--metrics-listen", &listen],
+        &[(PASSWORD_ENV, password)],
+        &dir.join(log),
+    )?)
 }
 
 /// Exit code, stdout and stderr of a finished command, for messages.
