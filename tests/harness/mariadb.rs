@@ -230,6 +230,50 @@ impl MariaDbPipeline {
             .collect()
     }
 
+    /// Reads `columns` of the mirror table of `table` (`db.table`) back with pyiceberg and
+    /// DuckDB ([`crate::readback::mirror_rows`]) and compares them with the MariaDB rows (each
+    /// column as `CAST(… AS CHAR)`), ordered by the first column (an integer key). Returns the
+    /// row count; fails naming the first differing row.
+    pub async fn compare_mirror(&self, table: &str, columns: &[&str]) -> Result<usize> {
+        let by_key = |mut rows: Vec<Vec<Option<String>>>| {
+            rows.sort_by_key(|r| {
+                r.first()
+                    .cloned()
+                    .flatten()
+                    .and_then(|k| k.parse::<i64>().ok())
+            });
+            rows
+        };
+        let iceberg = by_key(
+            crate::readback::mirror_rows(&self.lake_dir(), table, columns)
+                .await?
+                .rows,
+        );
+        let select = columns
+            .iter()
+            .map(|c| format!("CAST(`{c}` AS CHAR)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let source = by_key(
+            self.text_rows(&format!("SELECT {select} FROM {table}"))
+                .await?,
+        );
+        if let Some((i, m)) = iceberg.iter().zip(&source).find(|(i, m)| i != m) {
+            return Err(HarnessError::Check(format!(
+                "{table}: mirror row read back by pyiceberg/DuckDB differs from MariaDB \
+                 (columns {columns:?}):\n iceberg: {i:?}\n mariadb: {m:?}"
+            )));
+        }
+        if iceberg.len() != source.len() {
+            return Err(HarnessError::Check(format!(
+                "{table}: {} mirror rows read back by pyiceberg/DuckDB, {} in MariaDB",
+                iceberg.len(),
+                source.len()
+            )));
+        }
+        Ok(source.len())
+    }
+
     /// SIGTERM both processes (both must exit 0), then stops Kafka and MariaDB.
     pub async fn shutdown(mut self) -> Result<()> {
         for (name, p) in [

@@ -12,6 +12,20 @@ use crate::workload::{Done, Spec};
 /// Captured tables, as `db.table`.
 pub const TABLES: [&str; 2] = ["shop.customers", "shop.orders"];
 
+/// Columns of each of [`TABLES`] compared as text with the mirror tables read back by
+/// pyiceberg and DuckDB (key first).
+pub const READBACK_COLUMNS: [[&str; 6]; 2] = [
+    ["id", "name", "email", "visits", "balance", "born"],
+    [
+        "order_id",
+        "customer_id",
+        "status",
+        "quantity",
+        "total",
+        "note",
+    ],
+];
+
 /// Creates the database and both tables.
 pub const DDL: [&str; 3] = [
     "CREATE DATABASE shop",
