@@ -11,31 +11,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cdc_e2e::records::{read_topic, wait_records, JsonRecord};
-use cdc_testkit::{
-    free_port, poll_until, workspace_binary, KafkaBroker, ManagedProcess, MariaDbServer,
-};
+use cdc_e2e::mariadb::spawn_capture;
+use cdc_e2e::records::{all_records, wait_records, JsonRecord};
+use cdc_testkit::{poll_until, KafkaBroker, MariaDbServer};
 use serde_json::{json, Value};
 
 const PREFIX: &str = "mdb";
 const TOPIC: &str = "mdb.inv.items";
-
-fn spawn_capture(dir: &std::path::Path, config: &std::path::Path, log: &str) -> ManagedProcess {
-    let bin = workspace_binary("cdc-capture").expect("cargo build -p cdc-capture first");
-    let listen = format!("127.0.0.1:{}", free_port());
-    ManagedProcess::spawn(
-        &bin,
-        &[
-            "--config",
-            &config.display().to_string(),
-            "--metrics-listen",
-            &listen,
-        ],
-        &[("CDC_TEST_MARIADB_PASSWORD", "cdc")],
-        &dir.join(log),
-    )
-    .expect("spawn cdc-capture")
-}
 
 async fn records(bootstrap: &str, topic: &str, count: usize) -> Vec<JsonRecord> {
     let records = wait_records(bootstrap, topic, count)
@@ -43,14 +25,6 @@ async fn records(bootstrap: &str, topic: &str, count: usize) -> Vec<JsonRecord> 
         .unwrap_or_else(|e| panic!("{count} records on {topic}: {e}"));
     assert_eq!(records.len(), count, "records on {topic}: {records:#?}");
     records
-}
-
-async fn all_records(bootstrap: &str, topic: &str) -> Vec<JsonRecord> {
-    let (b, t) = (bootstrap.to_owned(), topic.to_owned());
-    tokio::task::spawn_blocking(move || read_topic(&b, &t))
-        .await
-        .expect("reader task")
-        .expect("read topic")
 }
 
 /// Checks one data record: op, key, before, after and the binlog source block.
@@ -135,7 +109,7 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
         ),
     )
     .unwrap();
-    let mut capture = spawn_capture(&dir, &config, "capture.log");
+    let mut capture = spawn_capture(&db, &dir, &config, "capture.log").expect("spawn cdc-capture");
 
     // Snapshot: five rows in three chunks, in key order within each chunk.
     let snap = records(&bootstrap, TOPIC, 5).await;
@@ -252,7 +226,9 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
         .as_array()
         .unwrap();
     assert_eq!(columns.last().unwrap()["name"], "note");
-    let history = all_records(&bootstrap, &format!("schema-history.{PREFIX}")).await;
+    let history = all_records(&bootstrap, &format!("schema-history.{PREFIX}"))
+        .await
+        .expect("read topic");
     let ddls: Vec<&str> = history
         .iter()
         .map(|(_, v)| v["ddl"].as_str().unwrap_or_default())
@@ -293,7 +269,8 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
     ] {
         db.execute(sql).await.expect(sql);
     }
-    let mut capture = spawn_capture(&dir, &config, "capture-2.log");
+    let mut capture =
+        spawn_capture(&db, &dir, &config, "capture-2.log").expect("spawn cdc-capture");
     db.execute("UPDATE inv.items SET qty = 81 WHERE id = 8")
         .await
         .unwrap();
@@ -329,7 +306,13 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
         .expect("stop cdc-capture");
     assert!(status.success(), "exit {status}: {}", capture.log_tail(40));
     // Nothing was published after the last expected record.
-    assert_eq!(all_records(&bootstrap, TOPIC).await.len(), 18);
+    assert_eq!(
+        all_records(&bootstrap, TOPIC)
+            .await
+            .expect("read topic")
+            .len(),
+        18
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -378,7 +361,8 @@ async fn mariadb_initial_only_and_no_data() {
     // initial_only: the snapshot, then exit 0 by itself; a second run exits at once.
     let config = write_config(&dir, "mio", "initial_only", &db, &bootstrap);
     for run in 0..2 {
-        let mut capture = spawn_capture(&dir, &config, &format!("mio-{run}.log"));
+        let mut capture = spawn_capture(&db, &dir, &config, &format!("mio-{run}.log"))
+            .expect("spawn cdc-capture");
         poll_until(
             "initial_only to exit",
             std::time::Instant::now() + Duration::from_secs(120),
@@ -396,14 +380,16 @@ async fn mariadb_initial_only_and_no_data() {
             "run {run}: {status}: {}",
             capture.log_tail(40)
         );
-        let records = all_records(&bootstrap, "mio.inv.items").await;
+        let records = all_records(&bootstrap, "mio.inv.items")
+            .await
+            .expect("read topic");
         assert_eq!(records.len(), 2, "run {run}: {records:#?}");
         assert!(records.iter().all(|(_, v)| v["payload"]["op"] == "r"));
     }
 
     // no_data: no rows read, the schema recorded, changes streamed.
     let config = write_config(&dir, "mnd", "no_data", &db, &bootstrap);
-    let mut capture = spawn_capture(&dir, &config, "mnd.log");
+    let mut capture = spawn_capture(&db, &dir, &config, "mnd.log").expect("spawn cdc-capture");
     let history = wait_records(&bootstrap, "schema-history.mnd", 1)
         .await
         .expect("schema history");
@@ -423,6 +409,12 @@ async fn mariadb_initial_only_and_no_data() {
     assert_eq!(p["source"]["connector"], "mariadb");
     let status = capture.terminate(Duration::from_secs(60)).await.unwrap();
     assert!(status.success(), "{status}: {}", capture.log_tail(40));
-    assert_eq!(all_records(&bootstrap, "mnd.inv.items").await.len(), 1);
+    assert_eq!(
+        all_records(&bootstrap, "mnd.inv.items")
+            .await
+            .expect("read topic")
+            .len(),
+        1
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -291,14 +291,6 @@ async fn wait_oracle(
     .unwrap()
 }
 
-async fn all_records(bootstrap: &str, topic: &str) -> Vec<JsonRecord> {
-    let (b, t) = (bootstrap.to_owned(), topic.to_owned());
-    tokio::task::spawn_blocking(move || records::read_topic(&b, &t))
-        .await
-        .expect("reader task")
-        .expect("read topic")
-}
-
 /// Times of capture (the host's clock): `ts_ms`, and `ts_us` / `ts_ns` where present, are
 /// checked to agree with each other, then masked.
 fn normalise_times(object: &mut serde_json::Map<String, Value>, what: &str) {
@@ -573,7 +565,9 @@ async fn differential(profile: &Profile) {
             )
         });
     // The schema change of the ALTER is on both before the records after it.
-    let ours_changes = all_records(&bootstrap, PREFIX).await;
+    let ours_changes = records::all_records(&bootstrap, PREFIX)
+        .await
+        .expect("read topic");
     std::fs::write(&stop_file, "").unwrap();
     std::fs::write(
         dir.join("ours.json"),

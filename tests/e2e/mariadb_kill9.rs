@@ -9,15 +9,14 @@
 //! so each event is identified by (key, op, v).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cdc_e2e::mariadb::spawn_capture;
 use cdc_e2e::topics::{check_topics, payload, read_topic, Record};
-use cdc_testkit::{
-    free_port, poll_until, workspace_binary, KafkaBroker, ManagedProcess, MariaDbServer,
-};
+use cdc_testkit::{poll_until, KafkaBroker, MariaDbServer};
 use mysql_async::prelude::Queryable;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -100,23 +99,6 @@ impl Load {
         sql.push("COMMIT".to_owned());
         (sql, evs)
     }
-}
-
-fn spawn_capture(dir: &Path, config: &Path, log: &str) -> ManagedProcess {
-    let bin = workspace_binary("cdc-capture").expect("cargo build -p cdc-capture first");
-    let listen = format!("127.0.0.1:{}", free_port());
-    ManagedProcess::spawn(
-        &bin,
-        &[
-            "--config",
-            &config.display().to_string(),
-            "--metrics-listen",
-            &listen,
-        ],
-        &[("CDC_TEST_MARIADB_PASSWORD", "cdc")],
-        &dir.join(log),
-    )
-    .expect("spawn cdc-capture")
 }
 
 /// Committed change records (tombstones left out) on the data topic.
@@ -202,7 +184,8 @@ async fn mariadb_kill9_under_load_every_change_exactly_once_in_order() {
     let truth: Arc<Mutex<Truth>> = Arc::new(Mutex::new(
         (1..=SEED_ROWS).map(|id| (id, vec![Ev::Read(id)])).collect(),
     ));
-    let mut capture = spawn_capture(&dir, &config, "capture-0.log");
+    let mut capture =
+        spawn_capture(&db, &dir, &config, "capture-0.log").expect("spawn cdc-capture");
     poll_until(
         "the snapshot",
         Instant::now() + Duration::from_secs(120),
@@ -261,7 +244,8 @@ async fn mariadb_kill9_under_load_every_change_exactly_once_in_order() {
             "mariadb exactly-once: kill -9 {i} after {} transactions",
             committed.load(Ordering::SeqCst)
         );
-        capture = spawn_capture(&dir, &config, &format!("capture-{}.log", i + 1));
+        capture = spawn_capture(&db, &dir, &config, &format!("capture-{}.log", i + 1))
+            .expect("spawn cdc-capture");
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, Ordering::SeqCst);
@@ -412,7 +396,8 @@ async fn mariadb_snapshot_killed_midway_resumes_without_duplicates() {
         ),
     )
     .unwrap();
-    let mut capture = spawn_capture(&dir, &config, "capture-0.log");
+    let mut capture =
+        spawn_capture(&db, &dir, &config, "capture-0.log").expect("spawn cdc-capture");
     // Kill once some chunks are published but not all.
     poll_until(
         "part of the snapshot",
@@ -432,7 +417,8 @@ async fn mariadb_snapshot_killed_midway_resumes_without_duplicates() {
         published < ROWS as usize,
         "the snapshot finished before the kill"
     );
-    let mut capture = spawn_capture(&dir, &config, "capture-1.log");
+    let mut capture =
+        spawn_capture(&db, &dir, &config, "capture-1.log").expect("spawn cdc-capture");
     db.execute("UPDATE inv.eo SET v = -1 WHERE id = 1")
         .await
         .unwrap();

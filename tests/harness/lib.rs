@@ -9,6 +9,9 @@
 //!   key) and deletes, in multi-statement transactions.
 //! - [`pipeline`]: starts PostgreSQL, Kafka, `cdc-capture` and `cdc-sink` for real, writes
 //!   their configuration, kills and restarts them.
+//! - [`mariadb`]: the MariaDB pipeline: a private MariaDB 10.11 and Kafka, `cdc-capture`
+//!   (`kind = "mariadb"`), `cdc-sink`, and `cdc-sink verify` against the MariaDB source.
+//! - [`mariadb_workload`]: the MariaDB sample schema and its seeded load generator.
 //! - [`readback`]: compares Iceberg with PostgreSQL through `tests/readback/iceberg_check.py`
 //!   (pyiceberg + DuckDB, engines we did not write).
 //! - [`records`]: records read back as JSON (key, value) for content checks; topic list.
@@ -16,6 +19,8 @@
 //!   Debezium envelope, each delete followed by its tombstone.
 
 pub mod chaos;
+pub mod mariadb;
+pub mod mariadb_workload;
 pub mod pipeline;
 pub mod readback;
 pub mod records;

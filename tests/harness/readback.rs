@@ -125,3 +125,60 @@ pub async fn changelog_offsets_of(
     }
     Ok(tables)
 }
+
+/// The mirror table of a source table as read back by pyiceberg (and checked equal to DuckDB's
+/// own `iceberg_scan`): each column's Iceberg type, and the rows (sorted) as text values.
+#[derive(Debug, Clone)]
+pub struct MirrorDump {
+    /// `(column, Iceberg type)` in the requested order, e.g. `("c_int", "long")`.
+    pub types: Vec<(String, String)>,
+    /// One entry per live row; decimals, dates and times as text, bytes as hex.
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// Reads `columns` of the mirror table of `table` (`schema.table`) with pyiceberg and DuckDB;
+/// fails if the two engines disagree.
+pub async fn mirror_rows(lake: &Path, table: &str, columns: &[&str]) -> Result<MirrorDump> {
+    let out = tokio::process::Command::new(python())
+        .arg(script())
+        .args(["dump", "--data-dir"])
+        .arg(lake)
+        .args(["--table", table, "--columns", &columns.join(",")])
+        .output()
+        .await
+        .map_err(io("running iceberg_check.py dump"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(HarnessError::Check(format!(
+            "iceberg_check.py dump failed ({}): {stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let bad = |e: String| HarnessError::Check(format!("bad dump output {stdout:?}: {e}"));
+    let v: serde_json::Value =
+        serde_json::from_str(stdout.trim()).map_err(|e| bad(e.to_string()))?;
+    let types = columns
+        .iter()
+        .map(|c| {
+            let ty = v["types"][c].as_str().unwrap_or_default().to_owned();
+            ((*c).to_owned(), ty)
+        })
+        .collect();
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    };
+    let rows = v["rows"]
+        .as_array()
+        .ok_or_else(|| bad("no rows".into()))?
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .map(|values| values.iter().map(text).collect())
+                .ok_or_else(|| bad(format!("row {r} is not an array")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(MirrorDump { types, rows })
+}

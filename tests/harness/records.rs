@@ -88,3 +88,11 @@ pub fn op_codes(records: &[JsonRecord]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Every committed record of `topic` (on a blocking thread).
+pub async fn all_records(bootstrap: &str, topic: &str) -> Result<Vec<JsonRecord>> {
+    let (b, t) = (bootstrap.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || read_topic(&b, &t))
+        .await
+        .map_err(|e| crate::HarnessError::Check(format!("reading {topic}: task failed: {e}")))?
+}

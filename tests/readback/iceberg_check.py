@@ -13,6 +13,11 @@ mirror table (when the sink writes one) and requires exactly the source rows, on
       prints one JSON line per changelog table {"table","offsets":[[partition, offset], ...]}
       (every row's Kafka origin, sorted, duplicates kept), read with pyiceberg; exits 1 if
       DuckDB's own iceberg_scan sees a different row count.
+  iceberg_check.py dump --data-dir DIR --table shop.vt --columns id,c_int
+      reads the mirror table <namespace>.<schema>_<table> twice, with pyiceberg and with
+      DuckDB's own iceberg_scan (deletes applied by each), exits 1 if they differ, and prints
+      one JSON line {"table","types":{column: iceberg type},"rows":[[values...], ...]} (rows
+      sorted; decimals, dates and times as text, bytes as hex) for a comparison elsewhere.
   iceberg_check.py show --data-dir DIR --table public.orders --limit 5
       prints a few current rows of the table, queried with DuckDB over the pyiceberg scan.
 """
@@ -167,6 +172,53 @@ def show(args):
     return 0
 
 
+def as_text(v):
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, (bytes, memoryview)):
+        return bytes(v).hex()
+    if isinstance(v, decimal.Decimal):
+        return str(v)
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        return v.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(" ")
+    if isinstance(v, (dt.datetime, dt.date, dt.time)):
+        return v.isoformat(" ") if isinstance(v, dt.datetime) else v.isoformat()
+    return str(v)
+
+
+def dump(args):
+    from duckdb_extensions import import_extension
+    cat = catalog(args.data_dir, args.catalog)
+    name = changelog_name(args.namespace, args.table)[: -len("_changelog")]
+    table = cat.load_table(name)
+    columns = args.columns.split(",")
+    schema = table.schema()
+    types = {c: str(schema.find_field(c).field_type) for c in columns}
+    by_pyiceberg = sorted(
+        (tuple(as_text(r[c]) for c in columns) for r in table.scan().to_arrow().to_pylist()),
+        key=repr,
+    )
+    con = duckdb.connect()
+    con.execute("SET autoinstall_known_extensions=false; SET autoload_known_extensions=false;")
+    for ext in ["avro", "iceberg"]:
+        import_extension(ext, con=con)
+        con.execute(f"LOAD {ext}")
+    quoted = ", ".join('"' + c + '"' for c in columns)
+    by_duckdb = sorted(
+        (tuple(as_text(v) for v in r)
+         for r in con.execute(f"SELECT {quoted} FROM iceberg_scan('{table.metadata_location}')").fetchall()),
+        key=repr,
+    )
+    result = {"table": args.table, "types": types, "rows": by_pyiceberg}
+    if by_duckdb != by_pyiceberg:
+        diff = [r for r in by_duckdb if r not in set(by_pyiceberg)][:5]
+        result["duckdb_differs"] = {"duckdb_rows": len(by_duckdb), "examples": diff}
+    print(json.dumps(result), flush=True)
+    return 1 if "duckdb_differs" in result else 0
+
+
 def offsets(args):
     from duckdb_extensions import import_extension
     cat = catalog(args.data_dir, args.catalog)
@@ -188,7 +240,7 @@ def offsets(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["compare", "offsets", "show"])
+    p.add_argument("command", choices=["compare", "dump", "offsets", "show"])
     p.add_argument("--pg")
     p.add_argument("--data-dir", required=True)
     p.add_argument("--catalog", default="cdc")
@@ -196,8 +248,9 @@ def main():
     p.add_argument("--tables")
     p.add_argument("--table")
     p.add_argument("--limit", default=5)
+    p.add_argument("--columns")
     args = p.parse_args()
-    return {"compare": compare, "offsets": offsets, "show": show}[args.command](args)
+    return {"compare": compare, "dump": dump, "offsets": offsets, "show": show}[args.command](args)
 
 
 if __name__ == "__main__":
