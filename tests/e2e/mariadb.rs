@@ -11,31 +11,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cdc_e2e::records::{read_topic, wait_records, JsonRecord};
-use cdc_testkit::{
-    free_port, poll_until, workspace_binary, KafkaBroker, ManagedProcess, MariaDbServer,
-};
+use cdc_e2e::mariadb::{all_records, spawn_capture};
+use cdc_e2e::records::{wait_records, JsonRecord};
+use cdc_testkit::{poll_until, KafkaBroker, MariaDbServer};
 use serde_json::{json, Value};
 
 const PREFIX: &str = "mdb";
 const TOPIC: &str = "mdb.inv.items";
-
-fn spawn_capture(dir: &std::path::Path, config: &std::path::Path, log: &str) -> ManagedProcess {
-    let bin = workspace_binary("cdc-capture").expect("cargo build -p cdc-capture first");
-    let listen = format!("127.0.0.1:{}", free_port());
-    ManagedProcess::spawn(
-        &bin,
-        &[
-            "--config",
-            &config.display().to_string(),
-            "--metrics-listen",
-            &listen,
-        ],
-        &[("CDC_TEST_MARIADB_PASSWORD", "cdc")],
-        &dir.join(log),
-    )
-    .expect("spawn cdc-capture")
-}
 
 async fn records(bootstrap: &str, topic: &str, count: usize) -> Vec<JsonRecord> {
     let records = wait_records(bootstrap, topic, count)
@@ -43,14 +25,6 @@ async fn records(bootstrap: &str, topic: &str, count: usize) -> Vec<JsonRecord> 
         .unwrap_or_else(|e| panic!("{count} records on {topic}: {e}"));
     assert_eq!(records.len(), count, "records on {topic}: {records:#?}");
     records
-}
-
-async fn all_records(bootstrap: &str, topic: &str) -> Vec<JsonRecord> {
-    let (b, t) = (bootstrap.to_owned(), topic.to_owned());
-    tokio::task::spawn_blocking(move || read_topic(&b, &t))
-        .await
-        .expect("reader task")
-        .expect("read topic")
 }
 
 /// Checks one data record: op, key, before, after and the binlog source block.

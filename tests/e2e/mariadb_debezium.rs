@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use cdc_e2e::mariadb::all_records;
 use cdc_e2e::readback::python;
 use cdc_e2e::records::{self, JsonRecord};
 use cdc_testkit::{
@@ -289,14 +290,6 @@ async fn wait_oracle(
     )
     .await
     .unwrap()
-}
-
-async fn all_records(bootstrap: &str, topic: &str) -> Vec<JsonRecord> {
-    let (b, t) = (bootstrap.to_owned(), topic.to_owned());
-    tokio::task::spawn_blocking(move || records::read_topic(&b, &t))
-        .await
-        .expect("reader task")
-        .expect("read topic")
 }
 
 /// Times of capture (the host's clock): `ts_ms`, and `ts_us` / `ts_ns` where present, are

@@ -9,15 +9,14 @@
 //! so each event is identified by (key, op, v).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cdc_e2e::mariadb::spawn_capture;
 use cdc_e2e::topics::{check_topics, payload, read_topic, Record};
-use cdc_testkit::{
-    free_port, poll_until, workspace_binary, KafkaBroker, ManagedProcess, MariaDbServer,
-};
+use cdc_testkit::{poll_until, KafkaBroker, MariaDbServer};
 use mysql_async::prelude::Queryable;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -100,23 +99,6 @@ impl Load {
         sql.push("COMMIT".to_owned());
         (sql, evs)
     }
-}
-
-fn spawn_capture(dir: &Path, config: &Path, log: &str) -> ManagedProcess {
-    let bin = workspace_binary("cdc-capture").expect("cargo build -p cdc-capture first");
-    let listen = format!("127.0.0.1:{}", free_port());
-    ManagedProcess::spawn(
-        &bin,
-        &[
-            "--config",
-            &config.display().to_string(),
-            "--metrics-listen",
-            &listen,
-        ],
-        &[("CDC_TEST_MARIADB_PASSWORD", "cdc")],
-        &dir.join(log),
-    )
-    .expect("spawn cdc-capture")
 }
 
 /// Committed change records (tombstones left out) on the data topic.

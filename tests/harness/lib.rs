@@ -9,10 +9,12 @@
 //!   their configuration, kills and restarts them.
 //! - [`readback`]: compares Iceberg with PostgreSQL through `tests/readback/iceberg_check.py`
 //!   (pyiceberg + DuckDB, engines we did not write).
+//! - [`mariadb`]: MariaDB e2e helpers (start `cdc-capture`, read a topic back).
 //! - [`records`]: records read back as JSON (key, value) for content checks; topic list.
 //! - [`topics`]: reads every record of the data topics back and checks each is a valid
 //!   Debezium envelope, each delete followed by its tombstone.
 
+pub mod mariadb;
 pub mod pipeline;
 pub mod readback;
 pub mod records;
