@@ -135,7 +135,7 @@ mod tests {
                 "x",
                 "execute-snapshot",
                 Some("{\"data-collections\": [\"db.a\"]}"),
-                &[t.clone()]
+                std::slice::from_ref(&t)
             ),
             Outcome::Progress(Some(_))
         ));
