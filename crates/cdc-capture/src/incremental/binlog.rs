@@ -24,7 +24,8 @@ use super::window::Window;
 /// Incremental-snapshot state of the binlog streamer.
 pub struct BinlogSignals {
     table: TableId,
-    conn: mysql_async::Conn,
+    /// One connection, re-established when the server dropped it (idle between snapshots).
+    pool: mysql_async::Pool,
     chunk_size: u32,
     modes: HandlingModes,
     ddl_options: DdlOptions,
@@ -94,12 +95,16 @@ impl BinlogSignals {
         captures: TableFilter,
         resumed: Option<IncrementalSnapshot>,
     ) -> Result<BinlogSignals, CaptureError> {
-        let conn = mysql_async::Conn::new(opts)
-            .await
-            .map_err(my("connecting"))?;
+        let constraints = mysql_async::PoolConstraints::new(0, 1)
+            .ok_or_else(|| CaptureError::Pipeline("pool constraints 0..=1".into()))?;
+        let opts = mysql_async::OptsBuilder::from_opts(opts)
+            .pool_opts(mysql_async::PoolOpts::default().with_constraints(constraints));
+        // Connect now, so that a source refusing the connection fails at start.
+        let pool = mysql_async::Pool::new(opts);
+        drop(pool.get_conn().await.map_err(my("connecting"))?);
         Ok(BinlogSignals {
             table,
-            conn,
+            pool,
             chunk_size: config.snapshot.incremental_chunk_size.max(1),
             codecs: Codecs::new(&config.topic_prefix, &modes),
             modes,
@@ -139,7 +144,8 @@ impl BinlogSignals {
             return Ok(None);
         };
         let captured = if kind == "execute-snapshot" {
-            let all = list_tables(&mut self.conn).await?;
+            let mut conn = self.pool.get_conn().await.map_err(my("connecting"))?;
+            let all = list_tables(&mut conn).await?;
             all.into_iter().filter(|t| (self.captures)(t)).collect()
         } else {
             Vec::new()
@@ -179,6 +185,11 @@ impl BinlogSignals {
     pub async fn next_chunk(
         &mut self,
     ) -> Result<Option<Option<IncrementalSnapshot>>, CaptureError> {
+        if self.run.window.is_some() || self.run.state.is_none() {
+            return Ok(None);
+        }
+        let mut conn = self.pool.get_conn().await.map_err(my("connecting"))?;
+        let conn = &mut conn;
         let mut changed = false;
         loop {
             if self.run.window.is_some() {
@@ -198,7 +209,7 @@ impl BinlogSignals {
             };
             let mut schemas = Schemas::new(self.ddl_options.clone());
             let plan = plan_table(
-                &mut self.conn,
+                conn,
                 &mut schemas,
                 &cdc_mysql::ddl::TableId::new(id.namespace.clone(), id.name.clone()),
                 &self.modes,
@@ -218,8 +229,7 @@ impl BinlogSignals {
             let from = format!("{}.{}", quote(&id.namespace), quote(&id.name));
             if !state.max_key_known {
                 let desc: Vec<String> = keys.iter().map(|k| format!("{k} DESC")).collect();
-                let max: Option<mysql_async::Row> = self
-                    .conn
+                let max: Option<mysql_async::Row> = conn
                     .query_first(format!(
                         "SELECT {key_list} FROM {from} ORDER BY {} LIMIT 1",
                         desc.join(", ")
@@ -268,8 +278,7 @@ impl BinlogSignals {
             );
             let opened =
                 serde_json::json!({ "openWindowTimestamp": chrono::Utc::now().to_rfc3339() });
-            self.conn
-                .exec_drop(
+            conn.exec_drop(
                     format!(
                         "INSERT INTO {signal} (id, type, data) VALUES (?, 'snapshot-window-open', ?)"
                     ),
@@ -277,8 +286,7 @@ impl BinlogSignals {
                 )
                 .await
                 .map_err(my("writing the open watermark"))?;
-            let read: Vec<mysql_async::Row> = self
-                .conn
+            let read: Vec<mysql_async::Row> = conn
                 .exec(select, params)
                 .await
                 .map_err(my(format!("reading a chunk of {id}")))?;
@@ -324,8 +332,7 @@ impl BinlogSignals {
                 rows.push((key, row));
             }
             let full = rows.len() as u64 >= u64::from(self.chunk_size);
-            self.conn
-                .exec_drop(
+            conn.exec_drop(
                     format!(
                         "INSERT INTO {signal} (id, type, data) VALUES (?, 'snapshot-window-close', '{{}}')"
                     ),
