@@ -279,13 +279,13 @@ impl BinlogSignals {
             let opened =
                 serde_json::json!({ "openWindowTimestamp": chrono::Utc::now().to_rfc3339() });
             conn.exec_drop(
-                    format!(
-                        "INSERT INTO {signal} (id, type, data) VALUES (?, 'snapshot-window-open', ?)"
-                    ),
-                    (format!("{chunk}-open"), opened.to_string()),
-                )
-                .await
-                .map_err(my("writing the open watermark"))?;
+                format!(
+                    "INSERT INTO {signal} (id, type, data) VALUES (?, 'snapshot-window-open', ?)"
+                ),
+                (format!("{chunk}-open"), opened.to_string()),
+            )
+            .await
+            .map_err(my("writing the open watermark"))?;
             let read: Vec<mysql_async::Row> = conn
                 .exec(select, params)
                 .await
