@@ -7,7 +7,9 @@
 //! incremental snapshot. Replaying the topic in order (r/c/u set the row, d removes it) must
 //! give exactly the table's final state — a chunk row never overwrites a newer streamed
 //! change — and every row the load never touched is read exactly once (the restart resumes
-//! from the stored progress instead of starting over, and re-reads no published chunk).
+//! from the stored progress instead of starting over, and re-reads no published chunk). A
+//! second table of the same request, with a composite `(INT, VARCHAR)` key, is read after the
+//! first: every row exactly once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -25,6 +27,7 @@ use rand::{Rng, SeedableRng};
 const ROWS: i64 = 10_000;
 const TOPIC: &str = "mdbi.inv.inc";
 const SENTINEL: i64 = 1_000_000_000;
+const PAIRS: i64 = 1_000;
 
 /// Replays the topic: the resulting rows, how often each key was read (`op=r`), and the keys
 /// the stream changed.
@@ -100,6 +103,15 @@ async fn mariadb_incremental_snapshot_under_load_with_restart_converges() {
         "CREATE TABLE inv.debezium_signal (id VARCHAR(42) PRIMARY KEY, \
          type VARCHAR(32) NOT NULL, data VARCHAR(2048) NULL)"
             .to_owned(),
+        // A second table, snapshotted after the first: a composite key with a character part
+        // (bound as the values the server returned), left alone by the load.
+        "CREATE TABLE inv.pair (a INT, b VARCHAR(10), v INT NOT NULL, PRIMARY KEY (a, b))"
+            .to_owned(),
+        format!(
+            "INSERT INTO inv.pair SELECT seq DIV 10, CONCAT('k', seq MOD 10), seq \
+             FROM inv.seq_0_to_{}",
+            PAIRS - 1
+        ),
         // The capture writes its watermarks into the signal table (as Debezium requires).
         format!(
             "GRANT INSERT ON inv.debezium_signal TO '{}'@'{}'",
@@ -119,7 +131,7 @@ async fn mariadb_incremental_snapshot_under_load_with_restart_converges() {
         format!(
             "topic_prefix = \"mdbi\"\n\n[source]\nkind = \"mariadb\"\nhost = \"{host}\"\n\
              port = {port}\nuser = \"cdc\"\npassword = {{ env = \"CDC_TEST_MARIADB_PASSWORD\" }}\n\
-             server_id = 5401\ntables = [\"inv.inc\"]\n\
+             server_id = 5401\ntables = [\"inv.inc\", \"inv.pair\"]\n\
              signal_data_collection = \"inv.debezium_signal\"\n\n\
              [kafka]\nbootstrap_servers = \"{bootstrap}\"\n\n\
              [snapshot]\nmode = \"no_data\"\nincremental_chunk_size = 100\n\n\
@@ -164,7 +176,7 @@ async fn mariadb_incremental_snapshot_under_load_with_restart_converges() {
     });
     db.execute(
         "INSERT INTO inv.debezium_signal VALUES ('ad-hoc-1', 'execute-snapshot', \
-         '{\"data-collections\": [\"inv.inc\"], \"type\": \"incremental\"}')",
+         '{\"data-collections\": [\"inv.inc\", \"inv.pair\"], \"type\": \"incremental\"}')",
     )
     .await
     .unwrap();
@@ -227,6 +239,31 @@ async fn mariadb_incremental_snapshot_under_load_with_restart_converges() {
     )
     .await
     .expect("the sentinel row is published");
+
+    // The composite-key table: every row exactly once, as `op=r`.
+    let b = bootstrap.clone();
+    let pairs = tokio::task::spawn_blocking(move || read_topic(&b, "mdbi.inv.pair"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut pair_reads: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for Record { key, value, .. } in pairs.values().flatten() {
+        let k = payload(key.as_deref());
+        let v = payload(value.as_deref());
+        assert_eq!(v["op"], "r", "{v}");
+        assert_eq!(v["source"]["snapshot"], "incremental", "{v}");
+        let id = (
+            k["a"].as_i64().unwrap(),
+            k["b"].as_str().unwrap().to_owned(),
+        );
+        let previous = pair_reads.insert(id.clone(), v["after"]["v"].as_i64().unwrap());
+        assert!(previous.is_none(), "{id:?} read twice");
+    }
+    assert_eq!(pair_reads.len() as i64, PAIRS, "rows of inv.pair");
+    for ((a, b), v) in &pair_reads {
+        assert_eq!(format!("k{}", v % 10), *b);
+        assert_eq!(v / 10, *a);
+    }
 
     let mut conn = db.connect_admin().await.unwrap();
     let table: BTreeMap<i64, i64> = conn
