@@ -40,7 +40,8 @@ async fn quotes_spaces_unicode_and_reserved_words_round_trip() {
         .unwrap();
     let table = format!("{SCHEMA}.{TABLE}");
     // TOML basic string: the quote escaped.
-    p.set_capture_tables(&[&table.replace('"', "\\\"")], "").unwrap();
+    p.set_capture_tables(&[&table.replace('"', "\\\"")], "")
+        .unwrap();
     p.start_capture().unwrap();
     p.start_sink().unwrap();
     p.wait_for_snapshot(20, Duration::from_secs(120))
@@ -98,7 +99,11 @@ async fn quotes_spaces_unicode_and_reserved_words_round_trip() {
         },
     )
     .await;
-    assert!(ok.is_ok(), "verify never matched: {last}\n(logs in {})", dir.display());
+    assert!(
+        ok.is_ok(),
+        "verify never matched: {last}\n(logs in {})",
+        dir.display()
+    );
     println!(
         "e2e hostile: {last:?} after {:.1}s",
         t0.elapsed().as_secs_f64()
@@ -106,8 +111,18 @@ async fn quotes_spaces_unicode_and_reserved_words_round_trip() {
     let shown = cdc_e2e::readback::show(&p.lake_dir(), &table, 3)
         .await
         .unwrap_or_else(|e| panic!("pyiceberg/DuckDB read-back: {e}"));
-    for column in ["select", "Mixed Case", "quo\"te", "from", "spa ce", "ünïcödé"] {
-        assert!(shown.contains(column), "column {column:?} missing in:\n{shown}");
+    for column in [
+        "select",
+        "Mixed Case",
+        "quo\"te",
+        "from",
+        "spa ce",
+        "ünïcödé",
+    ] {
+        assert!(
+            shown.contains(column),
+            "column {column:?} missing in:\n{shown}"
+        );
     }
     p.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);

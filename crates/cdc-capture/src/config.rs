@@ -571,13 +571,6 @@ impl CaptureConfig {
                         .into(),
                 ));
             }
-            if s.signal_data_collection.is_some() {
-                return Err(CaptureError::Config(
-                    "source.signal_data_collection (incremental snapshots) is not supported \
-                     for MySQL / MariaDB yet"
-                        .into(),
-                ));
-            }
             if self
                 .events
                 .heartbeat_action_query

@@ -4,7 +4,7 @@
 //! ones whose values are checked by hand. The shared options are in [`super::options`].
 //!
 //! Options the PostgreSQL capture supports but the MySQL / MariaDB capture does not yet
-//! (column filters, key overrides, the signal table, `when_needed` / `always` snapshots) are
+//! (column filters, key overrides, `when_needed` / `always` snapshots) are
 //! refused here with the Debezium name; `CaptureConfig::validate` refuses their TOML keys.
 
 use toml::Value;
@@ -53,7 +53,7 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("column.include.list", Reject("column filters are not supported for MySQL / MariaDB yet; remove the option (every column is captured)")),
     ("column.exclude.list", Reject("column filters are not supported for MySQL / MariaDB yet; remove the option (every column is captured)")),
     ("message.key.columns", Reject("message key overrides are not supported for MySQL / MariaDB yet; remove the option (keys are the primary keys)")),
-    ("signal.data.collection", Reject("the signal table (incremental snapshots) is not supported for MySQL / MariaDB yet; remove the option")),
+    ("signal.data.collection", Map("source.signal_data_collection", Str)),
     ("gtid.source.includes", Reject("GTID source filters are not supported: every transaction of the captured tables is emitted; remove the option")),
     ("gtid.source.excludes", Reject("GTID source filters are not supported: every transaction of the captured tables is emitted; remove the option")),
     ("gtid.source.filter.dml.events", Accept),
@@ -66,7 +66,7 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("snapshot.locking.mode", Special),
     ("snapshot.lock.timeout.ms", Ignore("the snapshot waits for its locks without a timeout of its own (the server's lock_wait_timeout applies)")),
     ("snapshot.new.tables", Reject("removed from Debezium; new tables are captured from their CREATE TABLE in the binlog")),
-    ("incremental.snapshot.chunk.size", Ignore("incremental snapshots are not supported for MySQL / MariaDB yet (signal.data.collection is refused)")),
+    ("incremental.snapshot.chunk.size", Map("snapshot.incremental_chunk_size", Int)),
     // --- values ---
     ("time.precision.mode", Map("values.time_precision_mode", Enum(&["adaptive_time_microseconds", "connect"]))),
     ("bigint.unsigned.handling.mode", Map("source.bigint_unsigned_handling_mode", Enum(&["long", "precise"]))),

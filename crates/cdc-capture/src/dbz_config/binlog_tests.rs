@@ -255,7 +255,6 @@ fn refused_mysql_options_are_all_named_with_what_to_do() {
         "database.include.list and database.exclude.list cannot both be set",
         "column.exclude.list is not supported: column filters",
         "message.key.columns is not supported: message key overrides",
-        "signal.data.collection is not supported: the signal table",
         "gtid.source.includes is not supported: GTID source filters",
         "heartbeat.action.query is not supported: heartbeat action queries are not run",
         "time.precision.mode: \"adaptive\" is not supported (supported: \
@@ -267,7 +266,7 @@ fn refused_mysql_options_are_all_named_with_what_to_do() {
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
-    assert_eq!(err.matches("\n  - ").count(), 16, "{err}");
+    assert_eq!(err.matches("\n  - ").count(), 15, "{err}");
     assert!(err.contains("mysql-rejected.properties"));
     assert!(!err.contains("do-not-print-me"), "{err}");
 }
@@ -388,12 +387,6 @@ fn not_yet_supported_options_match_the_capture_validation() {
             "a.t:c",
         ),
         (
-            "signal.data.collection",
-            "a.s",
-            "source.signal_data_collection",
-            "a.s",
-        ),
-        (
             "snapshot.mode",
             "when_needed",
             "snapshot.mode",
@@ -469,5 +462,33 @@ fn every_documented_option_has_a_rule() {
                 "{key} has no rule for {connector:?}"
             );
         }
+    }
+}
+
+#[test]
+fn the_signal_table_and_chunk_size_are_mapped_for_binlog_sources() {
+    for class in [MYSQL, MARIADB] {
+        let mut table = translate_with(
+            class,
+            &[
+                ("signal.data.collection", "inventory.debezium_signal"),
+                ("incremental.snapshot.chunk.size", "512"),
+            ],
+        )
+        .unwrap()
+        .table;
+        insert(
+            &mut table,
+            "kafka.bootstrap_servers",
+            Value::String("k".into()),
+        );
+        let c: CaptureConfig =
+            cdc_ops::load_config_from_table(table, "CDC_DBZ_FIXTURE_UNSET").unwrap();
+        assert_eq!(
+            c.source.signal_data_collection.as_deref(),
+            Some("inventory.debezium_signal")
+        );
+        assert_eq!(c.snapshot.incremental_chunk_size, 512);
+        c.validate().unwrap();
     }
 }

@@ -17,12 +17,16 @@
 //! resume position, so an interrupted incremental snapshot continues after a restart; a
 //! window that was not emitted is simply read again.
 //!
-//! Modules: `request` parses `execute-snapshot` signals and `window` holds a chunk's window
-//! and advances the progress (both source-independent); `postgres` reads chunks and writes
-//! watermarks on PostgreSQL.
+//! Modules: `request` parses `execute-snapshot` signals, `window` holds a chunk's window
+//! and advances the progress, `signal` acts on signal-table rows (all three
+//! source-independent); `postgres` and `binlog` (MySQL / MariaDB) read chunks and write
+//! watermarks on their source.
 
+mod binlog;
 mod postgres;
 mod request;
+mod signal;
 mod window;
 
+pub use binlog::BinlogSignals;
 pub use postgres::Signals;

@@ -12,8 +12,8 @@ use crate::selection::Selection;
 use crate::table::{load_columns, quote_ident, CapturedTable};
 use crate::CaptureError;
 
-use super::request::parse_request;
-use super::window::{advance, Window};
+use super::signal::{chunk_id, Outcome, Snapshotter};
+use super::window::Window;
 
 /// Incremental-snapshot state of the streamer.
 pub struct Signals {
@@ -22,10 +22,7 @@ pub struct Signals {
     chunk_size: u32,
     topic_prefix: String,
     values: cdc_model::debezium::ValueOptions,
-    /// The running snapshot (mirrors the position's `incremental` field).
-    state: Option<IncrementalSnapshot>,
-    window: Option<Window<Arc<CapturedTable>>>,
-    chunk_seq: u64,
+    run: Snapshotter<Arc<CapturedTable>>,
 }
 
 fn pg(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> CaptureError {
@@ -53,19 +50,13 @@ impl Signals {
         sql.batch_execute(&setup)
             .await
             .map_err(pg("session settings"))?;
-        if let Some(s) = &resumed {
-            tracing::info!(id = %s.correlation_id, tables = ?s.tables,
-                "resuming an incremental snapshot");
-        }
         Ok(Signals {
             table,
             sql,
             chunk_size: config.snapshot.incremental_chunk_size,
             topic_prefix: config.topic_prefix.clone(),
             values: config.values.clone(),
-            state: resumed,
-            window: None,
-            chunk_seq: 0,
+            run: Snapshotter::new(resumed),
         })
     }
 
@@ -98,45 +89,30 @@ impl Signals {
         let (Some(id), Some(kind)) = (text("id"), text("type")) else {
             return Ok(None);
         };
-        match kind.as_str() {
-            "execute-snapshot" => {
-                let data = text("data").unwrap_or_default();
-                match parse_request(&id, &data, captured) {
-                    Ok(request) => {
-                        tracing::info!(%id, tables = ?request.tables,
-                            "incremental snapshot requested");
-                        self.state = Some(request);
-                        self.window = None;
-                        Ok(Some(self.state.clone()))
-                    }
-                    Err(reason) => {
-                        tracing::warn!(%id, %reason, "signal ignored");
-                        Ok(None)
-                    }
+        let data = text("data");
+        match self.run.on_signal(&id, &kind, data.as_deref(), captured) {
+            Outcome::Nothing => Ok(None),
+            Outcome::Progress(p) => Ok(Some(p)),
+            Outcome::Closed {
+                table,
+                rows,
+                progress,
+            } => {
+                let origin = Origin {
+                    ts_us: chrono::Utc::now().timestamp_micros(),
+                    snapshot: SnapshotMarker::Incremental,
+                    lsn,
+                    last_commit_lsn: None,
+                    tx_id: None,
+                };
+                let emitted = rows.len();
+                for row in rows {
+                    emitter
+                        .emit(&table, Op::Read, None, Some(row), &origin, None)
+                        .await?;
                 }
-            }
-            "stop-snapshot" => {
-                tracing::info!(%id, "incremental snapshot stopped by signal");
-                self.state = None;
-                self.window = None;
-                Ok(Some(None))
-            }
-            "snapshot-window-open" => {
-                if let Some(w) = &mut self.window {
-                    w.open(&id);
-                }
-                Ok(None)
-            }
-            "snapshot-window-close" => {
-                let matches = self.window.as_ref().is_some_and(|w| w.closes(&id));
-                if !matches {
-                    return Ok(None);
-                }
-                self.close_window(emitter, lsn).await.map(Some)
-            }
-            other => {
-                tracing::debug!(%id, kind = other, "signal not handled");
-                Ok(None)
+                emitter.metrics.snapshot_rows.inc_by(emitted as u64);
+                Ok(Some(progress))
             }
         }
     }
@@ -144,45 +120,12 @@ impl Signals {
     /// A streamed change to `table` with key payload `key`: the streamed event wins over the
     /// window's copy.
     pub fn observe(&mut self, table: &TableId, key: &[u8]) {
-        if let Some(w) = &mut self.window {
-            w.observe(table, key);
-        }
+        self.run.observe(table, key);
     }
 
     /// Whether a window is waiting for its watermarks.
     pub fn window_open(&self) -> bool {
-        self.window.is_some()
-    }
-
-    /// Emits the window and advances the progress.
-    async fn close_window(
-        &mut self,
-        emitter: &Emitter<'_>,
-        lsn: u64,
-    ) -> Result<Option<IncrementalSnapshot>, CaptureError> {
-        let Some(w) = self.window.take() else {
-            return Ok(self.state.clone());
-        };
-        let origin = Origin {
-            ts_us: chrono::Utc::now().timestamp_micros(),
-            snapshot: SnapshotMarker::Incremental,
-            lsn,
-            last_commit_lsn: None,
-            tx_id: None,
-        };
-        let table_id = w.table_id.clone();
-        let (table, rows, last_key, full) = w.finish();
-        let emitted = rows.len();
-        for row in rows {
-            emitter
-                .emit(&table, Op::Read, None, Some(row), &origin, None)
-                .await?;
-        }
-        emitter.metrics.snapshot_rows.inc_by(emitted as u64);
-        if let Some(state) = self.state.take() {
-            self.state = advance(state, &table_id, last_key, full);
-        }
-        Ok(self.state.clone())
+        self.run.window_open()
     }
 
     /// Opens the next chunk's window when a snapshot is running and no window is open.
@@ -193,14 +136,14 @@ impl Signals {
     ) -> Result<Option<Option<IncrementalSnapshot>>, CaptureError> {
         let mut changed = false;
         loop {
-            if self.window.is_some() {
-                return Ok(changed.then(|| self.state.clone()));
+            if self.run.window.is_some() {
+                return Ok(changed.then(|| self.run.state.clone()));
             }
-            let Some(state) = &mut self.state else {
+            let Some(state) = &mut self.run.state else {
                 return Ok(changed.then_some(None));
             };
             let Some(name) = state.tables.first().cloned() else {
-                self.state = None;
+                self.run.state = None;
                 return Ok(Some(None));
             };
             let Some(id) = name.split_once('.').map(|(s, t)| TableId::new(s, t)) else {
@@ -267,8 +210,7 @@ impl Signals {
             if let Some(filter) = state.filters.get(&name) {
                 conditions.push(format!("({filter})"));
             }
-            self.chunk_seq += 1;
-            let chunk_id = format!("{}-{}", state.correlation_id, self.chunk_seq);
+            let chunk_id = chunk_id();
             let signal = format!(
                 "{}.{}",
                 quote_ident(&self.table.namespace),
@@ -320,7 +262,7 @@ impl Signals {
                 .await
                 .map_err(pg("writing the close watermark"))?;
             tracing::debug!(table = %id, chunk = %chunk_id, rows = rows.len(), "chunk window open");
-            self.window = Some(Window::new(chunk_id, table, id, rows, last_key, full));
+            self.run.window = Some(Window::new(chunk_id, table, id, rows, last_key, full));
         }
     }
 }

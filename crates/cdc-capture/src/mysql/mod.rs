@@ -7,7 +7,8 @@
 //! - `initial`: the initial snapshot run (fresh, resumed or schema-only) and its history.
 //! - `snapshot`: publishing the chunks of a `cdc_mysql::snapshot` as `op=r` events.
 //! - `offset`: the checkpoint's binlog offset ↔ `cdc_mysql::stream::BinlogOffset`.
-//! - `stream`: binlog items → data, schema-change, history and transaction records.
+//! - `stream`: binlog items → data, schema-change, history and transaction records; signal
+//!   table rows drive incremental snapshots (`crate::incremental::BinlogSignals`).
 //! - here: the run — server check, position and schema recovery, snapshot (fresh, resumed
 //!   or schema-only), then streaming.
 //!
@@ -41,6 +42,8 @@ use crate::topics::TopicSpec;
 use crate::{publisher, topics, CaptureError, Shutdown};
 
 use history::SchemaHistory;
+pub(crate) use snapshot::EventTable;
+pub(crate) use tables::{list_tables, Codecs};
 
 /// The connection options of the source.
 fn connect_opts(source: &SourceConfig) -> mysql_async::Opts {
@@ -199,13 +202,17 @@ pub async fn capture(
         offset::from_proto(p.offset.as_ref().or(p.snapshot_offset.as_ref()))?
     };
     let transaction = publisher.position().transaction;
+    let incremental = publisher.position().incremental;
     let streamed = stream::run(
         &run,
         &emitter,
         &captured,
         schemas,
         &resume,
-        transaction,
+        stream::Restored {
+            transaction,
+            incremental,
+        },
         shutdown,
     )
     .await;

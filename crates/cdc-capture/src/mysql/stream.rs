@@ -12,19 +12,27 @@
 //!   the DDL, so the recovered schema always matches the stored position), then the
 //!   schema-change record on `<prefix>` (with `include_schema_changes`).
 //! - `Commit`: the END record; `Heartbeat`: only the offset moves.
+//! - With a signal table (`source.signal_data_collection`): rows inserted into it are acted
+//!   on after their own record (`execute-snapshot`, watermarks), every change first removes
+//!   its key from the open incremental-snapshot window, and between transactions the next
+//!   chunk's window is opened (see `crate::incremental`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cdc_model::Op;
 use cdc_mysql::ddl::Schemas;
 use cdc_mysql::stream::{BinlogOffset, ChangeStream, StreamConfig, StreamItem, TableFilter};
-use cdc_proto::checkpoint::v1::{CollectionCount, MySqlPosition, MySqlTransaction};
+use cdc_proto::checkpoint::v1::{
+    CollectionCount, IncrementalSnapshot, MySqlPosition, MySqlTransaction,
+};
 
 use super::offset::to_proto;
 use super::tables::{is_system_database, topic_name, Codecs};
 use super::Run;
 use crate::emit::{Emitter, TxCounters};
+use crate::incremental::BinlogSignals;
 use crate::topics::{ensure_topics, TopicSpec};
 use crate::{CaptureError, Shutdown};
 
@@ -66,6 +74,14 @@ fn restored_counters(t: &MySqlTransaction) -> TxCounters {
     }
 }
 
+/// What the stored position restores besides the offset.
+pub struct Restored {
+    /// The transaction the offset lies inside.
+    pub transaction: Option<MySqlTransaction>,
+    /// The running incremental snapshot.
+    pub incremental: Option<IncrementalSnapshot>,
+}
+
 /// Streams from `resume` (with `schemas` in force there) until `shutdown` or an error.
 pub async fn run(
     run: &Run<'_>,
@@ -73,7 +89,7 @@ pub async fn run(
     captured: &[cdc_model::TableId],
     schemas: Schemas,
     resume: &BinlogOffset,
-    restored: Option<MySqlTransaction>,
+    restored: Restored,
     shutdown: &Shutdown,
 ) -> Result<(), CaptureError> {
     let config = run.config;
@@ -107,6 +123,21 @@ pub async fn run(
     };
     tracing::info!(file = %resume.file, pos = resume.pos, gtids = ?resume.gtids,
         event = resume.event, row = resume.row, "streaming the binlog");
+    let signals = match run.selection.signal_table() {
+        Some(table) => Some(
+            BinlogSignals::new(
+                config,
+                run.opts.clone(),
+                table.clone(),
+                run.modes.clone(),
+                run.ddl_options.clone(),
+                tables.clone(),
+                restored.incremental,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let mut stream = ChangeStream::open(run.opts.clone(), stream_config, schemas, resume)
         .await
         .map_err(|e| CaptureError::mysql("opening the binlog stream", e))?;
@@ -118,12 +149,13 @@ pub async fn run(
         codecs: Codecs::new(&config.topic_prefix, &run.modes),
         // Resuming inside a transaction whose BEGIN (and some events) were published: the
         // stream does not announce it again.
-        tx: restored.map(|t| OpenTx {
+        tx: restored.transaction.map(|t| OpenTx {
             counters: restored_counters(&t),
             id: t.id,
             ts_ms: 0,
         }),
         ddl_offset: None,
+        signals,
     };
     let mut commit_tick = tokio::time::interval(Duration::from_millis(
         config.kafka.commit_interval_ms.clamp(10, 1000),
@@ -149,6 +181,9 @@ pub async fn run(
             _ = commit_tick.tick() => {
                 // No item is ready: a DDL statement's items are all handled.
                 if let Err(e) = streamer.store_ddl().await {
+                    break Err(e);
+                }
+                if let Err(e) = streamer.incremental_step().await {
                     break Err(e);
                 }
                 if let Err(e) = emitter.publisher.tick().await {
@@ -181,9 +216,29 @@ struct Streamer<'r, 'e, 'p> {
     /// The offset after the DDL statement whose items are being published: stored once
     /// every item of the statement (one per table it changed, all with this offset) is sent.
     ddl_offset: Option<BinlogOffset>,
+    /// Incremental snapshots through the signal table, when one is configured.
+    signals: Option<BinlogSignals>,
 }
 
 impl Streamer<'_, '_, '_> {
+    /// Between transactions (and with no DDL statement half published): opens the next
+    /// incremental-snapshot chunk's window when one is due.
+    async fn incremental_step(&mut self) -> Result<(), CaptureError> {
+        let Some(signals) = &mut self.signals else {
+            return Ok(());
+        };
+        if self.tx.is_some() || self.ddl_offset.is_some() {
+            return Ok(());
+        }
+        if let Some(progress) = signals.next_chunk().await? {
+            self.emitter
+                .publisher
+                .safe_point(|p| p.incremental = progress)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Stores the offset of a completely published DDL statement.
     async fn store_ddl(&mut self) -> Result<(), CaptureError> {
         match self.ddl_offset.take() {
@@ -241,6 +296,23 @@ impl Streamer<'_, '_, '_> {
                 key_header,
             } => {
                 let table = self.codecs.get(&event.table);
+                // A signal row is acted on after its own record.
+                let mut signal = None;
+                if let Some(signals) = &mut self.signals {
+                    if signals.window_open() {
+                        for row in [&event.before, &event.after].into_iter().flatten() {
+                            if let Some(key) = table.codec.encode_key_payload(row)? {
+                                signals.observe(&event.table.id, &key);
+                            }
+                        }
+                    }
+                    if event.op == Op::Create && signals.is_signal_table(&event.table.id) {
+                        signal = event
+                            .after
+                            .clone()
+                            .map(|row| (event.table.clone(), row, event.source.clone()));
+                    }
+                }
                 if !self.topics.contains(&table.topic) {
                     ensure_topics(&config.kafka, &[TopicSpec::data(table.topic.clone())]).await?;
                     self.topics.insert(table.topic.clone());
@@ -260,8 +332,27 @@ impl Streamer<'_, '_, '_> {
                 emitter
                     .emit_event(&table.codec, &table.topic, event, open, &headers)
                     .await?;
+                let progress = match (&mut self.signals, signal) {
+                    (Some(signals), Some((schema, row, source))) => {
+                        signals.on_signal(&schema, &row, &source, emitter).await?
+                    }
+                    _ => None,
+                };
                 let stored = self.tx.as_ref().map(OpenTx::stored);
-                store(emitter, &offset, stored).await
+                match progress {
+                    Some(progress) => {
+                        let offset = to_proto(&offset);
+                        emitter
+                            .publisher
+                            .safe_point(move |p| {
+                                p.offset = Some(offset);
+                                p.transaction = stored;
+                                p.incremental = progress;
+                            })
+                            .await
+                    }
+                    None => store(emitter, &offset, stored).await,
+                }
             }
             StreamItem::SchemaChange {
                 change,
@@ -298,11 +389,13 @@ impl Streamer<'_, '_, '_> {
                         .end_transaction_id(&t.id, ts_us.div_euclid(1000), &t.counters)
                         .await?;
                 }
-                store(emitter, &offset, None).await
+                store(emitter, &offset, None).await?;
+                self.incremental_step().await
             }
             StreamItem::Heartbeat { offset } => {
                 let stored = self.tx.as_ref().map(OpenTx::stored);
-                store(emitter, &offset, stored).await
+                store(emitter, &offset, stored).await?;
+                self.incremental_step().await
             }
         }
     }
