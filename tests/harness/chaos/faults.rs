@@ -139,7 +139,8 @@ impl Warehouse {
         self.remount(&format!("rw,size={WAREHOUSE_BYTES}"))
     }
 
-    /// Shrinks the file system to what it already holds: every new block fails with ENOSPC.
+    /// Shrinks the file system to about what it already holds: new writes soon fail with
+    /// ENOSPC.
     pub fn full(&self) -> Result<()> {
         let out = Command::new("df")
             .args(["-B1", "--output=used"])
@@ -151,7 +152,16 @@ impl Warehouse {
             .nth(1)
             .and_then(|l| l.trim().parse().ok())
             .ok_or_else(|| HarnessError::Check("df printed no usage".into()))?;
-        self.remount(&format!("size={}", used.max(4096)))
+        // tmpfs refuses a size below what it holds (counted in pages, with metadata): take
+        // the smallest margin it accepts.
+        let mut last = None;
+        for margin in [4096, 64 << 10, 1 << 20] {
+            match self.remount(&format!("size={}", used + margin)) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("tried at least once"))
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use indexmap::IndexMap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -74,16 +75,19 @@ pub struct LoadStats {
     pub reconnects: AtomicU64,
 }
 
+/// A planned transaction: its SQL, the events it makes once committed, and how to take its
+/// changes to the live keys back if it does not commit.
 struct Planned {
     sql: String,
-    events: Vec<((String, i64), Ev)>,
-    live: BTreeMap<(String, i64), i64>,
+    events: Vec<((&'static str, i64), Ev)>,
+    /// `(key, value before)`, newest last; `None` = the key did not exist.
+    undo: Vec<((&'static str, i64), Option<i64>)>,
 }
 
-/// The load generator: live keys, the next unused key and value.
+/// The load generator: live keys (O(1) random choice), the next unused key and value.
 pub struct Load {
     rng: StdRng,
-    live: BTreeMap<(String, i64), i64>,
+    live: IndexMap<(&'static str, i64), i64>,
     next_id: i64,
     next_v: i64,
     n: u64,
@@ -95,7 +99,7 @@ impl Load {
             rng: StdRng::seed_from_u64(seed),
             live: TABLES
                 .iter()
-                .flat_map(|t| (1..=SEED_ROWS).map(move |id| ((t.to_string(), id), id)))
+                .flat_map(|t| (1..=SEED_ROWS).map(move |id| ((*t, id), id)))
                 .collect(),
             next_id: SEED_ROWS + 1,
             next_v: 1_000_000,
@@ -103,10 +107,38 @@ impl Load {
         }
     }
 
-    /// The next transaction, planned against a copy of the live keys (applied on commit).
+    /// Sets `key` to `value` (`None` = deleted), remembering what was there.
+    fn set(
+        &mut self,
+        undo: &mut Vec<((&'static str, i64), Option<i64>)>,
+        key: (&'static str, i64),
+        value: Option<i64>,
+    ) {
+        let before = match value {
+            Some(v) => self.live.insert(key, v),
+            None => self.live.swap_remove(&key),
+        };
+        undo.push((key, before));
+    }
+
+    /// Takes a transaction that did not commit back out of the live keys.
+    fn rollback(&mut self, undo: Vec<((&'static str, i64), Option<i64>)>) {
+        for (key, before) in undo.into_iter().rev() {
+            match before {
+                Some(v) => {
+                    self.live.insert(key, v);
+                }
+                None => {
+                    self.live.swap_remove(&key);
+                }
+            }
+        }
+    }
+
+    /// The next transaction, applied to the live keys right away (see [`Load::rollback`]).
     fn plan(&mut self) -> Planned {
         self.n += 1;
-        let mut live = self.live.clone();
+        let mut undo = Vec::new();
         let mut events = Vec::new();
         let mut sql = String::from("BEGIN;");
         if self.n.is_multiple_of(BIG_EVERY) {
@@ -119,8 +151,8 @@ impl Load {
             ));
             for id in a..=b {
                 let v = v0 + id - a;
-                live.insert((table.to_owned(), id), v);
-                events.push(((table.to_owned(), id), Ev::Create(v)));
+                self.set(&mut undo, (table, id), Some(v));
+                events.push(((table, id), Ev::Create(v)));
             }
             self.next_id = b + 1;
             self.next_v = v0 + BIG_ROWS;
@@ -129,9 +161,9 @@ impl Load {
                 let v = self.next_v;
                 self.next_v += 1;
                 let roll = self.rng.random_range(0..10);
-                let existing = (!live.is_empty()).then(|| {
-                    let i = self.rng.random_range(0..live.len());
-                    live.keys().nth(i).cloned().expect("index in range")
+                let existing = (!self.live.is_empty()).then(|| {
+                    let i = self.rng.random_range(0..self.live.len());
+                    *self.live.get_index(i).expect("index in range").0
                 });
                 match (roll, existing) {
                     (0..=4, _) | (_, None) => {
@@ -141,20 +173,20 @@ impl Load {
                         sql.push_str(&format!(
                             "INSERT INTO {table} (id, v, pad) VALUES ({id}, {v}, 'p');"
                         ));
-                        live.insert((table.to_owned(), id), v);
-                        events.push(((table.to_owned(), id), Ev::Create(v)));
+                        self.set(&mut undo, (table, id), Some(v));
+                        events.push(((table, id), Ev::Create(v)));
                     }
                     (5..=7, Some(key)) => {
                         sql.push_str(&format!(
                             "UPDATE {} SET v = {v} WHERE id = {};",
                             key.0, key.1
                         ));
-                        live.insert(key.clone(), v);
+                        self.set(&mut undo, key, Some(v));
                         events.push((key, Ev::Update(v)));
                     }
                     (_, Some(key)) => {
                         sql.push_str(&format!("DELETE FROM {} WHERE id = {};", key.0, key.1));
-                        live.remove(&key);
+                        self.set(&mut undo, key, None);
                         events.push((key, Ev::Delete));
                     }
                 }
@@ -164,7 +196,7 @@ impl Load {
             "INSERT INTO chaos_tx VALUES ({}); COMMIT;",
             self.n
         ));
-        Planned { sql, events, live }
+        Planned { sql, events, undo }
     }
 
     /// Runs transactions until `stop`, paced by `pace`, recording committed ones in `truth`.
@@ -214,11 +246,12 @@ impl Load {
                 stats
                     .changes
                     .fetch_add(planned.events.len() as u64, Ordering::SeqCst);
-                self.live = planned.live;
                 let mut truth = truth.lock().expect("truth lock");
-                for (key, ev) in planned.events {
-                    truth.entry(key).or_default().push(ev);
+                for ((table, id), ev) in planned.events {
+                    truth.entry((table.to_owned(), id)).or_default().push(ev);
                 }
+            } else {
+                self.rollback(planned.undo);
             }
             // Pacing of the load, not synchronisation.
             match pace {
