@@ -16,9 +16,9 @@
 //!   the commit's snapshot (or, for a claim, its claim id).
 //!
 //! - `files`: Parquet data files with predictable row positions, position-delete files.
-//! - `pointer`: the per-catalog compare-and-swap.
+//! - `merge`: merging small manifests at commit time (Iceberg's manifest-merge properties).
 //! - `replace`: maintenance commits (compaction's `replace` snapshot, snapshot removal).
-//! - `pointer`: publishing a planned commit, per catalog.
+//! - `pointer`: publishing a planned commit, per catalog (compare-and-swap).
 //! - `rest`: the REST catalog's commit request.
 //! - `glue`: the AWS Glue Data Catalog's conditional `UpdateTable`.
 
@@ -35,6 +35,7 @@ use iceberg::Catalog;
 
 pub(crate) mod files;
 mod glue;
+mod merge;
 pub(crate) mod pointer;
 pub(crate) mod replace;
 mod rest;
@@ -167,7 +168,7 @@ impl OwnedTable {
         let snapshot_id = fresh_snapshot_id(md);
         let schema = md.current_schema().clone();
         let spec = md.default_partition_spec().clone();
-        let mut manifests: Vec<ManifestFile> = match md.current_snapshot() {
+        let carried: Vec<ManifestFile> = match md.current_snapshot() {
             Some(current) => self
                 .table
                 .manifest_list_reader(current)
@@ -181,6 +182,9 @@ impl OwnedTable {
                 .collect(),
             None => Vec::new(),
         };
+        let mut manifests = self
+            .merge_manifests(carried, commit_id, snapshot_id)
+            .await?;
         let mut collector = SnapshotSummaryCollector::default();
         let has_data = !change.data_files.is_empty();
         let has_deletes = !change.delete_files.is_empty();
@@ -221,7 +225,7 @@ impl OwnedTable {
     fn manifest_writer(
         &self,
         commit_id: &str,
-        n: usize,
+        n: impl std::fmt::Display,
         snapshot_id: i64,
         deletes: bool,
     ) -> Result<ManifestWriter, SinkError> {

@@ -53,7 +53,7 @@ impl Group {
 
 /// The (data, file) sequence numbers of an entry read from a manifest (inherited ones are
 /// filled in when the manifest is loaded).
-fn sequence_numbers(entry: &ManifestEntry) -> iceberg::Result<(i64, i64)> {
+pub(super) fn sequence_numbers(entry: &ManifestEntry) -> iceberg::Result<(i64, i64)> {
     entry
         .sequence_number()
         .zip(entry.file_sequence_number)
