@@ -334,9 +334,9 @@ pub(crate) fn build_batch(
             ),
         });
     }
-    let mut arrays = Vec::with_capacity(sources.len());
-    for (field, source) in schema.fields().iter().zip(sources) {
-        let array = build_array(field, *source, rows).map_err(|e| match e {
+    let column = |i: usize| -> Result<ArrayRef, SinkError> {
+        let field = schema.field(i);
+        build_array(field, sources[i], rows).map_err(|e| match e {
             ArrayError::Row(row, reason) => SinkError::Value {
                 table: table.to_owned(),
                 column: field.name().clone(),
@@ -347,13 +347,56 @@ pub(crate) fn build_batch(
                 table: table.to_owned(),
                 reason: format!("column {}: {reason}", field.name()),
             },
-        })?;
-        arrays.push(array);
-    }
+        })
+    };
+    let arrays = in_parallel(sources.len(), rows.len(), column)?;
     RecordBatch::try_new(schema.clone(), arrays).map_err(|e| SinkError::Batch {
         table: table.to_owned(),
         reason: e.to_string(),
     })
+}
+
+/// Below this many rows a batch is built on the calling thread (spawning costs more).
+const PARALLEL_MIN_ROWS: usize = 4096;
+
+/// `build(i)` for every column `i` of `columns`, on up to one thread per core when there are
+/// at least [`PARALLEL_MIN_ROWS`] rows: columns are independent, and turning row values into
+/// Arrow arrays is a large share of a commit. Results in column order; the first error (by
+/// column) wins.
+fn in_parallel<T: Send>(
+    columns: usize,
+    rows: usize,
+    build: impl Fn(usize) -> Result<T, SinkError> + Sync,
+) -> Result<Vec<T>, SinkError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(columns);
+    if rows < PARALLEL_MIN_ROWS || threads < 2 {
+        return (0..columns).map(build).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut built: Vec<(usize, Result<T, SinkError>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= columns {
+                            return mine;
+                        }
+                        mine.push((i, build(i)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    built.sort_by_key(|(i, _)| *i);
+    built.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Why a column could not be built: a value of one row, or the column as a whole.

@@ -13,7 +13,7 @@ use iceberg::TableIdent;
 use crate::batch::{build_batch, check_row, field_sources, FieldSource};
 use crate::catalog::{display_ident, ChangelogCatalog};
 use crate::changelog::{ChangelogRow, RecordOrigin};
-use crate::commit::files::write_data_file_in;
+use crate::commit::files::write_data_files_in;
 use crate::commit::pointer::CatalogPointer;
 use crate::commit::{latest_summary_property, Change, OwnedTable};
 use crate::config::{MaintenanceConfig, TableMode};
@@ -353,17 +353,18 @@ impl Target {
                 let table = &self.owned.table;
                 if table.metadata().default_partition_spec().is_unpartitioned() {
                     if batch.num_rows() > 0 {
-                        let file = write_data_file_in(table, &name, &batch, &prefix, None).await?;
-                        change.data_files.push(file);
+                        let files =
+                            write_data_files_in(table, &name, &batch, &prefix, None).await?;
+                        change.data_files.extend(files);
                     }
                 } else {
                     // Partitioned by the day of the change: one file per day.
                     for (day, rows) in rows_by_day(&self.rows) {
                         let part = take_rows(&name, &batch, &rows)?;
                         let prefix = format!("{prefix}-{day}");
-                        let file =
-                            write_data_file_in(table, &name, &part, &prefix, Some(day)).await?;
-                        change.data_files.push(file);
+                        let files =
+                            write_data_files_in(table, &name, &part, &prefix, Some(day)).await?;
+                        change.data_files.extend(files);
                     }
                 }
                 (change, None)

@@ -467,6 +467,48 @@ async fn small_manifests_are_merged_at_commit() {
     );
 }
 
+/// A large commit is written as several data files encoded in parallel (one per core, each
+/// at least 16,384 rows): the key index points into the right file, so later updates and
+/// deletes of rows in every part apply — in the same writer and after a re-open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_commit_is_written_as_parallel_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let iceberg = IcebergConfig::new(dir.path());
+    let mut source = Source {
+        writer: open(&iceberg).await,
+        mirror: BTreeMap::new(),
+        offset: 0,
+    };
+    let inserts: Vec<(Op, i64, &str)> = (0..40_000).map(|id| (Op::Create, id, "new")).collect();
+    source.apply(&inserts).await;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let parts = cores.min(2) as i64;
+    for table in TABLES {
+        let files = read_back(dir.path(), table)["data_files"].as_i64();
+        // The changelog is partitioned by day, and these changes span two days (one file
+        // for the 6,400 rows before midnight).
+        match table.ends_with("_changelog") {
+            true => assert_eq!(files, Some(parts + 1), "{table}"),
+            false => assert_eq!(files, Some(parts), "{table}"),
+        }
+    }
+    check_keyed(dir.path(), &source);
+    // Rows in the first and the last part change.
+    let changes = [
+        (Op::Update, 5, "first-part"),
+        (Op::Update, 30_000, "last-part"),
+        (Op::Delete, 39_999, ""),
+        (Op::Delete, 20_001, ""),
+    ];
+    source.apply(&changes).await;
+    check_keyed(dir.path(), &source);
+    drop(std::mem::replace(&mut source.writer, open(&iceberg).await));
+    source
+        .apply(&[(Op::Update, 30_000, "again"), (Op::Delete, 7, "")])
+        .await;
+    check_keyed(dir.path(), &source);
+}
+
 fn set_property(dir: &Path, table: &str, key: &str, value: &str) {
     let script = r#"
 import sys

@@ -52,19 +52,10 @@ fn parquet_properties() -> WriterProperties {
         .build()
 }
 
-/// Writes `batch` (in the table's current schema) as ONE Parquet data file; row `i` of the
-/// batch is at position `i` of the file. `prefix` names the file (`<prefix>-….parquet`).
-pub(crate) async fn write_data_file(
-    table: &Table,
-    name: &str,
-    batch: &RecordBatch,
-    prefix: &str,
-) -> Result<DataFile, SinkError> {
-    write_data_file_in(table, name, batch, prefix, None).await
-}
-
-/// [`write_data_file`] into one partition of a table partitioned by the day of a timestamp
-/// (`day`: days since 1970-01-01); `None` for an unpartitioned table.
+/// Writes `batch` (in the table's current schema) as ONE Parquet data file, in one partition
+/// of a table partitioned by the day of a timestamp (`day`: days since 1970-01-01; `None` for
+/// an unpartitioned table); row `i` of the batch is at position `i` of the file. `prefix`
+/// names the file (`<prefix>-….parquet`).
 pub(crate) async fn write_data_file_in(
     table: &Table,
     name: &str,
@@ -87,6 +78,47 @@ pub(crate) async fn write_data_file_in(
     .await
     .map_err(err)?;
     single(name, files)
+}
+
+/// A part of a commit's rows worth a file of its own, written in parallel with the others.
+const PARALLEL_FILE_MIN_ROWS: usize = 16_384;
+
+/// [`write_data_file_in`] for a large batch: up to one file per core (each at least
+/// [`PARALLEL_FILE_MIN_ROWS`] rows), encoded in parallel — Parquet encoding is the largest
+/// single cost of a commit. The files are returned in row order: file `k` holds the rows
+/// after those of files `0..k`, at positions from 0. A small batch is one file.
+pub(crate) async fn write_data_files_in(
+    table: &Table,
+    name: &str,
+    batch: &RecordBatch,
+    prefix: &str,
+    day: Option<i32>,
+) -> Result<Vec<DataFile>, SinkError> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let parts = (batch.num_rows() / PARALLEL_FILE_MIN_ROWS).clamp(1, cores);
+    if parts == 1 {
+        return Ok(vec![
+            write_data_file_in(table, name, batch, prefix, day).await?,
+        ]);
+    }
+    let per_part = batch.num_rows().div_ceil(parts);
+    let mut tasks = Vec::with_capacity(parts);
+    for (k, start) in (0..batch.num_rows()).step_by(per_part).enumerate() {
+        let rows = batch.slice(start, per_part.min(batch.num_rows() - start));
+        let (table, name, prefix) = (table.clone(), name.to_owned(), format!("{prefix}-p{k}"));
+        tasks.push(tokio::spawn(async move {
+            write_data_file_in(&table, &name, &rows, &prefix, day).await
+        }));
+    }
+    let mut files = Vec::with_capacity(parts);
+    for task in tasks {
+        let written = task.await.map_err(|e| SinkError::Batch {
+            table: name.to_owned(),
+            reason: format!("a data-file writer task failed: {e}"),
+        })?;
+        files.push(written?);
+    }
+    Ok(files)
 }
 
 /// Writes position deletes `(data file path, row position)` as one file. `deletes` is sorted

@@ -26,7 +26,7 @@ use md5::{Digest, Md5};
 use super::index::{KeyIndex, RowLoc};
 use super::read::read_as;
 use super::Staged;
-use crate::commit::files::{write_data_file, write_position_deletes};
+use crate::commit::files::{write_data_files_in, write_position_deletes};
 use crate::commit::Change;
 use crate::SinkError;
 
@@ -118,9 +118,9 @@ pub(crate) async fn plan_history(
     if !parts.is_empty() {
         let rows = concat_batches(&batch.schema(), &parts).map_err(batch_err(name))?;
         if rows.num_rows() > 0 {
-            let file = write_data_file(table, name, &rows, prefix).await?;
-            staged.data_path = Some(Arc::from(file.file_path()));
-            change.data_files.push(file);
+            let files = write_data_files_in(table, name, &rows, prefix, None).await?;
+            staged.written(&files);
+            change.data_files.extend(files);
         }
     }
     if !closing.is_empty() {

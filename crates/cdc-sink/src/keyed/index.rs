@@ -133,7 +133,14 @@ impl KeyIndex {
 
     /// Records that `key`'s live row is now at `pos` of `path`.
     pub fn insert(&mut self, key: Box<[u8]>, path: &Arc<str>, pos: i64) {
-        let file = match self.path_ids.get(path) {
+        let file = self.file_id(path);
+        self.insert_at(key, file, pos);
+    }
+
+    /// The id of data file `path` in this index (looked up once per file, not per row:
+    /// hashing the path per row showed in profiles).
+    pub fn file_id(&mut self, path: &Arc<str>) -> u32 {
+        match self.path_ids.get(path) {
             Some(&id) => id,
             None => {
                 let id = u32::try_from(self.paths.len()).unwrap_or(u32::MAX);
@@ -141,8 +148,18 @@ impl KeyIndex {
                 self.path_ids.insert(Arc::clone(path), id);
                 id
             }
-        };
+        }
+    }
+
+    /// Records that `key`'s live row is now at `pos` of the file with id `file`
+    /// ([`KeyIndex::file_id`]).
+    pub fn insert_at(&mut self, key: Box<[u8]>, file: u32, pos: i64) {
         self.rows.insert(key, RowLoc { file, pos });
+    }
+
+    /// Makes room for `additional` more keys at once.
+    pub fn reserve(&mut self, additional: usize) {
+        self.rows.reserve(additional);
     }
 
     /// Applies a compaction: the live rows of every file in `moves` now live elsewhere.
@@ -259,12 +276,13 @@ impl KeyIndex {
                         reason: format!("key columns of {path}: {e}"),
                     })?;
                 let keys = self.encode(name, &columns)?;
+                let file = self.file_id(&path);
                 for (row, key) in keys.iter().enumerate() {
                     let current = flags
                         .as_ref()
                         .is_none_or(|f| f.is_valid(row) && f.value(row));
                     if current && !gone.is_some_and(|g| g.contains(&pos)) {
-                        self.insert(Box::from(key.data()), &path, pos);
+                        self.insert_at(Box::from(key.data()), file, pos);
                     }
                     pos += 1;
                 }

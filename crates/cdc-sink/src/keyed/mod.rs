@@ -12,6 +12,7 @@ use std::sync::Arc;
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_select::take::take_record_batch;
 use cdc_model::Op;
+use iceberg::spec::DataFile;
 use iceberg::table::Table;
 
 pub(crate) mod history;
@@ -21,7 +22,7 @@ pub(crate) mod toast;
 
 use index::KeyIndex;
 
-use crate::commit::files::{write_data_file, write_position_deletes};
+use crate::commit::files::{write_data_files_in, write_position_deletes};
 use crate::commit::Change;
 use crate::SinkError;
 
@@ -33,7 +34,9 @@ pub(crate) struct Staged {
     removed: Vec<Box<[u8]>>,
     /// Whether every row indexed before the commit was deleted (truncate).
     cleared: bool,
-    data_path: Option<Arc<str>>,
+    /// The commit's data files in row order, each with the commit-wide position of its
+    /// first row (`inserted` positions are commit-wide).
+    data_files: Vec<(Arc<str>, i64)>,
 }
 
 impl Staged {
@@ -44,10 +47,29 @@ impl Staged {
         for key in &self.removed {
             index.remove(key);
         }
-        if let Some(path) = &self.data_path {
-            for (key, pos) in self.inserted {
-                index.insert(key, path, pos);
-            }
+        let files: Vec<(u32, i64)> = self
+            .data_files
+            .iter()
+            .map(|(path, first)| (index.file_id(path), *first))
+            .collect();
+        if files.is_empty() {
+            return;
+        }
+        index.reserve(self.inserted.len());
+        for (key, pos) in self.inserted {
+            // The last file starting at or before `pos`.
+            let k = files.partition_point(|(_, first)| *first <= pos).max(1) - 1;
+            let (file, first) = files[k];
+            index.insert_at(key, file, pos - first);
+        }
+    }
+
+    /// Records the commit's data `files` (in row order) for [`Staged::apply`].
+    fn written(&mut self, files: &[DataFile]) {
+        let mut first = 0i64;
+        for file in files {
+            self.data_files.push((Arc::from(file.file_path()), first));
+            first = first.saturating_add(i64::try_from(file.record_count()).unwrap_or(i64::MAX));
         }
     }
 }
@@ -105,9 +127,9 @@ pub(crate) async fn plan_mirror(
                 table: name.to_owned(),
                 reason: format!("collapsing the batch: {e}"),
             })?;
-        let file = write_data_file(table, name, &rows, prefix).await?;
-        staged.data_path = Some(Arc::from(file.file_path()));
-        change.data_files.push(file);
+        let files = write_data_files_in(table, name, &rows, prefix, None).await?;
+        staged.written(&files);
+        change.data_files.extend(files);
     }
     if !deletes.is_empty() {
         let file = write_position_deletes(table, name, deletes, prefix).await?;
