@@ -33,20 +33,22 @@ use cdc_mysql::ddl::{DdlOptions, Schemas, ServerVersion};
 use cdc_proto::checkpoint::v1::MySqlPosition;
 use tokio::sync::watch;
 
-use crate::config::{CaptureConfig, SnapshotMode, SourceConfig, SourceKind};
+use crate::config::{CaptureConfig, SnapshotMode, SourceConfig, SourceKind, SslMode};
 use crate::emit::Emitter;
 use crate::metrics::CaptureMetrics;
 use crate::offsets::OffsetsTopic;
 use crate::selection::Selection;
 use crate::topics::TopicSpec;
-use crate::{publisher, topics, CaptureError, Shutdown};
+use crate::{publisher, tls, topics, CaptureError, Shutdown};
 
 use history::SchemaHistory;
 pub(crate) use snapshot::EventTable;
 pub(crate) use tables::{list_tables, Codecs};
 
-/// The connection options of the source.
-fn connect_opts(source: &SourceConfig) -> mysql_async::Opts {
+/// The connection options of every connection to the source, TLS included
+/// (`source.ssl_mode`, see `crate::tls`). `prefer` tries TLS once and falls back to plaintext
+/// when the server offers none, as MySQL's clients do; the choice then holds for the run.
+async fn connect_opts(source: &SourceConfig) -> Result<mysql_async::Opts, CaptureError> {
     let mut builder = mysql_async::OptsBuilder::default()
         .ip_or_hostname(source.host.clone())
         .tcp_port(source.port())
@@ -55,7 +57,27 @@ fn connect_opts(source: &SourceConfig) -> mysql_async::Opts {
     if !source.password.is_empty() {
         builder = builder.pass(Some(source.password.expose().to_owned()));
     }
-    builder.into()
+    let Some(ssl) = tls::mysql_ssl_opts(source)? else {
+        return Ok(builder.into());
+    };
+    let secure: mysql_async::Opts = builder.clone().ssl_opts(Some(ssl)).into();
+    if source.ssl_mode != SslMode::Prefer {
+        return Ok(secure);
+    }
+    match mysql_async::Conn::new(secure.clone()).await {
+        Ok(conn) => {
+            let _ = conn.disconnect().await;
+            Ok(secure)
+        }
+        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)) => {
+            tls::warn_plaintext_fallback(source);
+            Ok(builder.into())
+        }
+        Err(e) => Err(CaptureError::mysql(
+            "connecting (TLS, source.ssl_mode = prefer)",
+            e,
+        )),
+    }
 }
 
 /// What every part of the run shares.
@@ -93,7 +115,8 @@ pub async fn capture(
                 .into(),
         ));
     }
-    let opts = connect_opts(&config.source);
+    crate::tls::warn_about(&config.source);
+    let opts = connect_opts(&config.source).await?;
     let settings =
         cdc_mysql::binlog::check_server(opts.clone(), cdc_mysql::binlog::Requirements::default())
             .await
