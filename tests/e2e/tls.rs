@@ -16,89 +16,9 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use cdc_e2e::pipeline::Pipeline;
+use cdc_e2e::security::{make_ca, make_server_cert, run_capture_to_exit};
 use cdc_e2e::workload::{Spec, Workload};
 use cdc_testkit::{free_port, workspace_binary};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl (dev/lib/install.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A self-signed CA `<name>.crt` / `<name>.key`.
-fn make_ca(dir: &Path, name: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-        ],
-    );
-}
-
-/// A server certificate `<name>.crt` / `<name>.key` for `san`, signed by `ca`.
-fn make_server_cert(dir: &Path, ca: &str, name: &str, san: &str) -> (String, String) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=cdc-test-server",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-        ],
-    );
-    std::fs::write(
-        dir.join(format!("{name}.ext")),
-        format!("subjectAltName={san}\n"),
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.crt"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-            "-out",
-            &format!("{name}.crt"),
-        ],
-    );
-    let read = |f: String| std::fs::read_to_string(dir.join(f)).unwrap();
-    (read(format!("{name}.crt")), read(format!("{name}.key")))
-}
 
 fn show(out: &Output) -> String {
     format!(
@@ -111,17 +31,8 @@ fn show(out: &Output) -> String {
 
 /// Runs a capture with `config` until it exits (it must, within a minute).
 async fn run_capture(p: &Pipeline, config: &Path) -> Output {
-    let mut command = tokio::process::Command::new(workspace_binary("cdc-capture").unwrap());
-    command
-        .args(["--config"])
-        .arg(config)
-        .args(["--metrics-listen", &format!("127.0.0.1:{}", free_port())])
-        .env("CDC_TEST_PG_PASSWORD", p.pg.password())
-        .kill_on_drop(true);
-    tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the capture exits on a TLS failure")
-        .expect("run cdc-capture")
+    let env = [("CDC_TEST_PG_PASSWORD", p.pg.password())];
+    run_capture_to_exit(config, &env, Duration::from_secs(60)).await
 }
 
 /// How many of the capture's sessions use TLS, and how many there are.
