@@ -46,8 +46,9 @@ pub(crate) use snapshot::EventTable;
 pub(crate) use tables::{list_tables, Codecs};
 
 /// The connection options of every connection to the source, TLS included
-/// (`source.ssl_mode`, see `crate::tls`). `prefer` tries TLS once and falls back to plaintext
-/// when the server offers none, as MySQL's clients do; the choice then holds for the run.
+/// (`source.ssl_mode`, see `crate::tls`). With TLS one connection is made first (a TLS
+/// failure is reported with the mode); `prefer` falls back to plaintext when the server offers
+/// no TLS, as MySQL's clients do, and the choice then holds for the run.
 async fn connect_opts(source: &SourceConfig) -> Result<mysql_async::Opts, CaptureError> {
     let mut builder = mysql_async::OptsBuilder::default()
         .ip_or_hostname(source.host.clone())
@@ -61,22 +62,30 @@ async fn connect_opts(source: &SourceConfig) -> Result<mysql_async::Opts, Captur
         return Ok(builder.into());
     };
     let secure: mysql_async::Opts = builder.clone().ssl_opts(Some(ssl)).into();
-    if source.ssl_mode != SslMode::Prefer {
-        return Ok(secure);
-    }
+    // One connection first, so a TLS failure is reported as such.
     match mysql_async::Conn::new(secure.clone()).await {
         Ok(conn) => {
             let _ = conn.disconnect().await;
+            tracing::info!(mode = source.ssl_mode.as_str(), "TLS to the source");
             Ok(secure)
         }
-        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)) => {
+        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))
+            if source.ssl_mode == SslMode::Prefer =>
+        {
             tls::warn_plaintext_fallback(source);
             Ok(builder.into())
         }
-        Err(e) => Err(CaptureError::mysql(
-            "connecting (TLS, source.ssl_mode = prefer)",
-            e,
-        )),
+        Err(e) => {
+            let root = match &source.ssl_root_cert {
+                Some(path) => format!(", ssl_root_cert = {}", path.display()),
+                None => String::new(),
+            };
+            let context = format!(
+                "connecting with TLS (source.ssl_mode = {}{root})",
+                source.ssl_mode.as_str()
+            );
+            Err(CaptureError::mysql(context, e))
+        }
     }
 }
 
