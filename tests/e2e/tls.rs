@@ -3,6 +3,8 @@
 //!
 //! - `ssl_mode = verify_full` with the CA: snapshot and streaming reach Iceberg, and the
 //!   server shows every `cdc-capture` connection (SQL and the replication walsender) as TLS;
+//!   `cdc-sink verify --source-ssl-mode verify_full` with the CA prints `verify: OK`, with a
+//!   foreign CA it fails naming the reason;
 //! - a CA that did not sign the server certificate: the capture refuses to start, saying why;
 //! - a server certificate for another host name: `verify_full` refuses it, naming both names;
 //! - `verify_ca` with the CA connects and streams;
@@ -15,7 +17,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-use cdc_e2e::pipeline::Pipeline;
+use cdc_e2e::pipeline::{Pipeline, DATABASE};
 use cdc_e2e::security::{make_ca, make_server_cert, run_capture_to_exit};
 use cdc_e2e::workload::{Spec, Workload};
 use cdc_testkit::{free_port, workspace_binary};
@@ -113,6 +115,39 @@ async fn capture_verifies_the_server_certificate() {
     );
     assert!(all >= 2 && tls == all, "{tls} of {all} sessions use TLS");
     assert_eq!(walsenders, 1, "the replication connection uses TLS");
+    // cdc-sink verify over TLS (verify_full with the CA), and refusing a foreign CA.
+    let verify = |root: &str| {
+        Command::new(workspace_binary("cdc-sink").unwrap())
+            .args(["verify", "--config"])
+            .arg(dir.join("sink.toml"))
+            .args([
+                "--source",
+                &format!(
+                    "host=localhost port={} user={} dbname={DATABASE}",
+                    p.pg.port(),
+                    p.pg.user()
+                ),
+                "--table",
+                "public.customers",
+                "--source-ssl-mode",
+                "verify_full",
+                "--source-ssl-root-cert",
+                root,
+            ])
+            .env("PGPASSWORD", p.pg.password())
+            .output()
+            .unwrap()
+    };
+    let out = verify(&ca);
+    assert!(
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout).starts_with("verify: OK public.customers "),
+        "{}",
+        show(&out)
+    );
+    let out = verify(&certs.join("other-ca.crt").display().to_string());
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(show(&out).contains("UnknownIssuer"), "{}", show(&out));
     p.stop_processes().await.unwrap();
 
     // A CA that did not sign the server certificate.
