@@ -10,11 +10,13 @@
 //! - a CA that did not sign the server certificate: the capture refuses to start, saying why;
 //! - `ssl_mode = verify_full` with the test CA: the snapshot and the streamed changes reach
 //!   Kafka and Iceberg, and `cdc-sink verify --source-ssl-mode verify_full` prints
-//!   `verify: OK` for both tables. The server enforces TLS for every login of the capture
+//!   `verify: OK` for both tables (with a foreign CA it refuses the server). The server enforces TLS for every login of the capture
 //!   user (`REQUIRE SSL`: snapshot, schema and dump connections alike), and while the capture
 //!   streams its `performance_schema` shows every live session of the user (the binlog dump
 //!   among them) with a TLS cipher;
 //! - the user's password appears in none of the logs and outputs (capture at debug level).
+//!
+//! And `prefer` (the default) falls back to plaintext on a server without TLS, saying so.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -23,7 +25,7 @@ use cdc_e2e::mariadb::{show_output, verified_rows, MariaDbPipeline, PASSWORD_ENV
 use cdc_e2e::mariadb_workload::{MariaDbWorkload, TABLES};
 use cdc_e2e::security::{leaked_secrets, make_ca, make_server_cert, run_capture_to_exit};
 use cdc_e2e::workload::Spec;
-use cdc_testkit::{free_port, workspace_binary, ManagedProcess, MariaDbTls};
+use cdc_testkit::{free_port, workspace_binary, ManagedProcess, MariaDbServer, MariaDbTls};
 use mysql_async::prelude::Queryable;
 
 /// The least-privileged capture user, and a password that cannot occur in logs by accident.
@@ -241,6 +243,17 @@ async fn least_privileged_capture_over_verified_tls() {
         seen.load(Ordering::Relaxed)
     );
     exposed.push(("verify (streaming)".into(), show_output(&out)));
+    // verify with a foreign CA refuses the server.
+    let trusted = std::mem::replace(
+        &mut p.verify_args[3],
+        certs.join("other-ca.crt").display().to_string(),
+    );
+    let out = p.verify(&TABLES).unwrap();
+    let text = show_output(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("UnknownIssuer"), "{text}");
+    exposed.push(("verify (foreign CA)".into(), text));
+    p.verify_args[3] = trusted;
 
     // The server's view: every session of the capture user is TLS, the binlog dump included.
     let sessions = capture_sessions(&p).await;
@@ -291,5 +304,60 @@ async fn least_privileged_capture_over_verified_tls() {
         "e2e mariadb tls: {} outputs and logs ({lines} lines) free of the password",
         exposed.len()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `prefer` (the default) against a server without TLS falls back to plaintext, says so, and
+/// the capture proceeds (the server check runs over the plaintext connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefer_falls_back_to_plaintext_without_server_tls() {
+    let dir = std::env::temp_dir().join(format!("cdc-e2e-mariadb-prefer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = MariaDbServer::start().await.expect("start MariaDB");
+    db.execute("CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    let (user, password) = db.cdc_user();
+    let config = dir.join("capture.toml");
+    // Kafka is never reached: the source connection comes first.
+    std::fs::write(
+        &config,
+        format!(
+            "topic_prefix = \"p\"\n[source]\nkind = \"mariadb\"\nhost = \"{}\"\nport = {}\n\
+             user = \"{user}\"\npassword = {{ env = \"{PASSWORD_ENV}\" }}\nserver_id = 5501\n\
+             tables = [\"shop.t\"]\n[kafka]\nbootstrap_servers = \"127.0.0.1:{}\"\n",
+            db.host(),
+            db.port(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut capture = ManagedProcess::spawn(
+        &workspace_binary("cdc-capture").unwrap(),
+        &["--config", &config, "--metrics-listen", &listen],
+        &[(PASSWORD_ENV, password)],
+        &dir.join("capture.log"),
+    )
+    .unwrap();
+    let log = dir.join("capture.log");
+    let fell_back = cdc_testkit::wait_until(
+        Instant::now() + Duration::from_secs(60),
+        Duration::from_millis(100),
+        || async {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.contains("offers no TLS: connecting in plaintext")
+                && text.contains("binlog settings checked")
+        },
+    )
+    .await;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    capture.kill9().unwrap();
+    fell_back.unwrap_or_else(|_| panic!("no plaintext fallback:\n{text}"));
+    assert!(!text.contains("TLS to the source"), "{text}");
+    println!("e2e mariadb tls: prefer fell back to plaintext on a server without TLS");
+    db.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
