@@ -15,6 +15,7 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use cdc_e2e::pipeline::{Pipeline, DATABASE};
+use cdc_e2e::security::leaked_secrets;
 use cdc_e2e::workload::{Spec, Workload};
 use cdc_testkit::{free_port, workspace_binary, ManagedProcess};
 
@@ -320,14 +321,10 @@ async fn least_privileged_capture_and_verify_never_reveal_secrets() {
         exposed.push((log.to_owned(), text));
     }
 
-    let mut leaks = Vec::new();
-    for (source, text) in &exposed {
-        for secret in [PG_PASSWORD, WRONG_PASSWORD, INLINE_PASSWORD, KAFKA_PASSWORD] {
-            if text.contains(secret) {
-                leaks.push(format!("{secret} in {source}"));
-            }
-        }
-    }
+    let leaks = leaked_secrets(
+        &exposed,
+        &[PG_PASSWORD, WRONG_PASSWORD, INLINE_PASSWORD, KAFKA_PASSWORD],
+    );
     assert!(
         leaks.is_empty(),
         "secrets leaked: {leaks:?} (logs in {})",

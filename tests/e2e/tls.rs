@@ -3,6 +3,8 @@
 //!
 //! - `ssl_mode = verify_full` with the CA: snapshot and streaming reach Iceberg, and the
 //!   server shows every `cdc-capture` connection (SQL and the replication walsender) as TLS;
+//!   `cdc-sink verify --source-ssl-mode verify_full` with the CA prints `verify: OK`, with a
+//!   foreign CA it fails naming the reason;
 //! - a CA that did not sign the server certificate: the capture refuses to start, saying why;
 //! - a server certificate for another host name: `verify_full` refuses it, naming both names;
 //! - `verify_ca` with the CA connects and streams;
@@ -15,90 +17,10 @@ use std::process::{Command, Output};
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-use cdc_e2e::pipeline::Pipeline;
+use cdc_e2e::pipeline::{Pipeline, DATABASE};
+use cdc_e2e::security::{make_ca, make_server_cert, run_capture_to_exit};
 use cdc_e2e::workload::{Spec, Workload};
 use cdc_testkit::{free_port, workspace_binary};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl (dev/lib/install.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A self-signed CA `<name>.crt` / `<name>.key`.
-fn make_ca(dir: &Path, name: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-        ],
-    );
-}
-
-/// A server certificate `<name>.crt` / `<name>.key` for `san`, signed by `ca`.
-fn make_server_cert(dir: &Path, ca: &str, name: &str, san: &str) -> (String, String) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=cdc-test-server",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-        ],
-    );
-    std::fs::write(
-        dir.join(format!("{name}.ext")),
-        format!("subjectAltName={san}\n"),
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.crt"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-            "-out",
-            &format!("{name}.crt"),
-        ],
-    );
-    let read = |f: String| std::fs::read_to_string(dir.join(f)).unwrap();
-    (read(format!("{name}.crt")), read(format!("{name}.key")))
-}
 
 fn show(out: &Output) -> String {
     format!(
@@ -111,17 +33,8 @@ fn show(out: &Output) -> String {
 
 /// Runs a capture with `config` until it exits (it must, within a minute).
 async fn run_capture(p: &Pipeline, config: &Path) -> Output {
-    let mut command = tokio::process::Command::new(workspace_binary("cdc-capture").unwrap());
-    command
-        .args(["--config"])
-        .arg(config)
-        .args(["--metrics-listen", &format!("127.0.0.1:{}", free_port())])
-        .env("CDC_TEST_PG_PASSWORD", p.pg.password())
-        .kill_on_drop(true);
-    tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the capture exits on a TLS failure")
-        .expect("run cdc-capture")
+    let env = [("CDC_TEST_PG_PASSWORD", p.pg.password())];
+    run_capture_to_exit(config, &env, Duration::from_secs(60)).await
 }
 
 /// How many of the capture's sessions use TLS, and how many there are.
@@ -202,6 +115,39 @@ async fn capture_verifies_the_server_certificate() {
     );
     assert!(all >= 2 && tls == all, "{tls} of {all} sessions use TLS");
     assert_eq!(walsenders, 1, "the replication connection uses TLS");
+    // cdc-sink verify over TLS (verify_full with the CA), and refusing a foreign CA.
+    let verify = |root: &str| {
+        Command::new(workspace_binary("cdc-sink").unwrap())
+            .args(["verify", "--config"])
+            .arg(dir.join("sink.toml"))
+            .args([
+                "--source",
+                &format!(
+                    "host=localhost port={} user={} dbname={DATABASE}",
+                    p.pg.port(),
+                    p.pg.user()
+                ),
+                "--table",
+                "public.customers",
+                "--source-ssl-mode",
+                "verify_full",
+                "--source-ssl-root-cert",
+                root,
+            ])
+            .env("PGPASSWORD", p.pg.password())
+            .output()
+            .unwrap()
+    };
+    let out = verify(&ca);
+    assert!(
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout).starts_with("verify: OK public.customers "),
+        "{}",
+        show(&out)
+    );
+    let out = verify(&certs.join("other-ca.crt").display().to_string());
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(show(&out).contains("UnknownIssuer"), "{}", show(&out));
     p.stop_processes().await.unwrap();
 
     // A CA that did not sign the server certificate.

@@ -15,6 +15,7 @@
 //! - [`readback`]: compares Iceberg with PostgreSQL through `tests/readback/iceberg_check.py`
 //!   (pyiceberg + DuckDB, engines we did not write).
 //! - [`records`]: records read back as JSON (key, value) for content checks; topic list.
+//! - [`security`]: a private CA and server certificates (openssl); the secrets grep.
 //! - [`topics`]: reads every record of the data topics back and checks each is a valid
 //!   Debezium envelope, each delete followed by its tombstone.
 
@@ -25,6 +26,7 @@ pub mod pipeline;
 pub mod readback;
 pub mod records;
 pub mod schema;
+pub mod security;
 pub mod soak;
 pub mod topics;
 pub mod workload;

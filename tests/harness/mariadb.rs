@@ -8,13 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use cdc_testkit::{free_port, workspace_binary, KafkaBroker, ManagedProcess, MariaDbServer};
+use cdc_testkit::{
+    free_port, workspace_binary, KafkaBroker, ManagedProcess, MariaDbServer, MariaDbTls,
+};
 use mysql_async::prelude::Queryable;
 
 use crate::{io, HarnessError, Result};
 
 /// Environment variable carrying the capture user's password to `cdc-capture`.
-const PASSWORD_ENV: &str = "CDC_TEST_MARIADB_PASSWORD";
+pub const PASSWORD_ENV: &str = "CDC_TEST_MARIADB_PASSWORD";
 
 /// Running services and processes; everything stops when dropped.
 pub struct MariaDbPipeline {
@@ -23,8 +25,12 @@ pub struct MariaDbPipeline {
     pub kafka: KafkaBroker,
     pub capture: Option<ManagedProcess>,
     pub sink: Option<ManagedProcess>,
+    /// Extra arguments of every `cdc-sink verify` run (e.g. `--source-ssl-mode …`).
+    pub verify_args: Vec<String>,
     capture_config: PathBuf,
     sink_config: PathBuf,
+    /// The user and password of the capture and verify (default: the testkit's `cdc`).
+    login: (String, String),
 }
 
 impl MariaDbPipeline {
@@ -37,8 +43,37 @@ impl MariaDbPipeline {
         tables: &[&str],
         setup: &[String],
     ) -> Result<MariaDbPipeline> {
+        Self::start_with(dir, topic_prefix, tables, setup, None).await
+    }
+
+    /// As [`start`](Self::start), MariaDB with TLS (`tls`, see [`MariaDbServer::start_with_tls`]).
+    /// `extra` server options come last.
+    pub async fn start_with_tls(
+        dir: &Path,
+        topic_prefix: &str,
+        tables: &[&str],
+        setup: &[String],
+        tls: MariaDbTls<'_>,
+        extra: &[&str],
+    ) -> Result<MariaDbPipeline> {
+        Self::start_with(dir, topic_prefix, tables, setup, Some((tls, extra))).await
+    }
+
+    async fn start_with(
+        dir: &Path,
+        topic_prefix: &str,
+        tables: &[&str],
+        setup: &[String],
+        tls: Option<(MariaDbTls<'_>, &[&str])>,
+    ) -> Result<MariaDbPipeline> {
         std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        let (db, kafka) = tokio::try_join!(MariaDbServer::start(), KafkaBroker::start())?;
+        let db = async {
+            match tls {
+                Some((tls, extra)) => MariaDbServer::start_with_tls(tls, extra).await,
+                None => MariaDbServer::start().await,
+            }
+        };
+        let (db, kafka) = tokio::try_join!(db, KafkaBroker::start())?;
         for sql in setup {
             db.execute(sql).await?;
         }
@@ -67,15 +102,39 @@ impl MariaDbPipeline {
         );
         std::fs::write(&capture_config, capture_toml).map_err(io("writing capture.toml"))?;
         std::fs::write(&sink_config, sink_toml).map_err(io("writing sink.toml"))?;
+        let (user, password) = db.cdc_user();
+        let login = (user.to_owned(), password.to_owned());
         Ok(MariaDbPipeline {
             dir: dir.to_owned(),
             db,
             kafka,
             capture: None,
             sink: None,
+            verify_args: Vec::new(),
             capture_config,
             sink_config,
+            login,
         })
+    }
+
+    /// Rewrites the capture's configuration with `edit` (it gets the TOML text).
+    pub fn edit_capture_config(&self, edit: impl FnOnce(String) -> String) -> Result<()> {
+        let text =
+            std::fs::read_to_string(&self.capture_config).map_err(io("reading capture.toml"))?;
+        std::fs::write(&self.capture_config, edit(text)).map_err(io("writing capture.toml"))
+    }
+
+    /// The capture and verify log in as `user` / `password` from now on.
+    pub fn use_login(&mut self, user: &str, password: &str) -> Result<()> {
+        let old = format!("user = \"{}\"", self.login.0);
+        self.edit_capture_config(|toml| toml.replace(&old, &format!("user = \"{user}\"")))?;
+        self.login = (user.to_owned(), password.to_owned());
+        Ok(())
+    }
+
+    /// The capture's configuration file.
+    pub fn capture_config(&self) -> &Path {
+        &self.capture_config
     }
 
     /// Iceberg data directory of the sink (catalog.db + warehouse).
@@ -90,8 +149,8 @@ impl MariaDbPipeline {
 
     /// Starts (or restarts) `cdc-capture`.
     pub fn start_capture(&mut self) -> Result<()> {
-        self.capture = Some(spawn_capture(
-            &self.db,
+        self.capture = Some(spawn_capture_as(
+            &self.login.1,
             &self.dir,
             &self.capture_config,
             "capture.log",
@@ -141,7 +200,7 @@ impl MariaDbPipeline {
     /// Runs `cdc-sink verify` of `tables` (`db.table`) against the MariaDB source, as the
     /// capture user with the password in `MYSQL_PWD`.
     pub fn verify(&self, tables: &[&str]) -> Result<Output> {
-        let (user, password) = self.db.cdc_user();
+        let (user, password) = (&self.login.0, &self.login.1);
         let mut cmd = std::process::Command::new(workspace_binary("cdc-sink")?);
         cmd.args(["verify", "--config"])
             .arg(&self.sink_config)
@@ -152,6 +211,7 @@ impl MariaDbPipeline {
         for table in tables {
             cmd.args(["--table", table]);
         }
+        cmd.args(&self.verify_args);
         cmd.env("MYSQL_PWD", password)
             .env_remove("CDC_SINK_VERIFY_SOURCE")
             .output()
@@ -305,10 +365,19 @@ pub fn spawn_capture(
     config: &Path,
     log: &str,
 ) -> Result<ManagedProcess> {
+    spawn_capture_as(db.cdc_user().1, dir, config, log)
+}
+
+/// As [`spawn_capture`], with `password` for the configured user.
+pub fn spawn_capture_as(
+    password: &str,
+    dir: &Path,
+    config: &Path,
+    log: &str,
+) -> Result<ManagedProcess> {
     let bin = workspace_binary("cdc-capture")?;
     let listen = format!("127.0.0.1:{}", free_port());
     let config = config.display().to_string();
-    let (_, password) = db.cdc_user();
     Ok(ManagedProcess::spawn(
         &bin,
         &["--config", &config, "--metrics-listen", &listen],

@@ -119,11 +119,11 @@ pub struct SourceConfig {
     /// `database_include_list` or `tables`).
     #[serde(default)]
     pub database: String,
-    /// PostgreSQL TLS (Debezium `database.sslmode`, libpq semantics): `disable`, `prefer`
-    /// (default: TLS when offered, certificate not checked), `require` (TLS, certificate not
-    /// checked), `verify_ca` (chain checked against `ssl_root_cert`), `verify_full` (chain
-    /// and host name checked; use this outside a trusted network). MySQL / MariaDB: only
-    /// `disable` / `prefer` (their connections are plaintext for now).
+    /// TLS of every source connection (Debezium PostgreSQL `database.sslmode`, MySQL /
+    /// MariaDB `database.ssl.mode`; libpq semantics): `disable`, `prefer` (default: TLS when
+    /// offered, certificate not checked), `require` (TLS, certificate not checked),
+    /// `verify_ca` (chain checked against `ssl_root_cert`; PostgreSQL only), `verify_full`
+    /// (chain and host name checked; use this outside a trusted network).
     #[serde(default)]
     pub ssl_mode: SslMode,
     /// PEM bundle of the CAs trusted by `verify_ca` / `verify_full` (Debezium
@@ -206,7 +206,7 @@ pub struct SourceConfig {
     pub signal_data_collection: Option<String>,
 }
 
-/// TLS mode of the PostgreSQL connections (libpq `sslmode`; Debezium's hyphenated spellings
+/// TLS mode of the source connections (libpq `sslmode`; Debezium's hyphenated spellings
 /// are accepted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -535,14 +535,11 @@ impl CaptureConfig {
         }
         let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
         if s.kind.is_binlog() {
-            if !matches!(s.ssl_mode, SslMode::Disable | SslMode::Prefer)
-                || s.ssl_root_cert.is_some()
-                || s.ssl_cert.is_some()
-                || s.ssl_key.is_some()
-            {
+            if s.ssl_mode == SslMode::VerifyCa {
                 return Err(CaptureError::Config(
-                    "source.ssl_mode require / verify_ca / verify_full and the ssl_* files are \
-                     not supported for MySQL / MariaDB yet (their connections are plaintext)"
+                    "source.ssl_mode = verify_ca is not supported for MySQL / MariaDB \
+                     (mysql_async cannot check the chain without the host name); use \
+                     verify_full with a server certificate that names source.host"
                         .into(),
                 ));
             }
@@ -755,6 +752,14 @@ mod tests {
         .contains("heartbeat_action_query"));
         assert!(err(mysql("server_id = 1\nschema_include_list = \"x\""))
             .contains("database_include_list"));
+        let tls = mysql(
+            "server_id = 1\nssl_mode = \"verify_full\"\nssl_root_cert = \"/ca.pem\"\n\
+             ssl_cert = \"/c.pem\"\nssl_key = \"/k.pem\"",
+        );
+        assert_eq!(tls.source.ssl_mode, SslMode::VerifyFull);
+        tls.validate().unwrap();
+        assert!(err(mysql("server_id = 1\nssl_mode = \"verify-ca\"")).contains("verify_full"));
+        assert!(err(mysql("server_id = 1\nssl_cert = \"/c.pem\"")).contains("ssl_key"));
         let c: CaptureConfig = toml::from_str(
             "topic_prefix = \"srv\"\n[source]\nkind = \"mysql\"\nuser = \"u\"\nserver_id = 1\n\
              [snapshot]\nlocking_mode = \"none\"\n[kafka]\nbootstrap_servers = \"k\"\n",

@@ -9,7 +9,8 @@
 //! - `selection`: captured tables (explicit or include/exclude filters), column filters and
 //!   `message.key.columns`.
 //! - `source`: SQL and replication connections; publication, slot and the resume plan.
-//! - `tls`: TLS of the PostgreSQL connections (libpq `sslmode` semantics, rustls).
+//! - `tls`: TLS of the source connections (`source.ssl_mode`, libpq semantics; PostgreSQL
+//!   over rustls, MySQL / MariaDB through mysql_async's rustls support).
 //! - `pgoutput`: the pgoutput v1 decoder (bounds-checked, never panics).
 //! - `pgtext`: PostgreSQL text output → values (arrays, hstore, geometry, infinity, BC, …).
 //! - `pgtypes`: PostgreSQL types (resolved through the catalog) → model types.

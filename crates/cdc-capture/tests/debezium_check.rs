@@ -56,7 +56,9 @@ fn check_prints_the_warnings_of_a_mysql_engine_config() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("warning: schema.history.internal=io.debezium.storage.file"));
-    assert!(stdout.contains("warning: database.ssl.mode is not set"));
+    // No database.ssl.mode: Debezium's `preferred`, the capture's default `prefer`.
+    assert!(!stdout.contains("warning: database.ssl.mode"), "{stdout}");
+    assert!(stdout.contains("ssl_mode: Prefer"), "{stdout}");
     assert!(stdout.contains("kind: Mysql"));
     assert!(stdout.contains("bootstrap_servers: \"broker:9092\""));
     assert!(!stdout.contains("mysqlpw"), "{stdout}");
@@ -72,6 +74,10 @@ fn check_refuses_a_mysql_config_naming_each_option() {
         "{stderr}"
     );
     assert!(stderr.contains("snapshot.locking.mode=none is not supported for MySQL"));
+    assert!(
+        stderr.contains("database.ssl.truststore=/etc/debezium/truststore.jks"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("do-not-print-me"), "{stderr}");
     assert!(out.stdout.is_empty());
 }

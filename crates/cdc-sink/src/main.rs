@@ -124,7 +124,7 @@ SUPPORTED TYPES:
   xml, uuid, inet/cidr/macaddr, ranges, ltree, tsvector, enums, bytea, date, time, timetz,
   timestamp, timestamptz (+-infinity as the sink writes them), interval (as Debezium's
   MicroDuration). Arrays, hstore, point, bit strings and PostGIS columns stop verify with
-  an error naming the column. Needs PostgreSQL 14 or later; connections are unencrypted.
+  an error naming the column. Needs PostgreSQL 14 or later.
   MySQL / MariaDB (--source mysql://… or mariadb://…, table db.table): signed/unsigned
   integers (BIGINT UNSIGNED as long, precise or string), YEAR, BIT(1) as boolean, BIT(n) as
   Debezium's little-endian bytes, BOOLEAN/TINYINT(1), DECIMAL, FLOAT/DOUBLE, CHAR/VARCHAR/
@@ -137,7 +137,8 @@ EXAMPLES:
   CDC_SINK_VERIFY_SOURCE='postgres://cdc:secret@db/shop' cdc-sink verify -c sink.toml \\
       --table public.orders --iceberg-table cdc.public_orders_changelog
   MYSQL_PWD=secret cdc-sink verify -c sink.toml \\
-      --source 'mariadb://cdc@db:3306' --table shop.orders
+      --source 'mariadb://cdc@db:3306' --table shop.orders \\
+      --source-ssl-mode verify_full --source-ssl-root-cert /etc/cdc/db-ca.pem
 
 OUTPUT AND EXIT STATUS:
   verify: OK <table> <rows>
@@ -171,6 +172,17 @@ struct VerifyArgs {
     /// `<namespace>.<schema>_<table>` (only with a single --table).
     #[arg(long, value_name = "NS.NAME")]
     iceberg_table: Option<String>,
+
+    /// TLS to the source (the capture's source.ssl_mode names): disable (default), prefer
+    /// and require (MySQL/MariaDB; certificate not checked), verify_full (chain and host name
+    /// checked).
+    #[arg(long, value_name = "MODE", default_value = "disable")]
+    source_ssl_mode: cdc_sink::verify::SourceTlsMode,
+
+    /// PEM bundle of the CAs trusted by --source-ssl-mode verify_full (default: the Mozilla
+    /// root certificates).
+    #[arg(long, value_name = "FILE")]
+    source_ssl_root_cert: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -210,6 +222,10 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
         source: args.source,
         tables,
         iceberg_table: args.iceberg_table,
+        tls: cdc_sink::verify::SourceTls {
+            mode: args.source_ssl_mode,
+            root_cert: args.source_ssl_root_cert,
+        },
     };
     let reports = cdc_sink::verify::verify(&config, request).await?;
     let mut all_ok = true;

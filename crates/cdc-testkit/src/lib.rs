@@ -58,7 +58,7 @@ mod wait;
 pub use binaries::workspace_binary;
 pub use error::TestkitError;
 pub use kafka::{KafkaBroker, SecureListener};
-pub use mariadb::MariaDbServer;
+pub use mariadb::{MariaDbServer, MariaDbTls};
 pub use pg_install::PgInstall;
 pub use ports::free_port;
 pub use postgres::PostgresServer;

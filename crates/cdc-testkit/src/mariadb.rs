@@ -9,7 +9,13 @@
 //! <dir>/init.sql       users and grants, run by the server at every start (--init-file)
 //! <dir>/mariadb.log    stdout + stderr of mariadbd
 //! <dir>/mysqld.sock    unix socket (/tmp/cdc-testkit-mariadb-<port>.sock if <dir> is too long)
+//! <dir>/server.crt, server.key   the TLS certificate and key ([`MariaDbServer::start_with_tls`])
 //! ```
+//!
+//! With TLS ([`MariaDbTls`]) the server offers TLS with the given certificate, optionally
+//! refuses plaintext TCP logins (`require_secure_transport`), and the testkit's own
+//! connections (readiness, [`MariaDbServer::admin_opts`], [`MariaDbServer::cdc_opts`]) use
+//! TLS without checking the certificate: the tests check it with their own clients.
 //!
 //! Binlog settings: `log_bin`, `binlog_format=ROW`, `binlog_row_image=FULL`,
 //! `binlog_row_metadata=FULL`, `binlog_checksum=CRC32`, `log_bin_compress=OFF`,
@@ -56,7 +62,18 @@ pub struct MariaDbServer {
     dir: PathBuf,
     port: u16,
     socket: PathBuf,
+    /// The server offers TLS: the testkit's connections use it.
+    tls: bool,
     _temp: TempDir,
+}
+
+/// TLS of a test server: its certificate (chain) and unencrypted key in PEM, and whether
+/// plaintext TCP logins are refused (`require_secure_transport = ON`).
+#[derive(Debug, Clone, Copy)]
+pub struct MariaDbTls<'a> {
+    pub cert_pem: &'a str,
+    pub key_pem: &'a str,
+    pub require_secure_transport: bool,
 }
 
 impl MariaDbServer {
@@ -72,6 +89,22 @@ impl MariaDbServer {
     /// As [`start`](Self::start), appending `extra` server options (e.g.
     /// `--binlog-format=STATEMENT`) after the testkit's own, so they win.
     pub async fn start_with_args(extra: &[&str]) -> Result<MariaDbServer, TestkitError> {
+        Self::start_inner(extra, None).await
+    }
+
+    /// As [`start_with_args`](Self::start_with_args), with TLS: the server presents
+    /// `tls.cert_pem`.
+    pub async fn start_with_tls(
+        tls: MariaDbTls<'_>,
+        extra: &[&str],
+    ) -> Result<MariaDbServer, TestkitError> {
+        Self::start_inner(extra, Some(tls)).await
+    }
+
+    async fn start_inner(
+        extra: &[&str],
+        tls: Option<MariaDbTls<'_>>,
+    ) -> Result<MariaDbServer, TestkitError> {
         let server = find_binary(SERVER_BINARIES)?;
         let install_db = find_binary(INSTALL_DB_BINARIES)?;
         let temp = tempfile::Builder::new()
@@ -124,6 +157,9 @@ impl MariaDbServer {
             ])
             .arg(format!("--server-id={}", Self::SERVER_ID));
         command.arg(format!("--socket={}", socket.display()));
+        if let Some(tls) = tls {
+            command.args(tls_args(&dir, tls)?);
+        }
         if is_root() {
             command.arg("--user=root");
         }
@@ -134,6 +170,7 @@ impl MariaDbServer {
             dir,
             port,
             socket,
+            tls: tls.is_some(),
             _temp: temp,
         };
         server.wait_ready().await?;
@@ -236,13 +273,26 @@ impl MariaDbServer {
     }
 
     fn opts(&self, user: &str, password: &str) -> mysql_async::Opts {
-        mysql_async::OptsBuilder::default()
+        let opts = mysql_async::OptsBuilder::default()
             .ip_or_hostname(HOST)
             .tcp_port(self.port)
             .user(Some(user))
             .pass(Some(password))
-            .prefer_socket(false)
-            .into()
+            .prefer_socket(false);
+        if !self.tls {
+            return opts.into();
+        }
+        // mysql_async uses the process-wide rustls provider; the workspace compiles two.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        opts.ssl_opts(Some(
+            mysql_async::SslOpts::default().with_danger_accept_invalid_certs(true),
+        ))
+        .into()
+    }
+
+    /// Whether the server was started with TLS.
+    pub fn has_tls(&self) -> bool {
+        self.tls
     }
 
     /// A connection as the administrative user.
@@ -275,6 +325,27 @@ impl Drop for MariaDbServer {
             process.shutdown_blocking(libc::SIGTERM, DROP_TIMEOUT);
         }
     }
+}
+
+/// Writes the certificate and key into `dir`; the server options that use them.
+fn tls_args(dir: &Path, tls: MariaDbTls<'_>) -> Result<Vec<String>, TestkitError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut args = Vec::new();
+    for (name, text, mode, option) in [
+        ("server.crt", tls.cert_pem, 0o644, "--ssl-cert"),
+        ("server.key", tls.key_pem, 0o600, "--ssl-key"),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| TestkitError::io(format!("write {}", path.display()), e))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| TestkitError::io(format!("chmod {}", path.display()), e))?;
+        args.push(format!("{option}={}", path.display()));
+    }
+    if tls.require_secure_transport {
+        args.push("--require-secure-transport=ON".into());
+    }
+    Ok(args)
 }
 
 fn is_root() -> bool {

@@ -29,10 +29,10 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("database.server.id", Special),
     ("database.server.id.offset", Ignore("snapshot connections are ordinary client connections and need no server id")),
     ("database.ssl.mode", Special),
-    ("database.ssl.keystore", Reject("TLS is not supported (connections are unencrypted); remove the TLS settings and use database.ssl.mode=disabled")),
-    ("database.ssl.keystore.password", Reject("TLS is not supported (connections are unencrypted); remove the TLS settings and use database.ssl.mode=disabled")),
-    ("database.ssl.truststore", Reject("TLS is not supported (connections are unencrypted); remove the TLS settings and use database.ssl.mode=disabled")),
-    ("database.ssl.truststore.password", Reject("TLS is not supported (connections are unencrypted); remove the TLS settings and use database.ssl.mode=disabled")),
+    ("database.ssl.keystore", Special),
+    ("database.ssl.keystore.password", Ignore("the client certificate and key are read from an unencrypted PEM file (source.ssl_cert / source.ssl_key), which has no password")),
+    ("database.ssl.truststore", Special),
+    ("database.ssl.truststore.password", Ignore("the trusted CAs are read from a PEM file (source.ssl_root_cert), which has no password")),
     ("database.dbname", Ignore("the MySQL / MariaDB connectors read every database; select them with database.include.list")),
     ("connect.timeout.ms", Ignore("connection attempts are not cut short by cdc-capture (the operating system's TCP timeout applies)")),
     ("connect.keep.alive", Ignore("the binlog connection is kept alive by server heartbeats and reconnected by restarting cdc-capture")),
@@ -115,7 +115,17 @@ pub fn special(
                  among the server's replicas)"
             )),
         },
-        "database.ssl.mode" => ssl_mode(connector, &lower, warnings, problems),
+        "database.ssl.mode" => ssl_mode(connector, &lower, table, problems),
+        "database.ssl.truststore" => {
+            pem_store(key, value, &["source.ssl_root_cert"], table, problems)
+        }
+        "database.ssl.keystore" => pem_store(
+            key,
+            value,
+            &["source.ssl_cert", "source.ssl_key"],
+            table,
+            problems,
+        ),
         "snapshot.mode" => snapshot_mode(&lower, table, warnings, problems),
         "snapshot.locking.mode" => locking_mode(connector, &lower, table, problems),
         "schema.history.internal" => {
@@ -131,29 +141,93 @@ pub fn special(
     }
 }
 
-fn ssl_mode(
-    connector: Connector,
-    mode: &str,
-    warnings: &mut Vec<String>,
-    problems: &mut Vec<String>,
-) {
-    let (off, fallback): (&str, Option<&str>) = match connector {
-        Connector::MariaDb => ("disable", None),
-        _ => ("disabled", Some("preferred")),
+/// Debezium's TLS modes: MySQL's (`disabled`, `preferred`, `required`, `verify_ca`,
+/// `verify_identity`) and MariaDB's (`disable`, `trust`, `verify-ca`, `verify-full`).
+fn ssl_mode(connector: Connector, mode: &str, table: &mut toml::Table, problems: &mut Vec<String>) {
+    let (modes, verify_ca, verify_full): (&[(&str, &str)], &str, &str) = match connector {
+        Connector::MariaDb => (
+            &[
+                ("disable", "disable"),
+                ("trust", "require"),
+                ("verify-full", "verify_full"),
+            ],
+            "verify-ca",
+            "verify-full",
+        ),
+        _ => (
+            &[
+                ("disabled", "disable"),
+                ("preferred", "prefer"),
+                ("required", "require"),
+                ("verify_identity", "verify_full"),
+            ],
+            "verify_ca",
+            "verify_identity",
+        ),
     };
-    if mode == off {
-        return;
-    }
-    if Some(mode) == fallback {
-        warnings.push(format!(
-            "database.ssl.mode={mode}: cdc-capture connects without TLS"
+    if let Some((_, ours)) = modes.iter().find(|(theirs, _)| *theirs == mode) {
+        insert(table, "source.ssl_mode", Value::String((*ours).into()));
+    } else if mode == verify_ca {
+        problems.push(format!(
+            "database.ssl.mode={mode} is not supported for MySQL / MariaDB (the chain cannot \
+             be checked without the host name); use database.ssl.mode={verify_full} with a \
+             server certificate that names database.hostname"
         ));
     } else {
+        let supported: Vec<&str> = modes.iter().map(|(theirs, _)| *theirs).collect();
         problems.push(format!(
-            "database.ssl.mode={mode} is not supported: cdc-capture connects without TLS; \
-             use database.ssl.mode={off}"
+            "database.ssl.mode: {mode:?} is not a mode of this connector (supported: {}, \
+             and {verify_ca} refused)",
+            supported.join(", ")
         ));
     }
+}
+
+/// `database.ssl.truststore` / `keystore`: a PEM file maps onto `paths` (the CA bundle; the
+/// client certificate and its key, both in one file); a Java keystore cannot be read.
+fn pem_store(
+    key: &str,
+    path: &str,
+    paths: &[&str],
+    table: &mut toml::Table,
+    problems: &mut Vec<String>,
+) {
+    let lower = path.to_ascii_lowercase();
+    let java = [
+        ".jks",
+        ".p12",
+        ".pfx",
+        ".pkcs12",
+        ".keystore",
+        ".truststore",
+    ]
+    .iter()
+    .any(|ext| lower.ends_with(ext));
+    let pem = !java
+        && std::fs::read(path).is_ok_and(|bytes| {
+            String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).contains("-----BEGIN ")
+        });
+    if pem {
+        for target in paths {
+            insert(table, target, Value::String(path.into()));
+        }
+        return;
+    }
+    let (what, how) = if key == "database.ssl.truststore" {
+        (
+            "the CA certificates",
+            "keytool -exportcert -rfc -alias <ca> -keystore <truststore> > ca.pem",
+        )
+    } else {
+        (
+            "the client certificate and its unencrypted key",
+            "openssl pkcs12 -in <keystore.p12> -nodes -out client.pem",
+        )
+    };
+    problems.push(format!(
+        "{key}={path}: not a readable PEM file; cdc-capture cannot read Java keystores \
+         (JKS / PKCS#12): export {what} as PEM ({how}) and give that file's path"
+    ));
 }
 
 fn snapshot_mode(

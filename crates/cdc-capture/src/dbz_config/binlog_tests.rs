@@ -72,8 +72,8 @@ fn mysql_tutorial_connect_json() {
             "#
         )
     );
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].starts_with("database.ssl.mode is not set"));
+    // No database.ssl.mode: Debezium's `preferred` is the capture's default `prefer`.
+    assert!(warnings.is_empty(), "{warnings:?}");
     let (c, _) = config("mysql-tutorial-connect.json");
     assert_eq!(c.source.kind, SourceKind::Mysql);
     assert_eq!(c.source.server_id, Some(184054));
@@ -149,7 +149,6 @@ fn mysql_embedded_engine_properties() {
         "offset.flush.interval.ms",
         "schema.history.internal=io.debezium.storage.file.history.FileSchemaHistory is ignored",
         "schema.history.internal.file.filename",
-        "database.ssl.mode",
     ] {
         assert_eq!(
             warnings.iter().filter(|w| w.starts_with(key)).count(),
@@ -157,7 +156,7 @@ fn mysql_embedded_engine_properties() {
             "{key}: {warnings:?}"
         );
     }
-    assert_eq!(warnings.len(), 6, "{warnings:?}");
+    assert_eq!(warnings.len(), 5, "{warnings:?}");
     let (c, _) = config("mysql-engine.properties");
     assert_eq!(c.kafka.bootstrap_servers, "env-broker:9092");
     assert_eq!(c.schema_history_topic(), "schema-history.my-app-connector");
@@ -179,6 +178,7 @@ fn mariadb_properties_map_every_supported_option() {
             user = "cdc"
             password = "pw-from-env"
             server_id = 5400
+            ssl_mode = "disable"
             database_exclude_list = "scratch,tmp_.*"
             table_include_list = "shop\\.orders,shop\\.customers"
             include_schema_changes = false
@@ -247,9 +247,11 @@ fn refused_mysql_options_are_all_named_with_what_to_do() {
         .to_string();
     for expected in [
         "database.server.id: \"0\" is not a server id",
-        "database.ssl.mode=verify_identity is not supported: cdc-capture connects without TLS; \
-         use database.ssl.mode=disabled",
-        "database.ssl.truststore.password is not supported: TLS",
+        "database.ssl.mode=verify_ca is not supported for MySQL / MariaDB (the chain cannot be \
+         checked without the host name); use database.ssl.mode=verify_identity",
+        "database.ssl.truststore=/etc/debezium/truststore.jks: not a readable PEM file; \
+         cdc-capture cannot read Java keystores (JKS / PKCS#12): export the CA certificates as \
+         PEM (keytool -exportcert",
         "snapshot.mode=when_needed is not supported for MySQL / MariaDB yet; use initial",
         "snapshot.locking.mode=none is not supported for MySQL",
         "database.include.list and database.exclude.list cannot both be set",
@@ -323,13 +325,60 @@ fn snapshot_and_tls_modes_per_connector() {
     assert!(locking(MYSQL, "custom").unwrap_err()[0].contains("(supported: minimal)"));
 
     let tls = |class, mode| translate_with(class, &[("database.ssl.mode", mode)]);
-    assert!(tls(MYSQL, "disabled").unwrap().warnings.is_empty());
-    assert!(tls(MYSQL, "preferred").unwrap().warnings[0].contains("without TLS"));
-    assert!(tls(MYSQL, "required").is_err());
-    assert!(tls(MYSQL, "disable").is_err(), "MariaDB's spelling");
-    assert!(tls(MARIADB, "disable").unwrap().warnings.is_empty());
-    assert!(tls(MARIADB, "trust").unwrap_err()[0].contains("use database.ssl.mode=disable"));
-    assert!(tls(MARIADB, "verify-full").is_err());
+    let ssl_mode = |class, mode| {
+        let t = tls(class, mode).unwrap();
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+        t.table["source"]["ssl_mode"].as_str().unwrap().to_owned()
+    };
+    for (mode, ours) in [
+        ("disabled", "disable"),
+        ("preferred", "prefer"),
+        ("REQUIRED", "require"),
+        ("verify_identity", "verify_full"),
+    ] {
+        assert_eq!(ssl_mode(MYSQL, mode), ours, "{mode}");
+    }
+    for (mode, ours) in [
+        ("disable", "disable"),
+        ("trust", "require"),
+        ("verify-full", "verify_full"),
+    ] {
+        assert_eq!(ssl_mode(MARIADB, mode), ours, "{mode}");
+    }
+    assert!(
+        tls(MYSQL, "verify_ca").unwrap_err()[0].contains("use database.ssl.mode=verify_identity")
+    );
+    assert!(tls(MARIADB, "verify-ca").unwrap_err()[0].contains("use database.ssl.mode=verify-full"));
+    assert!(tls(MYSQL, "disable").unwrap_err()[0].contains("(supported: disabled, preferred"));
+    assert!(tls(MARIADB, "verify_identity").is_err(), "MySQL's spelling");
+
+    // Trust and key stores: PEM files map onto the ssl_* paths, Java keystores are refused.
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.pem");
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let pem = pem.display().to_string();
+    let stores = [
+        ("database.ssl.mode", "verify_identity"),
+        ("database.ssl.truststore", pem.as_str()),
+        ("database.ssl.truststore.password", "changeit"),
+        ("database.ssl.keystore", pem.as_str()),
+    ];
+    let t = translate_with(MYSQL, &stores).unwrap();
+    let source = &t.table["source"];
+    for key in ["ssl_root_cert", "ssl_cert", "ssl_key"] {
+        assert_eq!(source[key].as_str(), Some(pem.as_str()), "{key}");
+    }
+    assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    assert!(!t.warnings[0].contains("changeit"));
+    let jks = dir.path().join("keystore");
+    std::fs::write(&jks, [0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]).unwrap();
+    let jks = jks.display().to_string();
+    let err = translate_with(MARIADB, &[("database.ssl.keystore", jks.as_str())]).unwrap_err();
+    assert!(err[0].contains("openssl pkcs12"), "{err:?}");
 
     // The history's brokers are the Kafka cluster unless kafka.bootstrap.servers differs.
     let brokers = [("schema.history.internal.kafka.bootstrap.servers", "k:9092")];
@@ -440,8 +489,23 @@ fn secrets_never_show_in_the_translation_warnings_or_errors() {
     )
     .unwrap_err()
     .join("\n");
-    assert!(err.contains("database.ssl.keystore.password"), "{err}");
+    assert!(err.contains("database.server.id"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
+    let ignored = translate_with(
+        MYSQL,
+        &[
+            ("database.ssl.keystore.password", "s3cret-ks"),
+            ("database.ssl.truststore.password", "s3cret-ts"),
+        ],
+    )
+    .unwrap()
+    .warnings
+    .join("\n");
+    assert!(
+        ignored.contains("database.ssl.keystore.password"),
+        "{ignored}"
+    );
+    assert!(!ignored.contains("s3cret"), "{ignored}");
 }
 
 /// Every option of Debezium's MySQL / MariaDB connector documentation has a rule (the list:

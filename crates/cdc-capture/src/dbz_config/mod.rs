@@ -228,14 +228,7 @@ fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
         }
     }
     if connector.is_binlog() {
-        finish_binlog(
-            connector,
-            map,
-            &resolved,
-            &mut table,
-            &mut warnings,
-            &mut problems,
-        );
+        finish_binlog(connector, &resolved, &mut table, &mut problems);
     } else {
         if !map.contains_key("plugin.name") {
             warnings.push(
@@ -258,14 +251,14 @@ fn translate(map: &BTreeMap<String, String>) -> Result<Translated, Problems> {
     }
 }
 
-/// The MySQL / MariaDB settings that depend on several options: the source kind, the
-/// Kafka cluster (the schema history's), TLS by default.
+/// The MySQL / MariaDB settings that depend on several options: the source kind and the
+/// Kafka cluster (the schema history's). Without `database.ssl.mode` the capture uses
+/// `prefer` (Debezium MySQL's default `preferred`; MariaDB's default `disable` becomes TLS
+/// when the server offers it).
 fn finish_binlog(
     connector: Connector,
-    map: &BTreeMap<String, String>,
     resolved: &BTreeMap<&str, String>,
     table: &mut Table,
-    warnings: &mut Vec<String>,
     problems: &mut Vec<String>,
 ) {
     let kind = if connector == Connector::MariaDb {
@@ -291,13 +284,6 @@ fn finish_binlog(
              history in the Kafka cluster it publishes to; remove one of them"
         )),
         _ => {}
-    }
-    if connector == Connector::MySql && !map.contains_key("database.ssl.mode") {
-        warnings.push(
-            "database.ssl.mode is not set: Debezium's default is preferred (TLS when the \
-             server offers it), cdc-capture connects without TLS"
-                .into(),
-        );
     }
 }
 

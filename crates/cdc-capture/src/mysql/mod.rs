@@ -33,20 +33,23 @@ use cdc_mysql::ddl::{DdlOptions, Schemas, ServerVersion};
 use cdc_proto::checkpoint::v1::MySqlPosition;
 use tokio::sync::watch;
 
-use crate::config::{CaptureConfig, SnapshotMode, SourceConfig, SourceKind};
+use crate::config::{CaptureConfig, SnapshotMode, SourceConfig, SourceKind, SslMode};
 use crate::emit::Emitter;
 use crate::metrics::CaptureMetrics;
 use crate::offsets::OffsetsTopic;
 use crate::selection::Selection;
 use crate::topics::TopicSpec;
-use crate::{publisher, topics, CaptureError, Shutdown};
+use crate::{publisher, tls, topics, CaptureError, Shutdown};
 
 use history::SchemaHistory;
 pub(crate) use snapshot::EventTable;
 pub(crate) use tables::{list_tables, Codecs};
 
-/// The connection options of the source.
-fn connect_opts(source: &SourceConfig) -> mysql_async::Opts {
+/// The connection options of every connection to the source, TLS included
+/// (`source.ssl_mode`, see `crate::tls`). With TLS one connection is made first (a TLS
+/// failure is reported with the mode); `prefer` falls back to plaintext when the server offers
+/// no TLS, as MySQL's clients do, and the choice then holds for the run.
+async fn connect_opts(source: &SourceConfig) -> Result<mysql_async::Opts, CaptureError> {
     let mut builder = mysql_async::OptsBuilder::default()
         .ip_or_hostname(source.host.clone())
         .tcp_port(source.port())
@@ -55,7 +58,35 @@ fn connect_opts(source: &SourceConfig) -> mysql_async::Opts {
     if !source.password.is_empty() {
         builder = builder.pass(Some(source.password.expose().to_owned()));
     }
-    builder.into()
+    let Some(ssl) = tls::mysql_ssl_opts(source)? else {
+        return Ok(builder.into());
+    };
+    let secure: mysql_async::Opts = builder.clone().ssl_opts(Some(ssl)).into();
+    // One connection first, so a TLS failure is reported as such.
+    match mysql_async::Conn::new(secure.clone()).await {
+        Ok(conn) => {
+            let _ = conn.disconnect().await;
+            tracing::info!(mode = source.ssl_mode.as_str(), "TLS to the source");
+            Ok(secure)
+        }
+        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))
+            if source.ssl_mode == SslMode::Prefer =>
+        {
+            tls::warn_plaintext_fallback(source);
+            Ok(builder.into())
+        }
+        Err(e) => {
+            let root = match &source.ssl_root_cert {
+                Some(path) => format!(", ssl_root_cert = {}", path.display()),
+                None => String::new(),
+            };
+            let context = format!(
+                "connecting with TLS (source.ssl_mode = {}{root})",
+                source.ssl_mode.as_str()
+            );
+            Err(CaptureError::mysql(context, e))
+        }
+    }
 }
 
 /// What every part of the run shares.
@@ -93,7 +124,8 @@ pub async fn capture(
                 .into(),
         ));
     }
-    let opts = connect_opts(&config.source);
+    crate::tls::warn_about(&config.source);
+    let opts = connect_opts(&config.source).await?;
     let settings =
         cdc_mysql::binlog::check_server(opts.clone(), cdc_mysql::binlog::Requirements::default())
             .await

@@ -6,6 +6,7 @@
 //! - `postgres`: connecting, source columns, streaming rows with `COPY … TO STDOUT`.
 //! - `mysql`: connecting (`mysql://` / `mariadb://`), source columns, streaming rows over the
 //!   binary protocol, MySQL values → canonical values.
+//! - `tls`: TLS to the source ([`SourceTls`], the capture's `source.ssl_mode` names).
 //! - `iceberg`: Arrow batches read back from Iceberg → canonical values.
 //!
 //! Each row is encoded as its canonical values in the Iceberg column order and hashed with
@@ -17,6 +18,7 @@ mod canonical;
 mod iceberg;
 mod mysql;
 mod postgres;
+mod tls;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -30,6 +32,8 @@ use crate::catalog::ChangelogCatalog;
 use crate::config::SinkConfig;
 use crate::SinkError;
 use canonical::{Canon, Kind};
+
+pub use tls::{SourceTls, SourceTlsMode};
 
 /// Tables with more primary keys than this on one side are checked without example keys.
 const MAX_TRACKED_KEYS: usize = 5_000_000;
@@ -47,6 +51,8 @@ pub struct VerifyRequest {
     /// Iceberg table (`namespace.name`) compared instead of the mirror table; only with one
     /// source table.
     pub iceberg_table: Option<String>,
+    /// TLS to the source database.
+    pub tls: SourceTls,
 }
 
 /// The outcome for one table.
@@ -115,9 +121,9 @@ pub async fn verify(
     }
     let catalog = ChangelogCatalog::open(&config.iceberg).await?;
     let mut source = if mysql::is_mysql_url(&request.source) {
-        Source::MySql(mysql::connect(&request.source).await?)
+        Source::MySql(mysql::connect(&request.source, &request.tls).await?)
     } else {
-        Source::Postgres(postgres::connect(&request.source).await?)
+        Source::Postgres(postgres::connect(&request.source, &request.tls).await?)
     };
     let mut reports = Vec::with_capacity(request.tables.len());
     for table in &request.tables {

@@ -8,6 +8,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Value};
 
 use super::canonical::{date_canon, double_bits, float_bits, normalise_decimal, Canon, Kind};
+use super::tls::{SourceTls, SourceTlsMode};
 use crate::SinkError;
 
 fn my_err(context: impl Into<String>) -> impl FnOnce(mysql_async::Error) -> SinkError {
@@ -20,9 +21,10 @@ pub(crate) fn is_mysql_url(source: &str) -> bool {
     source.starts_with("mysql://") || source.starts_with("mariadb://")
 }
 
-/// Connects to `url` (`mysql://` or `mariadb://`), in a UTC session. The URL (which may hold a
-/// password) never appears in errors.
-pub(crate) async fn connect(url: &str) -> Result<Conn, SinkError> {
+/// Connects to `url` (`mysql://` or `mariadb://`) with `tls`, in a UTC session. The URL
+/// (which may hold a password) never appears in errors. `prefer` falls back to plaintext when
+/// the server offers no TLS.
+pub(crate) async fn connect(url: &str, tls: &SourceTls) -> Result<Conn, SinkError> {
     let url = match url.strip_prefix("mariadb://") {
         Some(rest) => format!("mysql://{rest}"),
         None => url.to_owned(),
@@ -40,7 +42,18 @@ pub(crate) async fn connect(url: &str) -> Result<Conn, SinkError> {
             builder = builder.pass(Some(password));
         }
     }
-    let mut conn = Conn::new(builder).await.map_err(my_err("cannot connect"))?;
+    let plain = builder.clone();
+    if let Some(ssl) = tls.mysql()? {
+        builder = builder.ssl_opts(Some(ssl));
+    }
+    let mut conn =
+        match Conn::new(builder).await {
+            Err(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            )) if tls.mode == SourceTlsMode::Prefer => Conn::new(plain).await,
+            other => other,
+        }
+        .map_err(my_err("cannot connect"))?;
     conn.query_drop("SET time_zone = '+00:00'")
         .await
         .map_err(my_err("cannot set the session time zone"))?;

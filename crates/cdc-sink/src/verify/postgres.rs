@@ -8,6 +8,7 @@ use futures::StreamExt;
 use tokio_postgres::{Client, NoTls};
 
 use super::canonical::PgColumnType;
+use super::tls::SourceTls;
 use crate::SinkError;
 
 /// Session settings under which the select expressions' text output is read.
@@ -20,8 +21,8 @@ fn pg_err(context: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> S
 }
 
 /// Connects to `conninfo` (libpq `key=value` or `postgres://` URL; `PGPASSWORD` supplies a
-/// missing password). Only unencrypted connections are supported.
-pub(crate) async fn connect(conninfo: &str) -> Result<Client, SinkError> {
+/// missing password) with `tls` (`disable` or `verify_full`).
+pub(crate) async fn connect(conninfo: &str, tls: &SourceTls) -> Result<Client, SinkError> {
     let mut config = tokio_postgres::Config::from_str(conninfo).map_err(pg_err(
         "the connection string is not valid (expected `host=… user=… dbname=…` or a \
          postgres:// URL)",
@@ -31,15 +32,25 @@ pub(crate) async fn connect(conninfo: &str) -> Result<Client, SinkError> {
             config.password(password);
         }
     }
-    let (client, connection) = config
-        .connect(NoTls)
-        .await
-        .map_err(pg_err("cannot connect"))?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!(error = %e, "verify: source connection ended");
+    let client = match tls.postgres()? {
+        None => {
+            let (client, connection) = config
+                .connect(NoTls)
+                .await
+                .map_err(pg_err("cannot connect"))?;
+            tokio::spawn(watch(connection));
+            client
         }
-    });
+        Some(rustls) => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+            let (client, connection) = config
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(rustls))
+                .await
+                .map_err(pg_err("cannot connect (TLS, verify_full)"))?;
+            tokio::spawn(watch(connection));
+            client
+        }
+    };
     client
         .batch_execute(SESSION)
         .await
@@ -55,6 +66,13 @@ pub(crate) async fn connect(conninfo: &str) -> Result<Client, SinkError> {
         )));
     }
     Ok(client)
+}
+
+/// Drives a source connection, logging how it ended.
+async fn watch<F: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(connection: F) {
+    if let Err(e) = connection.await {
+        tracing::warn!(error = %e, "verify: source connection ended");
+    }
 }
 
 /// One source column.

@@ -1,60 +1,19 @@
-//! TLS to the PostgreSQL source, with libpq's `sslmode` semantics for both connections: the
-//! SQL connections (tokio-postgres over rustls) and the replication connection
+//! TLS of the PostgreSQL connections, with libpq's `sslmode` semantics for both: the SQL
+//! connections (tokio-postgres over rustls) and the replication connection
 //! (pgwire-replication's own rustls client, given the same settings).
-//!
-//! - `disable`: plaintext (a loud warning when the host is not a loopback address);
-//! - `prefer`: TLS when the server offers it, else plaintext; the certificate is not checked;
-//! - `require`: TLS, the certificate is not checked (protects against eavesdropping only);
-//! - `verify_ca`: TLS, the chain must lead to `ssl_root_cert` (or the Mozilla roots);
-//! - `verify_full`: as `verify_ca`, and the certificate must name the host.
 
-use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use pgwire_replication::TlsConfig;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
 
+use super::{client_identity, roots, tls_error};
 use crate::config::{SourceConfig, SslMode};
 use crate::CaptureError;
-
-/// Logs what the configured mode means for this host, once at start.
-pub fn warn_about(source: &SourceConfig) {
-    let loopback = is_loopback(&source.host);
-    match source.ssl_mode {
-        SslMode::Disable if !loopback => tracing::warn!(
-            host = %source.host,
-            "PLAINTEXT connection to PostgreSQL (source.ssl_mode = disable): the password and \
-             every captured row cross the network unencrypted; set source.ssl_mode = verify_full"
-        ),
-        SslMode::Prefer | SslMode::Require if !loopback => tracing::warn!(
-            host = %source.host,
-            mode = ?source.ssl_mode,
-            "the PostgreSQL server's certificate is not verified (source.ssl_mode = {}): a \
-             man in the middle can read the password and the data; set source.ssl_mode = \
-             verify_full and source.ssl_root_cert",
-            source.ssl_mode.as_str()
-        ),
-        SslMode::VerifyCa => tracing::info!(
-            "source.ssl_mode = verify_ca: the SQL connections check the certificate chain only; \
-             the replication connection (pgwire-replication 0.5.0) also checks the host name"
-        ),
-        _ => {}
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host.starts_with('/')
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
 
 /// The replication connection's TLS settings.
 pub fn replication_tls(source: &SourceConfig) -> TlsConfig {
@@ -82,10 +41,12 @@ pub fn sql_tls(source: &SourceConfig) -> Result<Option<ClientConfig>, CaptureErr
         SslMode::Disable => return Ok(None),
         SslMode::Prefer | SslMode::Require => Arc::new(AnyCertificate(provider.clone())),
         SslMode::VerifyCa | SslMode::VerifyFull => {
-            let roots = Arc::new(roots(source.ssl_root_cert.as_deref())?);
+            let roots = Arc::new(roots(source, source.ssl_root_cert.as_deref())?);
             let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
-                .map_err(|e| tls_error(format!("building the certificate verifier: {e}")))?;
+                .map_err(|e| {
+                    tls_error(source, format!("building the certificate verifier: {e}"))
+                })?;
             if source.ssl_mode == SslMode::VerifyCa {
                 Arc::new(AnyHostName(webpki))
             } else {
@@ -95,55 +56,16 @@ pub fn sql_tls(source: &SourceConfig) -> Result<Option<ClientConfig>, CaptureErr
     };
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| tls_error(format!("TLS protocol versions: {e}")))?
+        .map_err(|e| tls_error(source, format!("TLS protocol versions: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
-    let config = match (&source.ssl_cert, &source.ssl_key) {
-        (Some(cert), Some(key)) => {
-            let chain = CertificateDer::pem_file_iter(cert)
-                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| {
-                    tls_error(format!("reading source.ssl_cert {}: {e}", cert.display()))
-                })?;
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| tls_error(format!("reading source.ssl_key {}: {e}", key.display())))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| tls_error(format!("client certificate: {e}")))?
-        }
-        _ => builder.with_no_client_auth(),
+    let config = match client_identity(source)? {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| tls_error(source, format!("client certificate: {e}")))?,
+        None => builder.with_no_client_auth(),
     };
     Ok(Some(config))
-}
-
-/// Trusted roots: the PEM bundle `path`, or the Mozilla roots.
-fn roots(path: Option<&Path>) -> Result<RootCertStore, CaptureError> {
-    let mut store = RootCertStore::empty();
-    match path {
-        Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| {
-                    tls_error(format!(
-                        "reading source.ssl_root_cert {}: {e}",
-                        path.display()
-                    ))
-                })?;
-            let (added, _) = store.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(tls_error(format!(
-                    "source.ssl_root_cert {} holds no usable CA certificate",
-                    path.display()
-                )));
-            }
-        }
-        None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    Ok(store)
-}
-
-fn tls_error(message: String) -> CaptureError {
-    CaptureError::Config(format!("TLS to PostgreSQL: {message}"))
 }
 
 /// `verify_ca`: the chain must be valid, the name is not checked.
