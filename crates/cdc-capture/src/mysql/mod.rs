@@ -107,6 +107,15 @@ pub async fn capture(
     }
     tracing::info!(version = %settings.version, server_id = settings.server_id,
         "binlog settings checked");
+    if config.source.include_query && flavor == BinlogFlavor::MariaDb {
+        // MariaDB sends ANNOTATE_ROWS events only to a replica whose COM_BINLOG_DUMP carries
+        // BINLOG_SEND_ANNOTATE_ROWS_EVENT; mysql_async 0.37 cannot set that flag.
+        tracing::warn!(
+            "source.include_query (include.query) has no effect on MariaDB yet: the binlog \
+             dump cannot ask for ANNOTATE_ROWS events, so source.query stays null \
+             (Debezium fills it from binlog_annotate_row_events)"
+        );
+    }
     let mut conn = mysql_async::Conn::new(opts.clone())
         .await
         .map_err(|e| CaptureError::mysql("connecting", e))?;

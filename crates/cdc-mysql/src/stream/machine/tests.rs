@@ -817,3 +817,92 @@ fn a_heartbeat_before_the_transaction_to_resume_keeps_the_offset() {
         "{items:?}"
     );
 }
+
+/// `source.thread` / `source.query` on MariaDB, as Debezium's MariaDB connector sets them:
+/// MariaDB writes no `BEGIN` query (its GTID event opens the transaction), so no thread id is
+/// ever known and `thread` stays null; `query` is the ANNOTATE_ROWS statement of the rows
+/// after it, only with `include.query`, and is forgotten at the commit.
+#[test]
+fn mariadb_thread_is_null_and_query_comes_from_annotate_rows() {
+    let maria = |sequence| {
+        Some(Gtid::MariaDb(crate::binlog::MariaGtid {
+            domain_id: 0,
+            server_id: 1,
+            sequence,
+        }))
+    };
+    for include_query in [true, false] {
+        let offset = BinlogOffset {
+            gtids: Some("0-1-5".into()),
+            ..start()
+        };
+        let config = StreamConfig {
+            flavor: BinlogFlavor::MariaDb,
+            include_query,
+            ..config()
+        };
+        let completed = Completed::parse(offset.gtids.as_deref(), BinlogFlavor::MariaDb).unwrap();
+        let mut m = Machine::new(config, schemas(), &offset, completed);
+        let docs = docs_map();
+        let items = run(
+            &mut m,
+            vec![
+                ev(
+                    200,
+                    240,
+                    EventKind::TransactionBegin {
+                        gtid: maria(6),
+                        standalone: false,
+                    },
+                ),
+                ev(
+                    240,
+                    300,
+                    EventKind::AnnotateRows {
+                        sql: "INSERT INTO docs VALUES (1, '{}', 'n')".into(),
+                    },
+                ),
+                ev(300, 350, EventKind::TableMap(Arc::clone(&docs))),
+                ev(350, 420, rows(RowsKind::Insert, &docs, vec![insert(1)])),
+                ev(420, 451, EventKind::Xid { xid: 1 }),
+                ev(
+                    451,
+                    491,
+                    EventKind::TransactionBegin {
+                        gtid: maria(7),
+                        standalone: false,
+                    },
+                ),
+                ev(491, 540, EventKind::TableMap(Arc::clone(&docs))),
+                ev(540, 600, rows(RowsKind::Insert, &docs, vec![insert(2)])),
+                ev(600, 631, EventKind::Xid { xid: 2 }),
+            ],
+        )
+        .unwrap();
+        let sources: Vec<(Option<i64>, Option<String>, Option<String>)> = items
+            .iter()
+            .filter_map(|i| match i {
+                StreamItem::Change { event, .. } => match &event.source.position {
+                    Position::Binlog {
+                        flavor: BinlogFlavor::MariaDb,
+                        thread,
+                        query,
+                        gtid,
+                        ..
+                    } => Some((*thread, query.clone(), gtid.clone())),
+                    other => panic!("{other:?}"),
+                },
+                _ => None,
+            })
+            .collect();
+        let annotated = include_query.then(|| "INSERT INTO docs VALUES (1, '{}', 'n')".to_owned());
+        assert_eq!(
+            sources,
+            vec![
+                (None, annotated, Some("0-1-6".into())),
+                (None, None, Some("0-1-7".into())),
+            ],
+            "include_query = {include_query}"
+        );
+    }
+}
