@@ -561,16 +561,6 @@ impl CaptureConfig {
                         .into(),
                 ));
             }
-            if set(&s.column_include_list)
-                || set(&s.column_exclude_list)
-                || set(&s.message_key_columns)
-            {
-                return Err(CaptureError::Config(
-                    "source.column_include_list / column_exclude_list / message_key_columns \
-                     are not supported for MySQL / MariaDB yet"
-                        .into(),
-                ));
-            }
             if self
                 .events
                 .heartbeat_action_query

@@ -4,8 +4,8 @@
 //! ones whose values are checked by hand. The shared options are in [`super::options`].
 //!
 //! Options the PostgreSQL capture supports but the MySQL / MariaDB capture does not yet
-//! (column filters, key overrides, `when_needed` / `always` snapshots) are
-//! refused here with the Debezium name; `CaptureConfig::validate` refuses their TOML keys.
+//! (`when_needed` / `always` snapshots) are refused here with the Debezium name;
+//! `CaptureConfig::validate` refuses their TOML keys.
 
 use toml::Value;
 
@@ -50,9 +50,9 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("database.blacklist", Reject("renamed; use database.exclude.list")),
     ("schema.include.list", Reject("MySQL / MariaDB have no schemas; select databases with database.include.list")),
     ("schema.exclude.list", Reject("MySQL / MariaDB have no schemas; select databases with database.exclude.list")),
-    ("column.include.list", Reject("column filters are not supported for MySQL / MariaDB yet; remove the option (every column is captured)")),
-    ("column.exclude.list", Reject("column filters are not supported for MySQL / MariaDB yet; remove the option (every column is captured)")),
-    ("message.key.columns", Reject("message key overrides are not supported for MySQL / MariaDB yet; remove the option (keys are the primary keys)")),
+    ("column.include.list", Map("source.column_include_list", Str)),
+    ("column.exclude.list", Map("source.column_exclude_list", Str)),
+    ("message.key.columns", Map("source.message_key_columns", Str)),
     ("signal.data.collection", Map("source.signal_data_collection", Str)),
     ("gtid.source.includes", Reject("GTID source filters are not supported: every transaction of the captured tables is emitted; remove the option")),
     ("gtid.source.excludes", Reject("GTID source filters are not supported: every transaction of the captured tables is emitted; remove the option")),

@@ -253,8 +253,6 @@ fn refused_mysql_options_are_all_named_with_what_to_do() {
         "snapshot.mode=when_needed is not supported for MySQL / MariaDB yet; use initial",
         "snapshot.locking.mode=none is not supported for MySQL",
         "database.include.list and database.exclude.list cannot both be set",
-        "column.exclude.list is not supported: column filters",
-        "message.key.columns is not supported: message key overrides",
         "gtid.source.includes is not supported: GTID source filters",
         "heartbeat.action.query is not supported: heartbeat action queries are not run",
         "time.precision.mode: \"adaptive\" is not supported (supported: \
@@ -266,7 +264,7 @@ fn refused_mysql_options_are_all_named_with_what_to_do() {
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
-    assert_eq!(err.matches("\n  - ").count(), 15, "{err}");
+    assert_eq!(err.matches("\n  - ").count(), 13, "{err}");
     assert!(err.contains("mysql-rejected.properties"));
     assert!(!err.contains("do-not-print-me"), "{err}");
 }
@@ -368,24 +366,6 @@ fn snapshot_and_tls_modes_per_connector() {
 #[test]
 fn not_yet_supported_options_match_the_capture_validation() {
     for (option, value, path, toml_value) in [
-        (
-            "column.include.list",
-            "a.t.c",
-            "source.column_include_list",
-            "a.t.c",
-        ),
-        (
-            "column.exclude.list",
-            "a.t.c",
-            "source.column_exclude_list",
-            "a.t.c",
-        ),
-        (
-            "message.key.columns",
-            "a.t:c",
-            "source.message_key_columns",
-            "a.t:c",
-        ),
         (
             "snapshot.mode",
             "when_needed",
@@ -490,5 +470,37 @@ fn the_signal_table_and_chunk_size_are_mapped_for_binlog_sources() {
         );
         assert_eq!(c.snapshot.incremental_chunk_size, 512);
         c.validate().unwrap();
+    }
+}
+
+#[test]
+fn column_filters_and_key_overrides_map_for_both_connectors() {
+    for class in [MYSQL, MARIADB] {
+        for (option, value, path) in [
+            (
+                "column.include.list",
+                "shop.orders.(id|total)",
+                "column_include_list",
+            ),
+            (
+                "column.exclude.list",
+                "shop.customers.email",
+                "column_exclude_list",
+            ),
+            (
+                "message.key.columns",
+                "shop.orders:purchaser",
+                "message_key_columns",
+            ),
+        ] {
+            let t = translate_with(class, &[(option, value)])
+                .unwrap_or_else(|e| panic!("{class} {option}: {e:?}"))
+                .table;
+            assert_eq!(
+                t["source"][path].as_str(),
+                Some(value),
+                "{class} {option}: {t:?}"
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! where streaming starts.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cdc_model::{Position, SnapshotMarker, SourceInfo};
@@ -12,7 +13,7 @@ use cdc_mysql::ddl::{ChangeKind, HistoryRecord, SchemaChange, Schemas};
 use cdc_mysql::snapshot::{ChunkId, TableChunks};
 use cdc_proto::checkpoint::v1::{BinlogOffset as StoredOffset, MySqlPosition, MySqlTableSnapshot};
 
-use super::snapshot::{self, EventTable, SnapshotSource};
+use super::snapshot::{self, SnapshotSource};
 use super::{offset, tables, Run};
 use crate::config::SnapshotMode;
 use crate::emit::{now_ns, Emitter};
@@ -114,15 +115,14 @@ pub(super) async fn take_snapshot(
     tracing::info!(file = %snap_file.0, pos = snap_file.1, tables = snap.tables.len(),
         workers = snap.workers(), resumed = resume.is_some(), "snapshot started");
 
-    let mut codecs = tables::Codecs::new(&config.topic_prefix, &run.modes);
+    let mut codecs = tables::Codecs::new(
+        &config.topic_prefix,
+        &run.modes,
+        Arc::new(run.selection.clone()),
+    );
     let mut event_tables = Vec::with_capacity(snap.tables.len());
     for plan in &snap.tables {
-        let t = codecs.for_def(&plan.def, &run.modes)?;
-        event_tables.push(EventTable {
-            schema: t.schema.clone(),
-            codec: t.codec.clone(),
-            topic: t.topic.clone(),
-        });
+        event_tables.push(codecs.for_def(&plan.def, &run.modes)?);
     }
     if resume.is_none() {
         let history_position = offset::history_position(&snapshot_offset);

@@ -57,7 +57,7 @@ use crate::ddl::{DdlError, HistoryRecord, SchemaChange, SchemaChangeRecord, Sche
 use crate::types::{HandlingModes, TypeError, ValueError};
 
 pub use offset::BinlogOffset;
-pub use tables::table_schema;
+pub use tables::{table_schema, AllColumns, ColumnSelection, Projection};
 
 use machine::Machine;
 use offset::Completed;
@@ -79,6 +79,8 @@ pub struct StreamConfig {
     pub replica_server_id: u32,
     /// Captured tables (rows of other tables are read and skipped).
     pub tables: TableFilter,
+    /// The columns their events carry and their keys ([`AllColumns`]: all, primary key).
+    pub columns: Arc<dyn ColumnSelection>,
     /// Type and value handling modes.
     pub modes: HandlingModes,
     /// `include.query`: put the ANNOTATE_ROWS / ROWS_QUERY statement in `source.query`.

@@ -43,6 +43,7 @@ fn config() -> StreamConfig {
         connector_version: "3.6.3.Final".into(),
         replica_server_id: 99,
         tables: Arc::new(|t| t.name != "skipped"),
+        columns: Arc::new(crate::stream::AllColumns),
         modes: HandlingModes::default(),
         include_query: true,
         heartbeat: Duration::ZERO,
@@ -905,4 +906,131 @@ fn mariadb_thread_is_null_and_query_comes_from_annotate_rows() {
             "include_query = {include_query}"
         );
     }
+}
+
+/// Column filters and a key override (Debezium's `column.exclude.list` and
+/// `message.key.columns`): events of `shop.docs` without `doc`, keyed by `name`.
+struct NoDocKeyedByName;
+
+impl crate::stream::ColumnSelection for NoDocKeyedByName {
+    fn included(&self, _: &cdc_model::TableId, column: &str) -> bool {
+        column != "doc"
+    }
+
+    fn key(&self, _: &cdc_model::TableId, columns: &[&str]) -> Option<Vec<usize>> {
+        columns.iter().position(|c| *c == "name").map(|i| vec![i])
+    }
+}
+
+#[test]
+fn column_filters_and_key_overrides_shape_stream_events() {
+    let config = StreamConfig {
+        columns: Arc::new(NoDocKeyedByName),
+        ..config()
+    };
+    let offset = start();
+    let completed = Completed::parse(offset.gtids.as_deref(), BinlogFlavor::MySql).unwrap();
+    let mut m = Machine::new(config, schemas(), &offset, completed);
+    let docs = docs_map();
+    let update = |id, from: &str, to: &str| RowChange {
+        before: Some(doc_row(id, json!({"n": 1}), from)),
+        after: Some(doc_row(id, json!({"n": 2}), to)),
+    };
+    let items = run(
+        &mut m,
+        vec![
+            ev(
+                200,
+                279,
+                EventKind::TransactionBegin {
+                    gtid: Some(gtid(6)),
+                    standalone: false,
+                },
+            ),
+            ev(279, 350, EventKind::Begin { thread_id: 3 }),
+            ev(350, 400, EventKind::TableMap(Arc::clone(&docs))),
+            ev(400, 450, rows(RowsKind::Insert, &docs, vec![insert(1)])),
+            // The primary key is unchanged but the configured key (`name`) changes: a delete
+            // and a create, as Debezium does for a change of the message key.
+            ev(
+                450,
+                520,
+                rows(
+                    RowsKind::Update,
+                    &docs,
+                    vec![update(1, "n", "m"), update(1, "m", "m")],
+                ),
+            ),
+            ev(520, 551, EventKind::Xid { xid: 1 }),
+        ],
+    )
+    .unwrap();
+    let changes: Vec<_> = items
+        .iter()
+        .filter_map(|i| match i {
+            StreamItem::Change {
+                event, key_header, ..
+            } => Some((event, key_header)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes.len(), 4, "{items:?}");
+    let schema = &changes[0].0.table;
+    let names: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "name"]);
+    assert_eq!(schema.key, [1]);
+    assert_eq!(
+        changes[0].0.after,
+        Some(vec![Value::Int32(1), Value::String("n".into())])
+    );
+    let ops: Vec<Op> = changes.iter().map(|(e, _)| e.op).collect();
+    assert_eq!(ops, [Op::Create, Op::Delete, Op::Create, Op::Update]);
+    assert_eq!(
+        changes[1].1.as_ref().map(|h| (h.name, h.row.clone())),
+        Some((
+            "__debezium.newkey",
+            vec![Value::Int32(1), Value::String("m".into())]
+        ))
+    );
+}
+
+#[test]
+fn a_key_column_the_filters_exclude_is_refused() {
+    struct NoId;
+    impl crate::stream::ColumnSelection for NoId {
+        fn included(&self, _: &cdc_model::TableId, column: &str) -> bool {
+            column != "id"
+        }
+        fn key(&self, _: &cdc_model::TableId, _: &[&str]) -> Option<Vec<usize>> {
+            None
+        }
+    }
+    let config = StreamConfig {
+        columns: Arc::new(NoId),
+        ..config()
+    };
+    let offset = start();
+    let completed = Completed::parse(offset.gtids.as_deref(), BinlogFlavor::MySql).unwrap();
+    let mut m = Machine::new(config, schemas(), &offset, completed);
+    let err = run(
+        &mut m,
+        vec![
+            ev(
+                200,
+                279,
+                EventKind::TransactionBegin {
+                    gtid: Some(gtid(6)),
+                    standalone: false,
+                },
+            ),
+            ev(279, 350, EventKind::Begin { thread_id: 3 }),
+            ev(350, 400, EventKind::TableMap(docs_map())),
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("shop.docs") && err.contains("column id") && err.contains("excluded"),
+        "{err}"
+    );
 }
