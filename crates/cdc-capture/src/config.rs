@@ -580,16 +580,6 @@ impl CaptureConfig {
                         .into(),
                 ));
             }
-            if matches!(
-                self.snapshot.mode,
-                SnapshotMode::Always | SnapshotMode::WhenNeeded
-            ) {
-                return Err(CaptureError::Config(format!(
-                    "snapshot.mode {:?} is not supported for MySQL / MariaDB yet (use \
-                     initial, initial_only or no_data)",
-                    self.snapshot.mode
-                )));
-            }
             self.mysql_modes()?;
         } else {
             if s.database.is_empty() {

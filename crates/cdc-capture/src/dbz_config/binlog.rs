@@ -3,8 +3,8 @@
 //! `MySqlConnectorConfig`, `MariaDbConnectorConfig` and the Kafka schema history), and the
 //! ones whose values are checked by hand. The shared options are in [`super::options`].
 //!
-//! Options the PostgreSQL capture supports but the MySQL / MariaDB capture does not yet
-//! (`when_needed` / `always` snapshots) are refused here with the Debezium name;
+//! Options the PostgreSQL capture supports but the MySQL / MariaDB capture does not
+//! (`snapshot.locking.mode=none` on MySQL) are refused here with the Debezium name;
 //! `CaptureConfig::validate` refuses their TOML keys.
 
 use toml::Value;
@@ -20,8 +20,6 @@ pub const REQUIRED: &[&str] = &[
     "database.user",
     "database.server.id",
 ];
-
-const NOT_YET: &str = "not supported for MySQL / MariaDB yet";
 
 /// MySQL / MariaDB options with an exact name.
 pub const OPTIONS: &[(&str, Rule)] = &[
@@ -163,18 +161,13 @@ fn snapshot_mode(
     problems: &mut Vec<String>,
 ) {
     let ours = match mode {
-        "initial" | "initial_only" | "no_data" => mode,
+        "initial" | "initial_only" | "no_data" | "when_needed" | "always" => mode,
         "schema_only" => {
             warnings.push(
                 "snapshot.mode=schema_only was renamed no_data in Debezium 3.0; no_data is used"
                     .into(),
             );
             "no_data"
-        }
-        "when_needed" | "always" => {
-            return problems.push(format!(
-                "snapshot.mode={mode} is {NOT_YET}; use initial, initial_only or no_data"
-            ))
         }
         "recovery" | "schema_only_recovery" => {
             return problems.push(format!(
@@ -194,7 +187,7 @@ fn snapshot_mode(
         other => {
             return problems.push(format!(
                 "snapshot.mode={other} is not supported (supported: initial, initial_only, \
-                 no_data)"
+                 no_data, when_needed, always)"
             ))
         }
     };

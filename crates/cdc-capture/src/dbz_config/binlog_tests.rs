@@ -250,7 +250,6 @@ fn refused_mysql_options_are_all_named_with_what_to_do() {
         "database.ssl.mode=verify_identity is not supported: cdc-capture connects without TLS; \
          use database.ssl.mode=disabled",
         "database.ssl.truststore.password is not supported: TLS",
-        "snapshot.mode=when_needed is not supported for MySQL / MariaDB yet; use initial",
         "snapshot.locking.mode=none is not supported for MySQL",
         "database.include.list and database.exclude.list cannot both be set",
         "gtid.source.includes is not supported: GTID source filters",
@@ -264,7 +263,7 @@ fn refused_mysql_options_are_all_named_with_what_to_do() {
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
-    assert_eq!(err.matches("\n  - ").count(), 13, "{err}");
+    assert_eq!(err.matches("\n  - ").count(), 12, "{err}");
     assert!(err.contains("mysql-rejected.properties"));
     assert!(!err.contains("do-not-print-me"), "{err}");
 }
@@ -280,8 +279,9 @@ fn snapshot_and_tls_modes_per_connector() {
         assert_eq!(snapshot(class, "INITIAL_ONLY").unwrap(), "initial_only");
         assert_eq!(snapshot(class, "no_data").unwrap(), "no_data");
         assert_eq!(snapshot(class, "schema_only").unwrap(), "no_data");
+        assert_eq!(snapshot(class, "when_needed").unwrap(), "when_needed");
+        assert_eq!(snapshot(class, "always").unwrap(), "always");
         for (mode, says) in [
-            ("always", "not supported for MySQL / MariaDB yet"),
             ("recovery", "a lost schema history cannot be rebuilt"),
             (
                 "schema_only_recovery",
@@ -365,21 +365,12 @@ fn snapshot_and_tls_modes_per_connector() {
 /// one, this fails and the option is to be mapped (as for PostgreSQL).
 #[test]
 fn not_yet_supported_options_match_the_capture_validation() {
-    for (option, value, path, toml_value) in [
-        (
-            "snapshot.mode",
-            "when_needed",
-            "snapshot.mode",
-            "when_needed",
-        ),
-        ("snapshot.mode", "always", "snapshot.mode", "always"),
-        (
-            "snapshot.locking.mode",
-            "none",
-            "snapshot.locking_mode",
-            "none",
-        ),
-    ] {
+    for (option, value, path, toml_value) in [(
+        "snapshot.locking.mode",
+        "none",
+        "snapshot.locking_mode",
+        "none",
+    )] {
         assert!(
             translate_with(MYSQL, &[(option, value)]).is_err(),
             "{option}={value} is translated"

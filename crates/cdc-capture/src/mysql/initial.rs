@@ -57,8 +57,21 @@ pub(super) async fn take_snapshot(
     // The schema of every table, so that DDL of uncaptured tables applies while streaming
     // (Debezium's history holds them all too). Read before the snapshot lock; the captured
     // tables are read again under it.
+    // A new snapshot over an older history (`when_needed` / `always`): tables the recovered
+    // schema still knows but the server no longer has are dropped from the history.
+    let mut gone = Vec::new();
     let all = if resume.is_none() {
         let all = tables::list_tables(conn).await?;
+        let listed: std::collections::HashSet<cdc_mysql::ddl::TableId> =
+            all.iter().map(tables::ddl_id).collect();
+        gone = schemas
+            .tables()
+            .map(|t| t.id.clone())
+            .filter(|id| !listed.contains(id))
+            .collect();
+        for id in &gone {
+            schemas.remove_table(id);
+        }
         let ddl = tables::show_create(conn, &all).await?;
         for (id, text) in &ddl {
             schemas.remove_table(&tables::ddl_id(id));
@@ -127,6 +140,24 @@ pub(super) async fn take_snapshot(
     if resume.is_none() {
         let history_position = offset::history_position(&snapshot_offset);
         let ts_ms = now_ns().div_euclid(1_000_000);
+        for id in &gone {
+            let change = SchemaChange {
+                database: id.database.clone(),
+                ddl: format!(
+                    "DROP TABLE IF EXISTS `{}`.`{}`",
+                    id.database.replace('`', "``"),
+                    id.table.replace('`', "``")
+                ),
+                kind: ChangeKind::DropTable(id.clone()),
+            };
+            let record = HistoryRecord::for_change(
+                &config.topic_prefix,
+                history_position.clone(),
+                ts_ms,
+                &change,
+            );
+            run.history.append(emitter.publisher, &record).await?;
+        }
         for (id, text) in &all {
             let Some(def) = schemas.table_by_id(&tables::ddl_id(id)).cloned() else {
                 continue;
