@@ -189,7 +189,8 @@ pub struct SourceConfig {
     /// `schema.exclude.list`.
     #[serde(default)]
     pub schema_exclude_list: Option<String>,
-    /// `column.include.list`: comma-separated regexes on `schema.table.column`.
+    /// `column.include.list`: comma-separated regexes on `schema.table.column` (MySQL /
+    /// MariaDB: `database.table.column`).
     #[serde(default)]
     pub column_include_list: Option<String>,
     /// `column.exclude.list`.
@@ -372,10 +373,12 @@ pub enum SnapshotMode {
     #[serde(alias = "never")]
     NoData,
     /// As `initial`, and also take a new snapshot when the checkpoint's slot was lost
-    /// (instead of stopping with an error).
+    /// (MySQL / MariaDB: when the server purged binlog events after the stored position)
+    /// instead of stopping with an error.
     WhenNeeded,
     /// Snapshot on every start; with a usable slot and checkpoint, stream from the slot
     /// after the snapshot (changes since the checkpoint are replayed after the snapshot).
+    /// MySQL / MariaDB: stream from the new snapshot's binlog position.
     Always,
 }
 
