@@ -584,6 +584,8 @@ async fn purged_binlogs(db: &MariaDbServer, bootstrap: &str, dir: &std::path::Pa
         2
     );
 
+    // A table dropped while down: the new snapshot drops it from the history too.
+    db.execute("DROP TABLE inv.items").await.unwrap();
     let config = write_config(dir, "mpg", "when_needed", logs, db, bootstrap);
     let mut capture = spawn_capture(db, dir, &config, "mpg-3.log").expect("spawn cdc-capture");
     let again = records(bootstrap, "mpg.inv.logs", 5).await;
@@ -602,6 +604,33 @@ async fn purged_binlogs(db: &MariaDbServer, bootstrap: &str, dir: &std::path::Pa
     let streamed = records(bootstrap, "mpg.inv.logs", 6).await;
     assert_eq!(streamed[5].0["payload"], json!({ "id": 4 }));
     assert_eq!(streamed[5].1["payload"]["op"], "c");
+    let history = all_records(bootstrap, "schema-history.mpg")
+        .await
+        .expect("read topic");
+    let ddls: Vec<&str> = history
+        .iter()
+        .map(|(_, v)| v["ddl"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        ddls.contains(&"DROP TABLE IF EXISTS `inv`.`items`"),
+        "{ddls:#?}"
+    );
+    let status = capture.terminate(Duration::from_secs(60)).await.unwrap();
+    assert!(status.success(), "{status}: {}", capture.log_tail(40));
+
+    // always: a new snapshot on every start, then streaming from its position.
+    let config = write_config(dir, "mpg", "always", logs, db, bootstrap);
+    let mut capture = spawn_capture(db, dir, &config, "mpg-4.log").expect("spawn cdc-capture");
+    let again = records(bootstrap, "mpg.inv.logs", 10).await;
+    assert!(
+        again[6..].iter().all(|(_, v)| v["payload"]["op"] == "r"),
+        "{again:#?}"
+    );
+    db.execute("DELETE FROM inv.logs WHERE id = 1")
+        .await
+        .unwrap();
+    let streamed = records(bootstrap, "mpg.inv.logs", 12).await;
+    assert_eq!(streamed[10].1["payload"]["op"], "d");
     let status = capture.terminate(Duration::from_secs(60)).await.unwrap();
     assert!(status.success(), "{status}: {}", capture.log_tail(40));
 }
