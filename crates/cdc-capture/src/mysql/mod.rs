@@ -14,6 +14,9 @@
 //!
 //! Start-up: fence older instances, read the position (offsets topic, `read_committed`) and
 //! the schema history (likewise), so the schema is exactly the one in force at the position.
+//! The position is checked against the binlogs the server still has: purged events after it
+//! mean a new snapshot with `snapshot.mode = when_needed`, a refusal naming it otherwise;
+//! `always` takes a new snapshot on every start.
 //! A fresh start takes the snapshot: the schema of every table (history records, and
 //! schema-change records for the captured ones), then the rows of the captured tables, then
 //! streaming from the snapshot's binlog position. Only exactly-once delivery is supported:
