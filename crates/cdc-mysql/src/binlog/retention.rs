@@ -80,8 +80,9 @@ pub fn judge(
 ) -> Result<Retention, PositionError> {
     let oldest = server.files.first().map_or("none", String::as_str);
     let purged = |reason: String| Retention::Purged { reason };
-    let gtids = gtids.map(str::trim).filter(|g| !g.is_empty());
-    let Some(gtids) = gtids else {
+    // An empty GTID list / set is a GTID position too (the stream asks for everything from the
+    // oldest binlog, which must then still hold every transaction).
+    let Some(gtids) = gtids.map(str::trim) else {
         return Ok(if server.files.iter().any(|f| f == file) {
             Retention::Retained
         } else {
@@ -91,6 +92,11 @@ pub fn judge(
         });
     };
     let state = server.purged_gtids.trim();
+    let shown = if gtids.is_empty() {
+        "(no GTIDs)"
+    } else {
+        gtids
+    };
     match flavor {
         Flavor::MariaDb => {
             let ours: MariaGtidList = gtids.parse()?;
@@ -102,7 +108,7 @@ pub fn judge(
                 if !covered {
                     return Ok(purged(format!(
                         "GTIDs of domain {} up to {needed} were purged (the oldest binlog, \
-                         {oldest}, starts after them) but the position {gtids} has not read them",
+                         {oldest}, starts after them) but the position {shown} has not read them",
                         needed.domain_id
                     )));
                 }
@@ -116,7 +122,7 @@ pub fn judge(
                 Retention::Retained
             } else {
                 purged(format!(
-                    "the server purged GTIDs {gone} (gtid_purged) but the position {gtids} \
+                    "the server purged GTIDs {gone} (gtid_purged) but the position {shown} \
                      has not read all of them"
                 ))
             })
@@ -149,7 +155,7 @@ mod tests {
             judge(Flavor::MariaDb, None, "bin.000002", &s).unwrap(),
             Retention::Retained
         );
-        let reason = purged(judge(Flavor::MySql, Some(""), "bin.000001", &s).unwrap());
+        let reason = purged(judge(Flavor::MySql, None, "bin.000001", &s).unwrap());
         assert!(
             reason.contains("bin.000001") && reason.contains("oldest binlog: bin.000002"),
             "{reason}"
@@ -182,6 +188,13 @@ mod tests {
             Retention::Retained
         );
         assert!(judge(Flavor::MariaDb, Some("garbage"), "f", &fresh).is_err());
+        // An empty list: everything from the oldest binlog, which must start empty too.
+        assert_eq!(
+            judge(Flavor::MariaDb, Some(""), "bin.000001", &fresh).unwrap(),
+            Retention::Retained
+        );
+        let reason = purged(judge(Flavor::MariaDb, Some(""), "bin.000001", &s).unwrap());
+        assert!(reason.contains("domain 0"), "{reason}");
     }
 
     #[test]
