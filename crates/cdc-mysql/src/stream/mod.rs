@@ -7,7 +7,8 @@
 //! | `machine`   | (private) the event state machine: transactions and offsets, skipping what |
 //! |             | an offset says was published; `machine::rows`: rows → changes;            |
 //! |             | `machine::query`: Query events (DDL, transaction control, refused DML)    |
-//! | `tables`    | [`table_schema`]; the TABLE_MAP check; row images → event rows              |
+//! | `tables`    | [`table_schema`], [`Projection`] through a [`ColumnSelection`]; the        |
+//! |             | TABLE_MAP check; row images → event rows (the projected columns only)       |
 //! | `statement` | (private) Query statements: transaction control, statement-based DML, DDL   |
 //!
 //! [`ChangeStream::open`] checks the server's settings, opens a binlog dump at an offset
