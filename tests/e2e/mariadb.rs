@@ -316,10 +316,13 @@ async fn mariadb_snapshot_stream_alter_and_restart_exactly_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A capture of `table` under topic prefix `prefix` with `snapshot.mode = mode` and `extra`
+/// lines in `[source]`.
 fn write_config(
     dir: &std::path::Path,
     prefix: &str,
     mode: &str,
+    (table, extra): (&str, &str),
     db: &MariaDbServer,
     bootstrap: &str,
 ) -> PathBuf {
@@ -329,7 +332,7 @@ fn write_config(
         format!(
             "topic_prefix = \"{prefix}\"\n\n[source]\nkind = \"mariadb\"\nhost = \"{host}\"\n\
              port = {port}\nuser = \"cdc\"\npassword = {{ env = \"CDC_TEST_MARIADB_PASSWORD\" }}\n\
-             server_id = 5410\ntables = [\"inv.items\"]\n\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n\n\
+             server_id = 5410\ntables = [\"{table}\"]\n{extra}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n\n\
              [snapshot]\nmode = \"{mode}\"\n",
             host = db.host(),
             port = db.port(),
@@ -339,10 +342,31 @@ fn write_config(
     config
 }
 
+/// Waits until `capture` exits by itself.
+async fn wait_exit(
+    capture: &mut cdc_testkit::ManagedProcess,
+    what: &str,
+) -> std::process::ExitStatus {
+    poll_until(
+        what,
+        std::time::Instant::now() + Duration::from_secs(120),
+        Duration::from_millis(100),
+        || {
+            let running = capture.is_running();
+            async move { Ok((!running).then_some(())) }
+        },
+    )
+    .await
+    .unwrap();
+    capture.exit_status().expect("exited")
+}
+
 /// `snapshot.mode = initial_only` publishes the snapshot and exits (and later starts exit at
-/// once); `no_data` records the schema only and streams.
+/// once); `no_data` records the schema only and streams; column filters and key overrides
+/// shape snapshot and streamed records; a position whose binlog was purged while the capture
+/// was down is refused by default and re-snapshotted with `when_needed`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mariadb_initial_only_and_no_data() {
+async fn mariadb_snapshot_modes_column_filters_and_purged_binlogs() {
     let (db, kafka) = tokio::try_join!(MariaDbServer::start(), KafkaBroker::start())
         .expect("start MariaDB and Kafka");
     let bootstrap = kafka.bootstrap_servers();
@@ -359,22 +383,12 @@ async fn mariadb_initial_only_and_no_data() {
     std::fs::create_dir_all(&dir).unwrap();
 
     // initial_only: the snapshot, then exit 0 by itself; a second run exits at once.
-    let config = write_config(&dir, "mio", "initial_only", &db, &bootstrap);
+    let items = ("inv.items", "");
+    let config = write_config(&dir, "mio", "initial_only", items, &db, &bootstrap);
     for run in 0..2 {
         let mut capture = spawn_capture(&db, &dir, &config, &format!("mio-{run}.log"))
             .expect("spawn cdc-capture");
-        poll_until(
-            "initial_only to exit",
-            std::time::Instant::now() + Duration::from_secs(120),
-            Duration::from_millis(100),
-            || {
-                let running = capture.is_running();
-                async move { Ok((!running).then_some(())) }
-            },
-        )
-        .await
-        .unwrap();
-        let status = capture.exit_status().expect("exited");
+        let status = wait_exit(&mut capture, "initial_only to exit").await;
         assert!(
             status.success(),
             "run {run}: {status}: {}",
@@ -388,7 +402,7 @@ async fn mariadb_initial_only_and_no_data() {
     }
 
     // no_data: no rows read, the schema recorded, changes streamed.
-    let config = write_config(&dir, "mnd", "no_data", &db, &bootstrap);
+    let config = write_config(&dir, "mnd", "no_data", items, &db, &bootstrap);
     let mut capture = spawn_capture(&db, &dir, &config, "mnd.log").expect("spawn cdc-capture");
     let history = wait_records(&bootstrap, "schema-history.mnd", 1)
         .await
@@ -416,5 +430,207 @@ async fn mariadb_initial_only_and_no_data() {
             .len(),
         1
     );
+
+    column_filters_and_key_override(&db, &bootstrap, &dir).await;
+    purged_binlogs(&db, &bootstrap, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `column_exclude_list` drops `qty` from snapshot and streamed records (the schema-change
+/// record keeps the full table, as Debezium's), `message_key_columns` keys them by `name`:
+/// a change of the name is a delete of the old key and a create of the new one.
+async fn column_filters_and_key_override(
+    db: &MariaDbServer,
+    bootstrap: &str,
+    dir: &std::path::Path,
+) {
+    let extra =
+        "column_exclude_list = \"inv.items.qty\"\nmessage_key_columns = \"inv.items:name\"\n";
+    let config = write_config(dir, "mcf", "initial", ("inv.items", extra), db, bootstrap);
+    let mut capture = spawn_capture(db, dir, &config, "mcf.log").expect("spawn cdc-capture");
+    let snap = records(bootstrap, "mcf.inv.items", 3).await;
+    let mut got: Vec<(Value, Value)> = snap
+        .iter()
+        .map(|(k, v)| (k["payload"].clone(), v["payload"]["after"].clone()))
+        .collect();
+    got.sort_by_key(|(_, a)| a["id"].as_i64());
+    assert_eq!(
+        got,
+        [(1, "apple"), (2, "pear"), (3, "plum")]
+            .map(|(id, name)| (json!({ "name": name }), json!({ "id": id, "name": name })))
+    );
+    for sql in [
+        "UPDATE inv.items SET name = 'peach' WHERE id = 2",
+        "UPDATE inv.items SET qty = 5 WHERE id = 1",
+    ] {
+        db.execute(sql).await.expect(sql);
+    }
+    let all = records(bootstrap, "mcf.inv.items", 7).await;
+    let s: Vec<(Value, Value)> = all[3..]
+        .iter()
+        .map(|(k, v)| (k["payload"].clone(), v["payload"].clone()))
+        .collect();
+    assert_eq!(s[0].0, json!({ "name": "pear" }));
+    assert_eq!(
+        (&s[0].1["op"], &s[0].1["before"]),
+        (&json!("d"), &json!({ "id": 2, "name": "pear" }))
+    );
+    assert_eq!(
+        (&s[1].0, &all[4].1),
+        (&json!({ "name": "pear" }), &Value::Null)
+    );
+    assert_eq!(s[2].0, json!({ "name": "peach" }));
+    assert_eq!(
+        (&s[2].1["op"], &s[2].1["after"]),
+        (&json!("c"), &json!({ "id": 2, "name": "peach" }))
+    );
+    assert_eq!(s[3].0, json!({ "name": "apple" }));
+    assert_eq!(
+        (&s[3].1["op"], &s[3].1["before"], &s[3].1["after"]),
+        (
+            &json!("u"),
+            &json!({ "id": 1, "name": "apple" }),
+            &json!({ "id": 1, "name": "apple" })
+        )
+    );
+    let fields: Vec<&str> = all[3].1["schema"]["fields"][1]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["id", "name"], "value schema without qty");
+    let create = records(bootstrap, "mcf", 1).await;
+    let columns: Vec<&str> = create[0].1["payload"]["tableChanges"][0]["table"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        ["id", "name", "qty"],
+        "schema changes keep the full table"
+    );
+    let status = capture.terminate(Duration::from_secs(60)).await.unwrap();
+    assert!(status.success(), "{status}: {}", capture.log_tail(40));
+}
+
+/// Rotates the binlog and purges every older file. MariaDB keeps a file until its binlog
+/// checkpoint is written (crash recovery), so a purge right after the rotation may keep it:
+/// repeated until `SHOW BINARY LOGS` lists only the files written after the call.
+async fn purge_binlogs(db: &MariaDbServer) {
+    use mysql_async::prelude::Queryable;
+    let opts = db.admin_opts();
+    let env = |e: mysql_async::Error| cdc_testkit::TestkitError::Environment(e.to_string());
+    let mut conn = mysql_async::Conn::new(opts.clone()).await.unwrap();
+    let before: Vec<(String, u64)> = conn.query("SHOW BINARY LOGS").await.unwrap();
+    let _ = conn.disconnect().await;
+    poll_until(
+        "the binlogs to be purged",
+        std::time::Instant::now() + Duration::from_secs(60),
+        Duration::from_millis(200),
+        || {
+            let (opts, before) = (opts.clone(), before.clone());
+            async move {
+                let mut conn = mysql_async::Conn::new(opts).await.map_err(env)?;
+                conn.query_drop("FLUSH BINARY LOGS").await.map_err(env)?;
+                conn.query_drop("PURGE BINARY LOGS BEFORE NOW() + INTERVAL 1 DAY")
+                    .await
+                    .map_err(env)?;
+                let now: Vec<(String, u64)> = conn.query("SHOW BINARY LOGS").await.map_err(env)?;
+                let _ = conn.disconnect().await;
+                let gone = now.iter().all(|(f, _)| before.iter().all(|(b, _)| b != f));
+                Ok(gone.then_some(()))
+            }
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// Binlogs purged while the capture is down: the default mode refuses to start, naming the
+/// stored position and `when_needed`; `when_needed` takes a new snapshot and streams on.
+async fn purged_binlogs(db: &MariaDbServer, bootstrap: &str, dir: &std::path::Path) {
+    for sql in [
+        "CREATE TABLE inv.logs (id INT PRIMARY KEY, v INT)",
+        "INSERT INTO inv.logs VALUES (1, 10), (2, 20)",
+    ] {
+        db.execute(sql).await.expect(sql);
+    }
+    let logs = ("inv.logs", "");
+    let config = write_config(dir, "mpg", "initial", logs, db, bootstrap);
+    let mut capture = spawn_capture(db, dir, &config, "mpg-1.log").expect("spawn cdc-capture");
+    records(bootstrap, "mpg.inv.logs", 2).await;
+    let status = capture.terminate(Duration::from_secs(60)).await.unwrap();
+    assert!(status.success(), "{status}: {}", capture.log_tail(40));
+    db.execute("INSERT INTO inv.logs VALUES (3, 30)")
+        .await
+        .unwrap();
+    purge_binlogs(db).await;
+    let mut capture = spawn_capture(db, dir, &config, "mpg-2.log").expect("spawn cdc-capture");
+    let status = wait_exit(&mut capture, "the capture to refuse the purged position").await;
+    let log = std::fs::read_to_string(dir.join("mpg-2.log")).unwrap_or_default();
+    assert!(!status.success(), "{status}: {log}");
+    assert!(
+        log.contains("cannot be resumed") && log.contains("when_needed") && log.contains("0-"),
+        "{log}"
+    );
+    assert_eq!(
+        all_records(bootstrap, "mpg.inv.logs")
+            .await
+            .expect("read topic")
+            .len(),
+        2
+    );
+
+    // A table dropped while down: the new snapshot drops it from the history too.
+    db.execute("DROP TABLE inv.items").await.unwrap();
+    let config = write_config(dir, "mpg", "when_needed", logs, db, bootstrap);
+    let mut capture = spawn_capture(db, dir, &config, "mpg-3.log").expect("spawn cdc-capture");
+    let again = records(bootstrap, "mpg.inv.logs", 5).await;
+    let mut ids: Vec<i64> = again[2..]
+        .iter()
+        .map(|(k, v)| {
+            assert_eq!(v["payload"]["op"], "r", "a new snapshot: {v}");
+            k["payload"]["id"].as_i64().unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3]);
+    db.execute("INSERT INTO inv.logs VALUES (4, 40)")
+        .await
+        .unwrap();
+    let streamed = records(bootstrap, "mpg.inv.logs", 6).await;
+    assert_eq!(streamed[5].0["payload"], json!({ "id": 4 }));
+    assert_eq!(streamed[5].1["payload"]["op"], "c");
+    let history = all_records(bootstrap, "schema-history.mpg")
+        .await
+        .expect("read topic");
+    let ddls: Vec<&str> = history
+        .iter()
+        .map(|(_, v)| v["ddl"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        ddls.contains(&"DROP TABLE IF EXISTS `inv`.`items`"),
+        "{ddls:#?}"
+    );
+    let status = capture.terminate(Duration::from_secs(60)).await.unwrap();
+    assert!(status.success(), "{status}: {}", capture.log_tail(40));
+
+    // always: a new snapshot on every start, then streaming from its position.
+    let config = write_config(dir, "mpg", "always", logs, db, bootstrap);
+    let mut capture = spawn_capture(db, dir, &config, "mpg-4.log").expect("spawn cdc-capture");
+    let again = records(bootstrap, "mpg.inv.logs", 10).await;
+    assert!(
+        again[6..].iter().all(|(_, v)| v["payload"]["op"] == "r"),
+        "{again:#?}"
+    );
+    db.execute("DELETE FROM inv.logs WHERE id = 1")
+        .await
+        .unwrap();
+    let streamed = records(bootstrap, "mpg.inv.logs", 12).await;
+    assert_eq!(streamed[10].1["payload"]["op"], "d");
+    let status = capture.terminate(Duration::from_secs(60)).await.unwrap();
+    assert!(status.success(), "{status}: {}", capture.log_tail(40));
 }

@@ -189,7 +189,8 @@ pub struct SourceConfig {
     /// `schema.exclude.list`.
     #[serde(default)]
     pub schema_exclude_list: Option<String>,
-    /// `column.include.list`: comma-separated regexes on `schema.table.column`.
+    /// `column.include.list`: comma-separated regexes on `schema.table.column` (MySQL /
+    /// MariaDB: `database.table.column`).
     #[serde(default)]
     pub column_include_list: Option<String>,
     /// `column.exclude.list`.
@@ -372,10 +373,12 @@ pub enum SnapshotMode {
     #[serde(alias = "never")]
     NoData,
     /// As `initial`, and also take a new snapshot when the checkpoint's slot was lost
-    /// (instead of stopping with an error).
+    /// (MySQL / MariaDB: when the server purged binlog events after the stored position)
+    /// instead of stopping with an error.
     WhenNeeded,
     /// Snapshot on every start; with a usable slot and checkpoint, stream from the slot
     /// after the snapshot (changes since the checkpoint are replayed after the snapshot).
+    /// MySQL / MariaDB: stream from the new snapshot's binlog position.
     Always,
 }
 
@@ -558,16 +561,6 @@ impl CaptureConfig {
                         .into(),
                 ));
             }
-            if set(&s.column_include_list)
-                || set(&s.column_exclude_list)
-                || set(&s.message_key_columns)
-            {
-                return Err(CaptureError::Config(
-                    "source.column_include_list / column_exclude_list / message_key_columns \
-                     are not supported for MySQL / MariaDB yet"
-                        .into(),
-                ));
-            }
             if self
                 .events
                 .heartbeat_action_query
@@ -586,16 +579,6 @@ impl CaptureConfig {
                      use tables on MySQL without the RELOAD privilege"
                         .into(),
                 ));
-            }
-            if matches!(
-                self.snapshot.mode,
-                SnapshotMode::Always | SnapshotMode::WhenNeeded
-            ) {
-                return Err(CaptureError::Config(format!(
-                    "snapshot.mode {:?} is not supported for MySQL / MariaDB yet (use \
-                     initial, initial_only or no_data)",
-                    self.snapshot.mode
-                )));
             }
             self.mysql_modes()?;
         } else {

@@ -26,6 +26,7 @@ fn config() -> StreamConfig {
         connector_version: "3.6.3.Final".into(),
         replica_server_id: 4242,
         tables: Arc::new(|t| t.namespace == "shop" && t.name != "noise"),
+        columns: Arc::new(cdc_mysql::stream::AllColumns),
         modes: HandlingModes::default(),
         include_query: true,
         heartbeat: Duration::ZERO,

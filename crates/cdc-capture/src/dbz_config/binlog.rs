@@ -3,9 +3,9 @@
 //! `MySqlConnectorConfig`, `MariaDbConnectorConfig` and the Kafka schema history), and the
 //! ones whose values are checked by hand. The shared options are in [`super::options`].
 //!
-//! Options the PostgreSQL capture supports but the MySQL / MariaDB capture does not yet
-//! (column filters, key overrides, `when_needed` / `always` snapshots) are
-//! refused here with the Debezium name; `CaptureConfig::validate` refuses their TOML keys.
+//! Options the PostgreSQL capture supports but the MySQL / MariaDB capture does not
+//! (`snapshot.locking.mode=none` on MySQL) are refused here with the Debezium name;
+//! `CaptureConfig::validate` refuses their TOML keys.
 
 use toml::Value;
 
@@ -20,8 +20,6 @@ pub const REQUIRED: &[&str] = &[
     "database.user",
     "database.server.id",
 ];
-
-const NOT_YET: &str = "not supported for MySQL / MariaDB yet";
 
 /// MySQL / MariaDB options with an exact name.
 pub const OPTIONS: &[(&str, Rule)] = &[
@@ -50,9 +48,9 @@ pub const OPTIONS: &[(&str, Rule)] = &[
     ("database.blacklist", Reject("renamed; use database.exclude.list")),
     ("schema.include.list", Reject("MySQL / MariaDB have no schemas; select databases with database.include.list")),
     ("schema.exclude.list", Reject("MySQL / MariaDB have no schemas; select databases with database.exclude.list")),
-    ("column.include.list", Reject("column filters are not supported for MySQL / MariaDB yet; remove the option (every column is captured)")),
-    ("column.exclude.list", Reject("column filters are not supported for MySQL / MariaDB yet; remove the option (every column is captured)")),
-    ("message.key.columns", Reject("message key overrides are not supported for MySQL / MariaDB yet; remove the option (keys are the primary keys)")),
+    ("column.include.list", Map("source.column_include_list", Str)),
+    ("column.exclude.list", Map("source.column_exclude_list", Str)),
+    ("message.key.columns", Map("source.message_key_columns", Str)),
     ("signal.data.collection", Map("source.signal_data_collection", Str)),
     ("gtid.source.includes", Reject("GTID source filters are not supported: every transaction of the captured tables is emitted; remove the option")),
     ("gtid.source.excludes", Reject("GTID source filters are not supported: every transaction of the captured tables is emitted; remove the option")),
@@ -237,18 +235,13 @@ fn snapshot_mode(
     problems: &mut Vec<String>,
 ) {
     let ours = match mode {
-        "initial" | "initial_only" | "no_data" => mode,
+        "initial" | "initial_only" | "no_data" | "when_needed" | "always" => mode,
         "schema_only" => {
             warnings.push(
                 "snapshot.mode=schema_only was renamed no_data in Debezium 3.0; no_data is used"
                     .into(),
             );
             "no_data"
-        }
-        "when_needed" | "always" => {
-            return problems.push(format!(
-                "snapshot.mode={mode} is {NOT_YET}; use initial, initial_only or no_data"
-            ))
         }
         "recovery" | "schema_only_recovery" => {
             return problems.push(format!(
@@ -268,7 +261,7 @@ fn snapshot_mode(
         other => {
             return problems.push(format!(
                 "snapshot.mode={other} is not supported (supported: initial, initial_only, \
-                 no_data)"
+                 no_data, when_needed, always)"
             ))
         }
     };

@@ -252,11 +252,8 @@ fn refused_mysql_options_are_all_named_with_what_to_do() {
         "database.ssl.truststore=/etc/debezium/truststore.jks: not a readable PEM file; \
          cdc-capture cannot read Java keystores (JKS / PKCS#12): export the CA certificates as \
          PEM (keytool -exportcert",
-        "snapshot.mode=when_needed is not supported for MySQL / MariaDB yet; use initial",
         "snapshot.locking.mode=none is not supported for MySQL",
         "database.include.list and database.exclude.list cannot both be set",
-        "column.exclude.list is not supported: column filters",
-        "message.key.columns is not supported: message key overrides",
         "gtid.source.includes is not supported: GTID source filters",
         "heartbeat.action.query is not supported: heartbeat action queries are not run",
         "time.precision.mode: \"adaptive\" is not supported (supported: \
@@ -268,7 +265,7 @@ fn refused_mysql_options_are_all_named_with_what_to_do() {
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
-    assert_eq!(err.matches("\n  - ").count(), 15, "{err}");
+    assert_eq!(err.matches("\n  - ").count(), 12, "{err}");
     assert!(err.contains("mysql-rejected.properties"));
     assert!(!err.contains("do-not-print-me"), "{err}");
 }
@@ -284,8 +281,9 @@ fn snapshot_and_tls_modes_per_connector() {
         assert_eq!(snapshot(class, "INITIAL_ONLY").unwrap(), "initial_only");
         assert_eq!(snapshot(class, "no_data").unwrap(), "no_data");
         assert_eq!(snapshot(class, "schema_only").unwrap(), "no_data");
+        assert_eq!(snapshot(class, "when_needed").unwrap(), "when_needed");
+        assert_eq!(snapshot(class, "always").unwrap(), "always");
         for (mode, says) in [
-            ("always", "not supported for MySQL / MariaDB yet"),
             ("recovery", "a lost schema history cannot be rebuilt"),
             (
                 "schema_only_recovery",
@@ -411,62 +409,29 @@ fn snapshot_and_tls_modes_per_connector() {
     );
 }
 
-/// The options refused as "not supported for MySQL / MariaDB yet" are exactly those whose
-/// TOML keys `CaptureConfig::validate` refuses for a binlog source: once the capture supports
-/// one, this fails and the option is to be mapped (as for PostgreSQL).
+/// The options refused for MySQL only are exactly those whose TOML keys
+/// `CaptureConfig::validate` refuses for a MySQL source: once the capture supports one, this
+/// fails and the option is to be mapped (as for PostgreSQL).
 #[test]
-fn not_yet_supported_options_match_the_capture_validation() {
-    for (option, value, path, toml_value) in [
-        (
-            "column.include.list",
-            "a.t.c",
-            "source.column_include_list",
-            "a.t.c",
-        ),
-        (
-            "column.exclude.list",
-            "a.t.c",
-            "source.column_exclude_list",
-            "a.t.c",
-        ),
-        (
-            "message.key.columns",
-            "a.t:c",
-            "source.message_key_columns",
-            "a.t:c",
-        ),
-        (
-            "snapshot.mode",
-            "when_needed",
-            "snapshot.mode",
-            "when_needed",
-        ),
-        ("snapshot.mode", "always", "snapshot.mode", "always"),
-        (
-            "snapshot.locking.mode",
-            "none",
-            "snapshot.locking_mode",
-            "none",
-        ),
-    ] {
-        assert!(
-            translate_with(MYSQL, &[(option, value)]).is_err(),
-            "{option}={value} is translated"
-        );
-        let mut table = translate_with(MYSQL, &[]).unwrap().table;
-        insert(&mut table, path, Value::String(toml_value.into()));
-        insert(
-            &mut table,
-            "kafka.bootstrap_servers",
-            Value::String("k".into()),
-        );
-        let c: CaptureConfig = cdc_ops::load_config_from_table(table, "CDC_DBZ_FIXTURE_UNSET")
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert!(
-            c.validate().is_err(),
-            "{path} = {toml_value:?} is accepted for MySQL now: map {option} in binlog.rs"
-        );
-    }
+fn mysql_only_refusals_match_the_capture_validation() {
+    let (option, value, path) = ("snapshot.locking.mode", "none", "snapshot.locking_mode");
+    assert!(
+        translate_with(MYSQL, &[(option, value)]).is_err(),
+        "{option}={value} is translated"
+    );
+    let mut table = translate_with(MYSQL, &[]).unwrap().table;
+    insert(&mut table, path, Value::String(value.into()));
+    insert(
+        &mut table,
+        "kafka.bootstrap_servers",
+        Value::String("k".into()),
+    );
+    let c: CaptureConfig = cdc_ops::load_config_from_table(table, "CDC_DBZ_FIXTURE_UNSET")
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(
+        c.validate().is_err(),
+        "{path} = {value:?} is accepted for MySQL now: map {option} in binlog.rs"
+    );
 }
 
 #[test]
@@ -554,5 +519,37 @@ fn the_signal_table_and_chunk_size_are_mapped_for_binlog_sources() {
         );
         assert_eq!(c.snapshot.incremental_chunk_size, 512);
         c.validate().unwrap();
+    }
+}
+
+#[test]
+fn column_filters_and_key_overrides_map_for_both_connectors() {
+    for class in [MYSQL, MARIADB] {
+        for (option, value, path) in [
+            (
+                "column.include.list",
+                "shop.orders.(id|total)",
+                "column_include_list",
+            ),
+            (
+                "column.exclude.list",
+                "shop.customers.email",
+                "column_exclude_list",
+            ),
+            (
+                "message.key.columns",
+                "shop.orders:purchaser",
+                "message_key_columns",
+            ),
+        ] {
+            let t = translate_with(class, &[(option, value)])
+                .unwrap_or_else(|e| panic!("{class} {option}: {e:?}"))
+                .table;
+            assert_eq!(
+                t["source"][path].as_str(),
+                Some(value),
+                "{class} {option}: {t:?}"
+            );
+        }
     }
 }

@@ -106,7 +106,11 @@ impl BinlogSignals {
             table,
             pool,
             chunk_size: config.snapshot.incremental_chunk_size.max(1),
-            codecs: Codecs::new(&config.topic_prefix, &modes),
+            codecs: Codecs::new(
+                &config.topic_prefix,
+                &modes,
+                std::sync::Arc::new(crate::selection::Selection::from_config(&config.source)?),
+            ),
             modes,
             ddl_options,
             captures,
@@ -290,14 +294,7 @@ impl BinlogSignals {
                 .exec(select, params)
                 .await
                 .map_err(my(format!("reading a chunk of {id}")))?;
-            let table = {
-                let t = self.codecs.for_def(&plan.def, &self.modes)?;
-                EventTable {
-                    schema: t.schema.clone(),
-                    codec: t.codec.clone(),
-                    topic: t.topic.clone(),
-                }
-            };
+            let table = self.codecs.for_def(&plan.def, &self.modes)?;
             let mut rows = Vec::with_capacity(read.len());
             let mut last_key = None;
             for r in read {
@@ -322,6 +319,7 @@ impl BinlogSignals {
                         )
                     })?);
                 }
+                let row = table.row(row);
                 last_key = Some(
                     key_index
                         .iter()

@@ -5,6 +5,7 @@
 //! where streaming starts.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cdc_model::{Position, SnapshotMarker, SourceInfo};
@@ -12,7 +13,7 @@ use cdc_mysql::ddl::{ChangeKind, HistoryRecord, SchemaChange, Schemas};
 use cdc_mysql::snapshot::{ChunkId, TableChunks};
 use cdc_proto::checkpoint::v1::{BinlogOffset as StoredOffset, MySqlPosition, MySqlTableSnapshot};
 
-use super::snapshot::{self, EventTable, SnapshotSource};
+use super::snapshot::{self, SnapshotSource};
 use super::{offset, tables, Run};
 use crate::config::SnapshotMode;
 use crate::emit::{now_ns, Emitter};
@@ -56,8 +57,21 @@ pub(super) async fn take_snapshot(
     // The schema of every table, so that DDL of uncaptured tables applies while streaming
     // (Debezium's history holds them all too). Read before the snapshot lock; the captured
     // tables are read again under it.
+    // A new snapshot over an older history (`when_needed` / `always`): tables the recovered
+    // schema still knows but the server no longer has are dropped from the history.
+    let mut gone = Vec::new();
     let all = if resume.is_none() {
         let all = tables::list_tables(conn).await?;
+        let listed: std::collections::HashSet<cdc_mysql::ddl::TableId> =
+            all.iter().map(tables::ddl_id).collect();
+        gone = schemas
+            .tables()
+            .map(|t| t.id.clone())
+            .filter(|id| !listed.contains(id))
+            .collect();
+        for id in &gone {
+            schemas.remove_table(id);
+        }
         let ddl = tables::show_create(conn, &all).await?;
         for (id, text) in &ddl {
             schemas.remove_table(&tables::ddl_id(id));
@@ -114,19 +128,36 @@ pub(super) async fn take_snapshot(
     tracing::info!(file = %snap_file.0, pos = snap_file.1, tables = snap.tables.len(),
         workers = snap.workers(), resumed = resume.is_some(), "snapshot started");
 
-    let mut codecs = tables::Codecs::new(&config.topic_prefix, &run.modes);
+    let mut codecs = tables::Codecs::new(
+        &config.topic_prefix,
+        &run.modes,
+        Arc::new(run.selection.clone()),
+    );
     let mut event_tables = Vec::with_capacity(snap.tables.len());
     for plan in &snap.tables {
-        let t = codecs.for_def(&plan.def, &run.modes)?;
-        event_tables.push(EventTable {
-            schema: t.schema.clone(),
-            codec: t.codec.clone(),
-            topic: t.topic.clone(),
-        });
+        event_tables.push(codecs.for_def(&plan.def, &run.modes)?);
     }
     if resume.is_none() {
         let history_position = offset::history_position(&snapshot_offset);
         let ts_ms = now_ns().div_euclid(1_000_000);
+        for id in &gone {
+            let change = SchemaChange {
+                database: id.database.clone(),
+                ddl: format!(
+                    "DROP TABLE IF EXISTS `{}`.`{}`",
+                    id.database.replace('`', "``"),
+                    id.table.replace('`', "``")
+                ),
+                kind: ChangeKind::DropTable(id.clone()),
+            };
+            let record = HistoryRecord::for_change(
+                &config.topic_prefix,
+                history_position.clone(),
+                ts_ms,
+                &change,
+            );
+            run.history.append(emitter.publisher, &record).await?;
+        }
         for (id, text) in &all {
             let Some(def) = schemas.table_by_id(&tables::ddl_id(id)).cloned() else {
                 continue;

@@ -14,6 +14,9 @@
 //!
 //! Start-up: fence older instances, read the position (offsets topic, `read_committed`) and
 //! the schema history (likewise), so the schema is exactly the one in force at the position.
+//! The position is checked against the binlogs the server still has: purged events after it
+//! mean a new snapshot with `snapshot.mode = when_needed`, a refusal naming it otherwise;
+//! `always` takes a new snapshot on every start.
 //! A fresh start takes the snapshot: the schema of every table (history records, and
 //! schema-change records for the captured ones), then the rows of the captured tables, then
 //! streaming from the snapshot's binlog position. Only exactly-once delivery is supported:
@@ -139,6 +142,15 @@ pub async fn capture(
     }
     tracing::info!(version = %settings.version, server_id = settings.server_id,
         "binlog settings checked");
+    if config.source.include_query && flavor == BinlogFlavor::MariaDb {
+        // MariaDB sends ANNOTATE_ROWS events only to a replica whose COM_BINLOG_DUMP carries
+        // BINLOG_SEND_ANNOTATE_ROWS_EVENT; mysql_async 0.37 cannot set that flag.
+        tracing::warn!(
+            "source.include_query (include.query) has no effect on MariaDB yet: the binlog \
+             dump cannot ask for ANNOTATE_ROWS events, so source.query stays null \
+             (Debezium fills it from binlog_annotate_row_events)"
+        );
+    }
     let mut conn = mysql_async::Conn::new(opts.clone())
         .await
         .map_err(|e| CaptureError::mysql("connecting", e))?;
@@ -185,7 +197,12 @@ pub async fn capture(
         let n = run.history.recover(&config.kafka, &mut schemas).await?;
         tracing::info!(records = n, topic = %run.history.topic, "schema recovered from the history");
     }
-    let position = stored.unwrap_or_default();
+    let mut position = stored.unwrap_or_default();
+    if let Some(why) = new_snapshot_needed(&run, &position, &mut conn, settings.flavor).await? {
+        tracing::warn!(reason = %why, stored = %crate::position::ResumePosition::describe(&position),
+            "taking a new snapshot instead of resuming the stored position");
+        position = MySqlPosition::default();
+    }
     tracing::info!(snapshot_completed = position.snapshot_completed,
         position = %crate::position::ResumePosition::describe(&position), "starting");
     // MySQL has no slot to confirm: nothing listens to acknowledgements.
@@ -255,6 +272,51 @@ pub async fn capture(
     tracing::info!(position = %crate::position::ResumePosition::describe(&last),
         "stopped; position is durable");
     Ok(())
+}
+
+/// Why the stored position is not resumed but replaced by a new snapshot (`snapshot.mode`
+/// `always`: every start; `when_needed`: the server purged binlog events after it), or an
+/// error naming the position when the binlog after it is gone in any other mode.
+async fn new_snapshot_needed(
+    run: &Run<'_>,
+    position: &MySqlPosition,
+    conn: &mut mysql_async::Conn,
+    flavor: cdc_mysql::binlog::Flavor,
+) -> Result<Option<String>, CaptureError> {
+    let mode = run.config.snapshot.mode;
+    if mode == SnapshotMode::InitialOnly && position.snapshot_completed {
+        return Ok(None);
+    }
+    if mode == SnapshotMode::Always && position.snapshot_completed {
+        return Ok(Some("snapshot.mode = always".into()));
+    }
+    let Some(stored) = position
+        .offset
+        .as_ref()
+        .or(position.snapshot_offset.as_ref())
+    else {
+        return Ok(None);
+    };
+    let server = cdc_mysql::binlog::server_binlogs(conn, flavor)
+        .await
+        .map_err(|e| CaptureError::mysql("listing the server's binlogs", e))?;
+    let retention =
+        cdc_mysql::binlog::judge(flavor, stored.gtids.as_deref(), &stored.file, &server)
+            .map_err(|e| CaptureError::Checkpoint(format!("the stored binlog position: {e}")))?;
+    match retention {
+        cdc_mysql::binlog::Retention::Retained => Ok(None),
+        cdc_mysql::binlog::Retention::Purged { reason } if mode == SnapshotMode::WhenNeeded => {
+            Ok(Some(format!("snapshot.mode = when_needed: {reason}")))
+        }
+        cdc_mysql::binlog::Retention::Purged { reason } => Err(CaptureError::Config(format!(
+            "the stored position ({}) cannot be resumed: {reason}; the changes since then are \
+             no longer in the server's binlog. Set snapshot.mode = \"when_needed\" (Debezium \
+             snapshot.mode=when_needed) to take a new snapshot, or start a new capture (new \
+             offsets topic or topic_prefix); keep binlogs longer (binlog_expire_logs_seconds) \
+             than the capture may be down",
+            crate::position::ResumePosition::describe(position)
+        ))),
+    }
 }
 
 /// `VERSION()` as the DDL parser's executable-comment version.

@@ -30,6 +30,18 @@ pub struct EventTable {
     pub schema: Arc<TableSchema>,
     pub codec: TableCodec,
     pub topic: String,
+    /// Snapshot rows carry every column of the table: the columns events keep (`None`: all).
+    pub projection: Option<Arc<cdc_mysql::stream::Projection>>,
+}
+
+impl EventTable {
+    /// The event row of a row of every column of the table (a snapshot row).
+    pub fn row(&self, full: Row) -> Row {
+        match &self.projection {
+            Some(p) => p.row(full),
+            None => full,
+        }
+    }
 }
 
 /// The `source` fields every snapshot event shares.
@@ -160,7 +172,7 @@ impl Coordinator<'_, '_> {
             table: table.schema.clone(),
             op: Op::Read,
             before: None,
-            after: Some(row),
+            after: Some(table.row(row)),
             source: snapshot_source(self.source, &table.schema, marker),
             transaction: None,
             ts_ns: now_ns(),

@@ -112,6 +112,7 @@ pub async fn run(
         connector_version: config.kafka.source_version.clone(),
         replica_server_id: config.source.server_id.unwrap_or_default(),
         tables: tables.clone(),
+        columns: Arc::new(run.selection.clone()),
         modes: run.modes.clone(),
         include_query: config.source.include_query,
         // Server heartbeats keep the offset moving while nothing is captured.
@@ -146,7 +147,11 @@ pub async fn run(
         emitter,
         captured: tables.clone(),
         topics,
-        codecs: Codecs::new(&config.topic_prefix, &run.modes),
+        codecs: Codecs::new(
+            &config.topic_prefix,
+            &run.modes,
+            Arc::new(run.selection.clone()),
+        ),
         // Resuming inside a transaction whose BEGIN (and some events) were published: the
         // stream does not announce it again.
         tx: restored.transaction.map(|t| OpenTx {

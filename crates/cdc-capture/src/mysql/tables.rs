@@ -7,6 +7,7 @@ use std::sync::Arc;
 use cdc_model::debezium::{TableCodec, ValueOptions};
 use cdc_model::{TableId, TableSchema};
 use cdc_mysql::ddl::TableDef;
+use cdc_mysql::stream::{ColumnSelection, Projection};
 use cdc_mysql::types::HandlingModes;
 use mysql_async::prelude::Queryable;
 
@@ -87,14 +88,17 @@ pub fn ddl_id(id: &TableId) -> cdc_mysql::ddl::TableId {
 pub struct Codecs {
     prefix: String,
     options: ValueOptions,
+    /// The column filters and key overrides (applied to tables built from definitions).
+    columns: Arc<dyn ColumnSelection>,
     tables: HashMap<TableId, EventTable>,
 }
 
 impl Codecs {
-    pub fn new(prefix: &str, modes: &HandlingModes) -> Codecs {
+    pub fn new(prefix: &str, modes: &HandlingModes, columns: Arc<dyn ColumnSelection>) -> Codecs {
         Codecs {
             prefix: prefix.to_owned(),
             options: modes.value.clone(),
+            columns,
             tables: HashMap::new(),
         }
     }
@@ -111,20 +115,30 @@ impl Codecs {
                 schema: schema.clone(),
                 codec: TableCodec::new(schema.clone(), &topic, &self.options),
                 topic,
+                projection: None,
             };
             self.tables.insert(schema.id.clone(), table);
         }
         &self.tables[&schema.id]
     }
 
-    /// The table for a tracked definition.
+    /// The table for a tracked definition, whose rows (every column of the table, as the
+    /// snapshot reads them) go through [`EventTable::row`].
     pub fn for_def(
         &mut self,
         def: &TableDef,
         modes: &HandlingModes,
-    ) -> Result<&EventTable, CaptureError> {
-        let (schema, _) = cdc_mysql::stream::table_schema(def, modes)
-            .map_err(|e| CaptureError::mysql(format!("table {}", def.id), e))?;
-        Ok(self.get(&Arc::new(schema)))
+    ) -> Result<EventTable, CaptureError> {
+        let error = |e| CaptureError::mysql(format!("table {}", def.id), e);
+        let (full, _) = cdc_mysql::stream::table_schema(def, modes).map_err(error)?;
+        let projection = Projection::new(&full, self.columns.as_ref()).map_err(error)?;
+        let identity = projection.is_identity(&full);
+        let table = self.get(&Arc::new(projection.schema.clone()));
+        Ok(EventTable {
+            schema: table.schema.clone(),
+            codec: table.codec.clone(),
+            topic: table.topic.clone(),
+            projection: (!identity).then(|| Arc::new(projection)),
+        })
     }
 }

@@ -16,6 +16,10 @@
 //!
 //! Instead of filters the configuration may list the tables explicitly (`source.tables`).
 //! Filters are resolved against the catalog at start.
+//!
+//! MySQL / MariaDB: the namespace is the database (`db.table`, `db.table.column`; database
+//! filters instead of schema filters); the column rules reach `cdc_mysql` as its
+//! `ColumnSelection`, which shapes snapshot, stream and incremental-snapshot events alike.
 
 use cdc_model::TableId;
 use regex::{Regex, RegexBuilder};
@@ -279,6 +283,17 @@ impl Selection {
             Tables::Explicit(list) => format!("source.tables ({} tables)", list.len()),
             Tables::Filtered { .. } => "the table/schema include and exclude lists".into(),
         }
+    }
+}
+
+/// The column rules for the binlog capture (`db.table.column`).
+impl cdc_mysql::stream::ColumnSelection for Selection {
+    fn included(&self, table: &TableId, column: &str) -> bool {
+        self.column_included(table, column)
+    }
+
+    fn key(&self, table: &TableId, columns: &[&str]) -> Option<Vec<usize>> {
+        self.key_columns(table, columns)
     }
 }
 

@@ -190,3 +190,54 @@ fn message_key_columns() {
         assert!(e.is_err(), "{bad}");
     }
 }
+
+/// MySQL / MariaDB: the same rules on `db.table.column`, as `cdc_mysql`'s column selection
+/// projecting a table's full schema (snapshot, stream and incremental snapshot use it).
+#[test]
+fn binlog_column_rules_project_table_schemas() {
+    use cdc_model::{Column, ColumnType, TableSchema};
+    use cdc_mysql::stream::Projection;
+    let s = Selection::from_config(&source(&[
+        ("kind", "mariadb"),
+        ("column_exclude_list", "shop.customers.email"),
+        ("message_key_columns", "shop.customers:name"),
+    ]))
+    .unwrap();
+    let full = TableSchema {
+        id: TableId::new("shop", "customers"),
+        columns: ["id", "name", "email"]
+            .iter()
+            .map(|n| Column::new(*n, ColumnType::Int32, true))
+            .collect(),
+        key: vec![0],
+    };
+    let p = Projection::new(&full, &s).unwrap();
+    let names: Vec<&str> = p.schema.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "name"]);
+    assert_eq!(p.schema.key, [1]);
+    assert_eq!(p.kept, [0, 1]);
+    use cdc_model::Value::Int32;
+    assert_eq!(
+        p.row(vec![Int32(1), Int32(2), Int32(3)]),
+        [Int32(1), Int32(2)]
+    );
+    // Other tables keep every column and their primary key.
+    let other = TableSchema {
+        id: TableId::new("shop", "orders"),
+        ..full.clone()
+    };
+    let p = Projection::new(&other, &s).unwrap();
+    assert!(p.is_identity(&other) && p.schema == other);
+    // A key column the filters exclude is refused (Debezium would key by a column the value
+    // does not carry).
+    let s = Selection::from_config(&source(&[
+        ("kind", "mysql"),
+        ("column_include_list", "shop.customers.(name|email)"),
+    ]))
+    .unwrap();
+    let e = Projection::new(&full, &s).unwrap_err().to_string();
+    assert!(
+        e.contains("column id") && e.contains("shop.customers"),
+        "{e}"
+    );
+}

@@ -5,6 +5,7 @@
 //! | `position` | [`MariaGtid`], [`MariaGtidList`], [`FilePosition`], [`Gtid`], [`PositionError`] |
 //! | `gtid_set` | [`MySqlGtidSet`], [`MySqlGtid`], [`MySqlSource`]: MySQL GTIDs, tags, canonical text |
 //! | `server`   | [`check_server`] = [`read_settings`] → [`ServerSettings`] + [`validate`]       |
+//! | `retention`| [`judge`] / [`server_binlogs`]: are the events after a position still there? |
 //! | `stream`   | [`BinlogEvents`]: open a dump from a [`StartPosition`], read verified events   |
 //! | `events`   | [`BinlogEvent`] / [`EventKind`]: typed events, strict unknown-event policy      |
 //! | `mariadb`  | (private) MariaDB GTID / GTID_LIST / CHECKPOINT / ANNOTATE_ROWS decoders        |
@@ -22,6 +23,7 @@ mod events;
 mod gtid_set;
 mod mariadb;
 mod position;
+mod retention;
 mod server;
 mod stream;
 
@@ -29,6 +31,7 @@ pub use error::BinlogError;
 pub use events::{BinlogEvent, EventKind, EventPosition, RowChange, RowsKind};
 pub use gtid_set::{MySqlGtid, MySqlGtidSet, MySqlSource};
 pub use position::{FilePosition, Gtid, MariaGtid, MariaGtidList, PositionError};
+pub use retention::{judge, server_binlogs, Retention, ServerBinlogs};
 pub use server::{
     check_server, read_settings, validate, Flavor, Requirements, ServerSettings, SettingProblem,
     SettingsError,

@@ -7,7 +7,8 @@
 //! | `machine`   | (private) the event state machine: transactions and offsets, skipping what |
 //! |             | an offset says was published; `machine::rows`: rows → changes;            |
 //! |             | `machine::query`: Query events (DDL, transaction control, refused DML)    |
-//! | `tables`    | [`table_schema`]; the TABLE_MAP check; row images → event rows              |
+//! | `tables`    | [`table_schema`], [`Projection`] through a [`ColumnSelection`]; the        |
+//! |             | TABLE_MAP check; row images → event rows (the projected columns only)       |
 //! | `statement` | (private) Query statements: transaction control, statement-based DML, DDL   |
 //!
 //! [`ChangeStream::open`] checks the server's settings, opens a binlog dump at an offset
@@ -57,7 +58,7 @@ use crate::ddl::{DdlError, HistoryRecord, SchemaChange, SchemaChangeRecord, Sche
 use crate::types::{HandlingModes, TypeError, ValueError};
 
 pub use offset::BinlogOffset;
-pub use tables::table_schema;
+pub use tables::{table_schema, AllColumns, ColumnSelection, Projection};
 
 use machine::Machine;
 use offset::Completed;
@@ -79,6 +80,8 @@ pub struct StreamConfig {
     pub replica_server_id: u32,
     /// Captured tables (rows of other tables are read and skipped).
     pub tables: TableFilter,
+    /// The columns their events carry and their keys ([`AllColumns`]: all, primary key).
+    pub columns: Arc<dyn ColumnSelection>,
     /// Type and value handling modes.
     pub modes: HandlingModes,
     /// `include.query`: put the ANNOTATE_ROWS / ROWS_QUERY statement in `source.query`.

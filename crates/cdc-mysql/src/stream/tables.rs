@@ -1,6 +1,9 @@
 //! Captured tables as the stream decodes them: one [`TableVersion`] per table schema (the
 //! event model's [`TableSchema`], shared by every event until the next DDL, plus the mapped
 //! columns), the TABLE_MAP check against the tracked schema, and row images → event rows.
+//! [`ColumnSelection`] / [`Projection`]: the columns events carry and their key (Debezium's
+//! `column.include.list` / `column.exclude.list` and `message.key.columns`), the same for
+//! snapshot and stream.
 
 use std::sync::Arc;
 
@@ -58,6 +61,100 @@ pub fn table_schema(
     Ok((schema, mapped))
 }
 
+/// Which columns of a captured table its events carry and which form the key: Debezium's
+/// `column.include.list` / `column.exclude.list` and `message.key.columns`, decided by the
+/// capture's configuration.
+pub trait ColumnSelection: Send + Sync {
+    /// Whether events of `table` carry `column`.
+    fn included(&self, table: &ModelTableId, column: &str) -> bool;
+    /// The key of `table` among `columns` (indices), or `None`: the primary key.
+    fn key(&self, table: &ModelTableId, columns: &[&str]) -> Option<Vec<usize>>;
+}
+
+/// Every column, keyed by the primary key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllColumns;
+
+impl ColumnSelection for AllColumns {
+    fn included(&self, _: &ModelTableId, _: &str) -> bool {
+        true
+    }
+
+    fn key(&self, _: &ModelTableId, _: &[&str]) -> Option<Vec<usize>> {
+        None
+    }
+}
+
+/// The part of a table's full schema (every column, [`table_schema`]) its events carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    /// The event schema: the included columns in table order, keyed as configured.
+    pub schema: TableSchema,
+    /// For each column of `schema`, its index among the table's columns.
+    pub kept: Vec<usize>,
+}
+
+impl Projection {
+    /// Projects `full` (its primary key, or the `message.key.columns` key) through
+    /// `selection`. As in Debezium the key is chosen among all the table's columns; a key
+    /// column the column filters exclude is refused (events cannot carry a key column their
+    /// value lacks).
+    pub fn new(
+        full: &TableSchema,
+        selection: &dyn ColumnSelection,
+    ) -> Result<Projection, TypeError> {
+        let id = &full.id;
+        let kept: Vec<usize> = (0..full.columns.len())
+            .filter(|&i| selection.included(id, &full.columns[i].name))
+            .collect();
+        let names: Vec<&str> = full.columns.iter().map(|c| c.name.as_str()).collect();
+        let key_full = selection
+            .key(id, &names)
+            .unwrap_or_else(|| full.key.clone());
+        let key = key_full
+            .iter()
+            .map(|&k| {
+                kept.iter()
+                    .position(|&i| i == k)
+                    .ok_or_else(|| TypeError::Invalid {
+                        column: names.get(k).copied().unwrap_or_default().to_owned(),
+                        data_type: String::new(),
+                        reason: format!(
+                            "a key column of {id} is excluded by the column filters; include it \
+                         (column_include_list / column_exclude_list) or choose another key \
+                         (message_key_columns)"
+                        ),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let schema = TableSchema {
+            id: id.clone(),
+            columns: kept.iter().map(|&i| full.columns[i].clone()).collect(),
+            key,
+        };
+        Ok(Projection { schema, kept })
+    }
+
+    /// Whether events carry every column (rows need no projection).
+    pub fn is_identity(&self, full: &TableSchema) -> bool {
+        self.kept.len() == full.columns.len()
+    }
+
+    /// The event row of a full row of the table.
+    pub fn row(&self, mut full: Row) -> Row {
+        if self.kept.len() == full.len() {
+            return full;
+        }
+        self.kept
+            .iter()
+            .map(|&i| {
+                full.get_mut(i)
+                    .map_or(Value::Null, |v| std::mem::replace(v, Value::Null))
+            })
+            .collect()
+    }
+}
+
 /// A column default as the schema carries it: the DDL's literal read like a text-protocol
 /// value of the column (as Debezium's default-value converter parses it). Defaults of binary,
 /// bit, JSON and geometry columns, unparseable literals and NULL give none (Debezium, too,
@@ -77,25 +174,33 @@ fn default_value(column: &MappedColumn, text: &str) -> Option<Value> {
 #[derive(Debug)]
 pub(crate) struct TableVersion {
     pub(crate) id: TableId,
+    /// The event schema (the projection's).
     pub(crate) schema: Arc<TableSchema>,
+    /// Every column of the table, in table order (as the binlog has them).
     pub(crate) columns: Vec<MappedColumn>,
+    /// The table columns events carry, in order.
+    kept: Vec<usize>,
 }
 
 impl TableVersion {
     pub(crate) fn new(
         def: &TableDef,
         modes: &HandlingModes,
+        selection: &dyn ColumnSelection,
         at: &EventPosition,
     ) -> Result<TableVersion, StreamError> {
-        let (schema, columns) = table_schema(def, modes).map_err(|source| StreamError::Type {
+        let type_error = |source| StreamError::Type {
             table: def.id.to_string(),
             at: at.start(),
             source: Box::new(source),
-        })?;
+        };
+        let (full, columns) = table_schema(def, modes).map_err(type_error)?;
+        let projection = Projection::new(&full, selection).map_err(type_error)?;
         Ok(TableVersion {
             id: def.id.clone(),
-            schema: Arc::new(schema),
+            schema: Arc::new(projection.schema),
             columns,
+            kept: projection.kept,
         })
     }
 
@@ -200,8 +305,11 @@ impl TableVersion {
             row: row_index,
             source: Box::new(source),
         };
-        let mut row = Vec::with_capacity(self.columns.len());
-        for (i, column) in self.columns.iter().enumerate() {
+        let mut row = Vec::with_capacity(self.kept.len());
+        for &i in &self.kept {
+            let Some(column) = self.columns.get(i) else {
+                continue;
+            };
             let Some(value) = image.as_ref(i) else {
                 return Err(self.mismatch(
                     at,

@@ -428,7 +428,12 @@ impl Machine {
                      missing its CREATE TABLE)"
                     .into(),
             })?;
-        let v = Arc::new(TableVersion::new(def, &self.config.modes, at)?);
+        let v = Arc::new(TableVersion::new(
+            def,
+            &self.config.modes,
+            self.config.columns.as_ref(),
+            at,
+        )?);
         self.versions.insert(id.clone(), Arc::clone(&v));
         Ok(v)
     }

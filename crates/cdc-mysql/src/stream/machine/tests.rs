@@ -43,6 +43,7 @@ fn config() -> StreamConfig {
         connector_version: "3.6.3.Final".into(),
         replica_server_id: 99,
         tables: Arc::new(|t| t.name != "skipped"),
+        columns: Arc::new(crate::stream::AllColumns),
         modes: HandlingModes::default(),
         include_query: true,
         heartbeat: Duration::ZERO,
@@ -815,5 +816,221 @@ fn a_heartbeat_before_the_transaction_to_resume_keeps_the_offset() {
     assert!(
         matches!(&items[..], [StreamItem::Heartbeat { offset: o }] if *o == offset),
         "{items:?}"
+    );
+}
+
+/// `source.thread` / `source.query` on MariaDB, as Debezium's MariaDB connector sets them:
+/// MariaDB writes no `BEGIN` query (its GTID event opens the transaction), so no thread id is
+/// ever known and `thread` stays null; `query` is the ANNOTATE_ROWS statement of the rows
+/// after it, only with `include.query`, and is forgotten at the commit.
+#[test]
+fn mariadb_thread_is_null_and_query_comes_from_annotate_rows() {
+    let maria = |sequence| {
+        Some(Gtid::MariaDb(crate::binlog::MariaGtid {
+            domain_id: 0,
+            server_id: 1,
+            sequence,
+        }))
+    };
+    for include_query in [true, false] {
+        let offset = BinlogOffset {
+            gtids: Some("0-1-5".into()),
+            ..start()
+        };
+        let config = StreamConfig {
+            flavor: BinlogFlavor::MariaDb,
+            include_query,
+            ..config()
+        };
+        let completed = Completed::parse(offset.gtids.as_deref(), BinlogFlavor::MariaDb).unwrap();
+        let mut m = Machine::new(config, schemas(), &offset, completed);
+        let docs = docs_map();
+        let items = run(
+            &mut m,
+            vec![
+                ev(
+                    200,
+                    240,
+                    EventKind::TransactionBegin {
+                        gtid: maria(6),
+                        standalone: false,
+                    },
+                ),
+                ev(
+                    240,
+                    300,
+                    EventKind::AnnotateRows {
+                        sql: "INSERT INTO docs VALUES (1, '{}', 'n')".into(),
+                    },
+                ),
+                ev(300, 350, EventKind::TableMap(Arc::clone(&docs))),
+                ev(350, 420, rows(RowsKind::Insert, &docs, vec![insert(1)])),
+                ev(420, 451, EventKind::Xid { xid: 1 }),
+                ev(
+                    451,
+                    491,
+                    EventKind::TransactionBegin {
+                        gtid: maria(7),
+                        standalone: false,
+                    },
+                ),
+                ev(491, 540, EventKind::TableMap(Arc::clone(&docs))),
+                ev(540, 600, rows(RowsKind::Insert, &docs, vec![insert(2)])),
+                ev(600, 631, EventKind::Xid { xid: 2 }),
+            ],
+        )
+        .unwrap();
+        let sources: Vec<(Option<i64>, Option<String>, Option<String>)> = items
+            .iter()
+            .filter_map(|i| match i {
+                StreamItem::Change { event, .. } => match &event.source.position {
+                    Position::Binlog {
+                        flavor: BinlogFlavor::MariaDb,
+                        thread,
+                        query,
+                        gtid,
+                        ..
+                    } => Some((*thread, query.clone(), gtid.clone())),
+                    other => panic!("{other:?}"),
+                },
+                _ => None,
+            })
+            .collect();
+        let annotated = include_query.then(|| "INSERT INTO docs VALUES (1, '{}', 'n')".to_owned());
+        assert_eq!(
+            sources,
+            vec![
+                (None, annotated, Some("0-1-6".into())),
+                (None, None, Some("0-1-7".into())),
+            ],
+            "include_query = {include_query}"
+        );
+    }
+}
+
+/// Column filters and a key override (Debezium's `column.exclude.list` and
+/// `message.key.columns`): events of `shop.docs` without `doc`, keyed by `name`.
+struct NoDocKeyedByName;
+
+impl crate::stream::ColumnSelection for NoDocKeyedByName {
+    fn included(&self, _: &cdc_model::TableId, column: &str) -> bool {
+        column != "doc"
+    }
+
+    fn key(&self, _: &cdc_model::TableId, columns: &[&str]) -> Option<Vec<usize>> {
+        columns.iter().position(|c| *c == "name").map(|i| vec![i])
+    }
+}
+
+#[test]
+fn column_filters_and_key_overrides_shape_stream_events() {
+    let config = StreamConfig {
+        columns: Arc::new(NoDocKeyedByName),
+        ..config()
+    };
+    let offset = start();
+    let completed = Completed::parse(offset.gtids.as_deref(), BinlogFlavor::MySql).unwrap();
+    let mut m = Machine::new(config, schemas(), &offset, completed);
+    let docs = docs_map();
+    let update = |id, from: &str, to: &str| RowChange {
+        before: Some(doc_row(id, json!({"n": 1}), from)),
+        after: Some(doc_row(id, json!({"n": 2}), to)),
+    };
+    let items = run(
+        &mut m,
+        vec![
+            ev(
+                200,
+                279,
+                EventKind::TransactionBegin {
+                    gtid: Some(gtid(6)),
+                    standalone: false,
+                },
+            ),
+            ev(279, 350, EventKind::Begin { thread_id: 3 }),
+            ev(350, 400, EventKind::TableMap(Arc::clone(&docs))),
+            ev(400, 450, rows(RowsKind::Insert, &docs, vec![insert(1)])),
+            // The primary key is unchanged but the configured key (`name`) changes: a delete
+            // and a create, as Debezium does for a change of the message key.
+            ev(
+                450,
+                520,
+                rows(
+                    RowsKind::Update,
+                    &docs,
+                    vec![update(1, "n", "m"), update(1, "m", "m")],
+                ),
+            ),
+            ev(520, 551, EventKind::Xid { xid: 1 }),
+        ],
+    )
+    .unwrap();
+    let changes: Vec<_> = items
+        .iter()
+        .filter_map(|i| match i {
+            StreamItem::Change {
+                event, key_header, ..
+            } => Some((event, key_header)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes.len(), 4, "{items:?}");
+    let schema = &changes[0].0.table;
+    let names: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "name"]);
+    assert_eq!(schema.key, [1]);
+    assert_eq!(
+        changes[0].0.after,
+        Some(vec![Value::Int32(1), Value::String("n".into())])
+    );
+    let ops: Vec<Op> = changes.iter().map(|(e, _)| e.op).collect();
+    assert_eq!(ops, [Op::Create, Op::Delete, Op::Create, Op::Update]);
+    assert_eq!(
+        changes[1].1.as_ref().map(|h| (h.name, h.row.clone())),
+        Some((
+            "__debezium.newkey",
+            vec![Value::Int32(1), Value::String("m".into())]
+        ))
+    );
+}
+
+#[test]
+fn a_key_column_the_filters_exclude_is_refused() {
+    struct NoId;
+    impl crate::stream::ColumnSelection for NoId {
+        fn included(&self, _: &cdc_model::TableId, column: &str) -> bool {
+            column != "id"
+        }
+        fn key(&self, _: &cdc_model::TableId, _: &[&str]) -> Option<Vec<usize>> {
+            None
+        }
+    }
+    let config = StreamConfig {
+        columns: Arc::new(NoId),
+        ..config()
+    };
+    let offset = start();
+    let completed = Completed::parse(offset.gtids.as_deref(), BinlogFlavor::MySql).unwrap();
+    let mut m = Machine::new(config, schemas(), &offset, completed);
+    let err = run(
+        &mut m,
+        vec![
+            ev(
+                200,
+                279,
+                EventKind::TransactionBegin {
+                    gtid: Some(gtid(6)),
+                    standalone: false,
+                },
+            ),
+            ev(279, 350, EventKind::Begin { thread_id: 3 }),
+            ev(350, 400, EventKind::TableMap(docs_map())),
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("shop.docs") && err.contains("column id") && err.contains("excluded"),
+        "{err}"
     );
 }
