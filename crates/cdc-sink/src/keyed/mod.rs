@@ -122,11 +122,15 @@ pub(crate) async fn plan_mirror(
     }
     let mut change = Change::default();
     if !keep.is_empty() {
-        let rows =
+        // Every row kept (no key twice, no delete): the batch as it is, not a copy.
+        let rows = if keep.len() == batch.num_rows() {
+            batch.clone()
+        } else {
             take_record_batch(batch, &UInt32Array::from(keep)).map_err(|e| SinkError::Batch {
                 table: name.to_owned(),
                 reason: format!("collapsing the batch: {e}"),
-            })?;
+            })?
+        };
         let files = write_data_files_in(table, name, &rows, prefix, None).await?;
         staged.written(&files);
         change.data_files.extend(files);
