@@ -368,9 +368,7 @@ fn in_parallel<T: Send>(
     rows: usize,
     build: impl Fn(usize) -> Result<T, SinkError> + Sync,
 ) -> Result<Vec<T>, SinkError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(columns);
+    let threads = crate::cores().min(columns);
     if rows < PARALLEL_MIN_ROWS || threads < 2 {
         return (0..columns).map(build).collect();
     }

@@ -116,6 +116,13 @@ async fn consume(
     .await
 }
 
+/// The cores a commit may use for building columns and encoding data files in parallel,
+/// read once (the standard library reads cgroup limits on every call).
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
 /// `error: cause: cause …` for logs.
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();

@@ -113,21 +113,22 @@ fn root_certs(
     source: &SourceConfig,
     path: &Path,
 ) -> Result<Vec<CertificateDer<'static>>, CaptureError> {
+    pem_certs(source, path, "source.ssl_root_cert")
+}
+
+/// The certificates of the PEM file `path`, configured as `option`; none is an error.
+fn pem_certs(
+    source: &SourceConfig,
+    path: &Path,
+    option: &str,
+) -> Result<Vec<CertificateDer<'static>>, CaptureError> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| {
-            tls_error(
-                source,
-                format!("reading source.ssl_root_cert {}: {e}", path.display()),
-            )
-        })?;
+        .map_err(|e| tls_error(source, format!("reading {option} {}: {e}", path.display())))?;
     if certs.is_empty() {
         return Err(tls_error(
             source,
-            format!(
-                "source.ssl_root_cert {} holds no PEM certificate",
-                path.display()
-            ),
+            format!("{option} {} holds no PEM certificate", path.display()),
         ));
     }
     Ok(certs)
@@ -141,23 +142,7 @@ fn client_identity(
     let (Some(cert), Some(key)) = (&source.ssl_cert, &source.ssl_key) else {
         return Ok(None);
     };
-    let chain = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| {
-            tls_error(
-                source,
-                format!("reading source.ssl_cert {}: {e}", cert.display()),
-            )
-        })?;
-    if chain.is_empty() {
-        return Err(tls_error(
-            source,
-            format!(
-                "source.ssl_cert {} holds no PEM certificate",
-                cert.display()
-            ),
-        ));
-    }
+    let chain = pem_certs(source, cert, "source.ssl_cert")?;
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
         tls_error(
             source,

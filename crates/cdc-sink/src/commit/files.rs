@@ -94,8 +94,7 @@ pub(crate) async fn write_data_files_in(
     prefix: &str,
     day: Option<i32>,
 ) -> Result<Vec<DataFile>, SinkError> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let parts = (batch.num_rows() / PARALLEL_FILE_MIN_ROWS).clamp(1, cores);
+    let parts = (batch.num_rows() / PARALLEL_FILE_MIN_ROWS).clamp(1, crate::cores());
     if parts == 1 {
         return Ok(vec![
             write_data_file_in(table, name, batch, prefix, day).await?,
