@@ -82,6 +82,15 @@ struct Source {
 }
 
 impl Source {
+    /// A fresh writer (every mode) on `iceberg` and an empty expected state.
+    async fn open(iceberg: &IcebergConfig) -> Source {
+        Source {
+            writer: open(iceberg).await,
+            mirror: BTreeMap::new(),
+            offset: 0,
+        }
+    }
+
     async fn apply(&mut self, changes: &[(Op, i64, &str)]) {
         for &(op, id, name) in changes {
             let origin = RecordOrigin {
@@ -170,11 +179,7 @@ async fn maintain_n(writer: &mut LakeWriter, tables: usize) -> BTreeMap<String, 
 async fn compaction_expiry_and_orphans_keep_rows_readable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let iceberg = IcebergConfig::new(dir.path());
-    let mut source = Source {
-        writer: open(&iceberg).await,
-        mirror: BTreeMap::new(),
-        offset: 0,
-    };
+    let mut source = Source::open(&iceberg).await;
     twelve_commits(&mut source).await;
     let before: BTreeMap<&str, Json> = TABLES
         .iter()
@@ -425,11 +430,7 @@ async fn deletes_of_kept_files_are_merged() {
 async fn small_manifests_are_merged_at_commit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let iceberg = IcebergConfig::new(dir.path());
-    let mut source = Source {
-        writer: open(&iceberg).await,
-        mirror: BTreeMap::new(),
-        offset: 0,
-    };
+    let mut source = Source::open(&iceberg).await;
     source.apply(&[(Op::Create, 1000, "first")]).await;
     drop(std::mem::replace(
         &mut source.writer,
@@ -474,11 +475,7 @@ async fn small_manifests_are_merged_at_commit() {
 async fn a_large_commit_is_written_as_parallel_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let iceberg = IcebergConfig::new(dir.path());
-    let mut source = Source {
-        writer: open(&iceberg).await,
-        mirror: BTreeMap::new(),
-        offset: 0,
-    };
+    let mut source = Source::open(&iceberg).await;
     let inserts: Vec<(Op, i64, &str)> = (0..40_000).map(|id| (Op::Create, id, "new")).collect();
     source.apply(&inserts).await;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
