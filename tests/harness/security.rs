@@ -93,7 +93,7 @@ pub fn make_server_cert(dir: &Path, ca: &str, name: &str, san: &str) -> (String,
 
 /// `"<secret> in <source>"` for every secret found in the text of a source (a log, an
 /// output, a page): empty when nothing leaked.
-pub fn leaked_secrets(exposed: &[(String, String)], secrets: &[&str]) -> Vec<String> {
+fn leaked_secrets(exposed: &[(String, String)], secrets: &[&str]) -> Vec<String> {
     let mut leaks = Vec::new();
     for (source, text) in exposed {
         for secret in secrets {
@@ -103,6 +103,18 @@ pub fn leaked_secrets(exposed: &[(String, String)], secrets: &[&str]) -> Vec<Str
         }
     }
     leaks
+}
+
+/// Asserts that no secret appears in any source of `exposed` (logs kept in `logs`, named in
+/// the failure); returns the number of lines searched.
+pub fn assert_no_secrets(exposed: &[(String, String)], secrets: &[&str], logs: &Path) -> usize {
+    let leaks = leaked_secrets(exposed, secrets);
+    assert!(
+        leaks.is_empty(),
+        "secrets leaked: {leaks:?} (logs in {})",
+        logs.display()
+    );
+    exposed.iter().map(|(_, t)| t.lines().count()).sum()
 }
 
 /// Runs `cdc-capture --config <config>` with `env` (metrics on a free port) until it exits,
